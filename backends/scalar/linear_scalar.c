@@ -1,0 +1,60 @@
+/* Linear layer, scalar reference. The input is binary, so the forward pass
+ * and the weight gradient visit the inputs that fired, in increasing index
+ * order (the same summation order as a dense loop over i). */
+#include <string.h>
+
+#include "scalar.h"
+
+/* Calls body with i = index of each set bit of row, in increasing order. */
+#define FOR_EACH_SPIKE(row, ld, i, body)                                      \
+    for (size_t w_ = 0; w_ < (ld); w_++) {                                    \
+        uint64_t bits_ = (row)[w_];                                           \
+        while (bits_) {                                                       \
+            int i = (int)(w_ * 64 + (size_t)__builtin_ctzll(bits_));          \
+            bits_ &= bits_ - 1;                                               \
+            body                                                              \
+        }                                                                     \
+    }
+
+void lif_linear_fwd_scalar_ref(const lif_linear_fwd_args *a)
+{
+    for (int r = 0; r < a->M; r++) {
+        const uint64_t *x = a->x + (size_t)r * a->ldx;
+        float *y = a->y + (size_t)r * a->n_out;
+        for (int o = 0; o < a->n_out; o++)
+            y[o] = a->b ? a->b[o] : 0.0f;
+        FOR_EACH_SPIKE(x, a->ldx, i, {
+            for (int o = 0; o < a->n_out; o++)
+                y[o] += a->w[(size_t)o * a->n_in + i];
+        })
+    }
+}
+
+void lif_linear_bwd_w_scalar_ref(const lif_linear_bwd_w_args *a)
+{
+    for (int r = 0; r < a->M; r++) {
+        const uint64_t *x = a->x + (size_t)r * a->ldx;
+        const float *dy = a->dy + (size_t)r * a->n_out;
+        FOR_EACH_SPIKE(x, a->ldx, i, {
+            for (int o = 0; o < a->n_out; o++)
+                a->dw[(size_t)o * a->n_in + i] += dy[o];
+        })
+        if (a->db)
+            for (int o = 0; o < a->n_out; o++)
+                a->db[o] += dy[o];
+    }
+}
+
+void lif_linear_bwd_x_scalar_ref(const lif_linear_bwd_x_args *a)
+{
+    for (int r = 0; r < a->M; r++) {
+        const float *dy = a->dy + (size_t)r * a->n_out;
+        float *dx = a->dx + (size_t)r * a->n_in;
+        memset(dx, 0, (size_t)a->n_in * sizeof *dx);
+        for (int o = 0; o < a->n_out; o++) {
+            const float *w = a->w + (size_t)o * a->n_in;
+            for (int i = 0; i < a->n_in; i++)
+                dx[i] += dy[o] * w[i];
+        }
+    }
+}

@@ -1,0 +1,117 @@
+/* Flag parsing shared by the lif commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_flag *find(const cli_flag *flags, const char *name, size_t len)
+{
+    for (const cli_flag *f = flags; f->name; f++)
+        if (strlen(f->name) == len && strncmp(f->name, name, len) == 0)
+            return f;
+    return NULL;
+}
+
+int cli_parse(int argc, char **argv, const cli_flag *flags, const char *cmd, cli_args *out)
+{
+    out->n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "-help") == 0)
+            return -1;
+        if (arg[0] != '-' || arg[1] == '\0') {
+            fprintf(stderr, "lif %s: unexpected argument '%s' (flags start with - or --; see lif %s --help)\n",
+                    cmd, arg, cmd);
+            return LIF_EXIT_USAGE;
+        }
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_flag *f = find(flags, name, len);
+        if (!f) {
+            fprintf(stderr, "lif %s: unknown flag '%.*s' (see lif %s --help)\n", cmd,
+                    (int)(len + (size_t)(name - arg)), arg, cmd);
+            return LIF_EXIT_USAGE;
+        }
+        if (out->n == CLI_MAX_ARGS) {
+            fprintf(stderr, "lif %s: too many flags (at most %d)\n", cmd, CLI_MAX_ARGS);
+            return LIF_EXIT_USAGE;
+        }
+        cli_arg *a = &out->a[out->n++];
+        a->flag = f;
+        a->typed = arg;
+        a->value = NULL;
+        if (!f->metavar) {
+            if (eq) {
+                fprintf(stderr, "lif %s: flag -%s takes no value\n", cmd, f->name);
+                return LIF_EXIT_USAGE;
+            }
+            continue;
+        }
+        if (eq) {
+            a->value = eq + 1;
+        } else if (i + 1 < argc) {
+            a->value = argv[++i];
+        } else {
+            fprintf(stderr, "lif %s: flag -%s needs a value (%s)\n", cmd, f->name,
+                    f->metavar ? f->metavar : "VALUE");
+            return LIF_EXIT_USAGE;
+        }
+        /* keep "-lr" (not "-lr=0.1") as the name shown in messages */
+        if (eq) {
+            static char typed[CLI_MAX_ARGS][64];
+            snprintf(typed[out->n - 1], sizeof typed[0], "%.*s", (int)(eq - arg), arg);
+            a->typed = typed[out->n - 1];
+        }
+    }
+    return 0;
+}
+
+const char *cli_get(const cli_args *args, const char *key)
+{
+    const char *v = NULL;
+    for (int i = 0; i < args->n; i++)
+        if (args->a[i].flag->kind != FLAG_RECIPE && strcmp(args->a[i].flag->key, key) == 0)
+            v = args->a[i].value ? args->a[i].value : "1";
+    return v;
+}
+
+int cli_apply_recipe(const cli_args *args, lif_recipe *r)
+{
+    for (int i = 0; i < args->n; i++) {
+        const cli_arg *a = &args->a[i];
+        if (a->flag->kind != FLAG_RECIPE)
+            continue;
+        lif_status st = lif_recipe_set(r, a->flag->key, a->value ? a->value : "1", a->typed);
+        if (st != LIF_OK) {
+            fprintf(stderr, "lif: %s\n", lif_last_error());
+            return LIF_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+void cli_print_flags(FILE *f, const cli_flag *flags)
+{
+    for (const cli_flag *fl = flags; fl->name; fl++) {
+        char left[64];
+        snprintf(left, sizeof left, "-%s%s%s", fl->name, fl->metavar ? " " : "",
+                 fl->metavar ? fl->metavar : "");
+        fprintf(f, "  %-24s %s\n", left, fl->help);
+    }
+}
+
+int cli_fail(const char *cmd, lif_status st)
+{
+    fprintf(stderr, "lif %s: %s: %s\n", cmd, lif_status_str(st), lif_last_error());
+    switch (st) {
+    case LIF_ERR_INVALID_ARG:
+    case LIF_ERR_FORMAT:
+    case LIF_ERR_CORRUPT:
+    case LIF_ERR_NOT_FOUND:
+    case LIF_ERR_UNSUPPORTED:
+        return LIF_EXIT_USAGE;
+    default:
+        return LIF_EXIT_FAIL;
+    }
+}

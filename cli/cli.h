@@ -1,0 +1,70 @@
+/* cli/cli.h — the lif command's shared pieces (not part of liblif). */
+#ifndef LIF_CLI_H
+#define LIF_CLI_H
+
+#include <stdio.h>
+
+#include "lif/lif.h"
+
+/* Exit statuses of the lif command. */
+enum {
+    LIF_EXIT_OK = 0,
+    LIF_EXIT_FAIL = 1,   /* a run-time failure (I/O while writing, memory) */
+    LIF_EXIT_USAGE = 2,  /* a bad flag or value, a bad input file */
+};
+
+/* How a flag takes its value. */
+typedef enum {
+    FLAG_RECIPE,   /* sets the recipe key `key` through lif_recipe_set */
+    FLAG_OPTION,   /* stores its value in the option slot `key` */
+} flag_kind;
+
+typedef struct cli_flag {
+    const char *name;    /* without dashes: "T", "data-dir", "backend" */
+    flag_kind kind;
+    const char *key;     /* recipe key or option slot name */
+    const char *metavar; /* shown in --help; NULL: a switch, takes no value
+                            (a recipe switch sets its key to "1") */
+    const char *help;
+} cli_flag;
+
+/* One flag given on the command line. */
+typedef struct cli_arg {
+    const cli_flag *flag;
+    const char *typed;   /* as the user typed it: "-lr", "--lr" */
+    const char *value;   /* NULL for switches */
+} cli_arg;
+
+#define CLI_MAX_ARGS 128
+
+typedef struct cli_args {
+    int n;
+    cli_arg a[CLI_MAX_ARGS];
+} cli_args;
+
+/* Parses argv against the flag table (single or double dash, "--f=v" or
+ * "--f v"). Prints a message naming the flag and returns LIF_EXIT_USAGE on
+ * an unknown flag, a missing value or a stray argument; 0 on success. A
+ * "-h"/"--help" returns -1 (caller prints help). */
+int cli_parse(int argc, char **argv, const cli_flag *flags, const char *cmd, cli_args *out);
+
+/* The value of the last option flag with slot `key`, or NULL (a switch
+ * that was given: "1"). */
+const char *cli_get(const cli_args *args, const char *key);
+
+/* Applies every FLAG_RECIPE argument to r, in command-line order. Prints
+ * the error naming the flag and returns LIF_EXIT_USAGE on a bad value. */
+int cli_apply_recipe(const cli_args *args, lif_recipe *r);
+
+/* Prints the flags of a table as help text. */
+void cli_print_flags(FILE *f, const cli_flag *flags);
+
+/* Prints "lif <cmd>: <status text>: <detail>" to stderr and returns the
+ * exit status for st (usage-type failures 2, others 1). */
+int cli_fail(const char *cmd, lif_status st);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,408 @@
+/* lif train — the reference script's training loop, flag for flag. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+static const cli_flag train_flags[] = {
+    /* the reference script's flags (single or double dash) */
+    {"T", FLAG_RECIPE, "T", "N", "simulation time steps per image (100)"},
+    {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported (lif is a CPU engine)"},
+    {"b", FLAG_RECIPE, "batch", "N", "batch size (64)"},
+    {"epochs", FLAG_RECIPE, "epochs", "N", "number of epochs (100)"},
+    {"j", FLAG_RECIPE, "workers", "N", "data-loading threads (4); accepted now, used once the OpenMP backend lands"},
+    {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (" DEFAULT_DATA_DIR ")"},
+    {"out-dir", FLAG_OPTION, "out-dir", "DIR", "where run folders go (./logs)"},
+    {"resume", FLAG_OPTION, "resume", "FILE", "continue from a checkpoint (.lif)"},
+    {"amp", FLAG_OPTION, "amp", NULL, "mixed precision: not supported yet (error)"},
+    {"opt", FLAG_RECIPE, "opt", "adam|sgd", "optimizer (adam)"},
+    {"momentum", FLAG_RECIPE, "momentum", "M", "SGD momentum (0.9)"},
+    {"lr", FLAG_RECIPE, "lr", "LR", "learning rate (1e-3)"},
+    {"tau", FLAG_RECIPE, "tau", "TAU", "LIF membrane time constant, > 1 (2.0)"},
+    /* lif's own */
+    {"config", FLAG_OPTION, "config", "FILE", "recipe JSON (configs/lif_fc_mnist.json); flags override it"},
+    {"backend", FLAG_RECIPE, "backend", "NAME", "kernel backend: auto or a name from lif info (auto)"},
+    {"seed", FLAG_RECIPE, "seed", "N", "seed of init, shuffling and spikes, 0..4294967295 (0)"},
+    {"threads", FLAG_RECIPE, "threads", "N", "kernel threads (1; the scalar backend is serial)"},
+    {"hidden", FLAG_RECIPE, "hidden", "N[,N]", "hidden Linear+LIF layers, e.g. 400 (none)"},
+    {"bias", FLAG_RECIPE, "bias", NULL, "give the Linear layers a bias"},
+    {"tc", FLAG_RECIPE, "Tc", "N", "time steps per chunk, 0 = T (0)"},
+    {"v-threshold", FLAG_RECIPE, "v_threshold", "V", "firing threshold (1.0)"},
+    {"v-reset", FLAG_RECIPE, "v_reset", "V|none", "hard-reset value, or none for soft reset (0.0)"},
+    {"decay-input", FLAG_RECIPE, "decay_input", "BOOL", "input decays with tau (true)"},
+    {"detach-reset", FLAG_RECIPE, "detach_reset", NULL, "no gradient through the reset"},
+    {"surrogate", FLAG_RECIPE, "surrogate", "atan|sigmoid", "surrogate gradient (atan)"},
+    {"alpha", FLAG_RECIPE, "alpha", "A", "surrogate sharpness (atan 2, sigmoid 4)"},
+    {"loss", FLAG_RECIPE, "loss", "mse|ce", "loss on the output firing rate (mse)"},
+    {"quiet", FLAG_OPTION, "quiet", NULL, "print only the per-epoch lines"},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static void train_help(void)
+{
+    printf("usage: lif train [flags]\n\n"
+           "Trains Poisson encoder -> Linear -> LIF (784 -> 10, no bias by default) with BPTT\n"
+           "and a surrogate gradient; flags are those of SpikingJelly's lif_fc_mnist.py (one or\n"
+           "two dashes) plus lif's own. Writes <out-dir>/T{T}_b{b}_{opt}_lr{lr}/: args.txt,\n"
+           "log.jsonl, timing.jsonl, checkpoint_latest.lif, checkpoint_max.lif, v_t_array.npy,\n"
+           "s_t_array.npy.\n\nflags:\n");
+    cli_print_flags(stdout, train_flags);
+    printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
+}
+
+/* Progress on stdout: a bar redrawn in place on a terminal, a plain line
+ * per quarter otherwise. */
+typedef struct progress {
+    const char *what;
+    int tty, quiet, last_quarter;
+} progress;
+
+static void on_progress(void *ctx, long done, long total, double seconds)
+{
+    progress *p = ctx;
+    if (p->quiet)
+        return;
+    double speed = seconds > 0 ? done / seconds : 0.0;
+    if (p->tty) {
+        int width = 30, fill = (int)(width * done / total);
+        printf("\r%-5s [%.*s%*s] %ld/%ld %.0f images/s", p->what, fill,
+               "==============================", width - fill, "", done, total, speed);
+        if (done == total)
+            printf("\r%*s\r", 80, "");
+        fflush(stdout);
+        return;
+    }
+    int quarter = (int)(4 * done / total);
+    if (quarter > p->last_quarter && done < total) {
+        p->last_quarter = quarter;
+        printf("%s: %ld/%ld images, %.0f images/s\n", p->what, done, total, speed);
+        fflush(stdout);
+    }
+}
+
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    struct stat sb;
+    return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+}
+
+/* On resume, the checkpoint's recipe rules; only these may change. */
+static int resumable_key(const char *key)
+{
+    static const char *const keys[] = {"epochs", "backend", "threads", "workers", "Tc"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int reconcile_resume(const cli_args *args, lif_recipe *ck)
+{
+    for (int i = 0; i < args->n; i++) {
+        const cli_arg *a = &args->a[i];
+        if (a->flag->kind != FLAG_RECIPE)
+            continue;
+        const char *val = a->value ? a->value : "1";
+        lif_recipe probe = *ck;
+        if (lif_recipe_set(&probe, a->flag->key, val, a->typed) != LIF_OK) {
+            fprintf(stderr, "lif train: %s\n", lif_last_error());
+            return LIF_EXIT_USAGE;
+        }
+        if (resumable_key(a->flag->key)) {
+            *ck = probe;
+            continue;
+        }
+        char *x = lif_recipe_to_json(ck), *y = lif_recipe_to_json(&probe);
+        int same = x && y && strcmp(x, y) == 0;
+        free(x);
+        free(y);
+        if (!same) {
+            fprintf(stderr, "lif train: %s %s differs from the checkpoint's recipe; a resumed run "
+                            "keeps its recipe (only -epochs, --backend, --threads, -j, --tc may change)\n",
+                    a->typed, val);
+            return LIF_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static void print_namespace(FILE *f, const lif_recipe *r, const char *device, const char *data_dir,
+                            const char *out_dir, const char *resume)
+{
+    fprintf(f, "Namespace(T=%d, device='%s', b=%d, epochs=%d, j=%d, data_dir='%s', out_dir='%s', "
+               "resume=%s%s%s, amp=False, opt='%s', momentum=%g, lr=%g, tau=%g, backend='%s', "
+               "seed=%u, threads=%d, hidden=[",
+            r->T, device, r->batch, r->epochs, r->workers, data_dir, out_dir, resume ? "'" : "",
+            resume ? resume : "None", resume ? "'" : "", r->opt == LIF_OPT_SGD ? "sgd" : "adam",
+            r->momentum, r->lr, (double)r->neuron.tau, r->backend, r->seed, r->threads);
+    for (int i = 0; i < r->n_hidden; i++)
+        fprintf(f, "%s%d", i ? ", " : "", r->hidden[i]);
+    fprintf(f, "])\n");
+}
+
+/* The reference script's closing output: the first test image's rates and
+ * the output layer's V and S over time, as .npy files in the run folder. */
+static int final_trace(lif_plan *plan, const lif_dataset *test, uint32_t epoch, int T,
+                       const char *run_dir)
+{
+    enum { n = 10 };
+    int rc = LIF_EXIT_FAIL;
+    uint32_t id = 0;
+    lif_batch bt = {.B = 1, .pixels = test->images, .labels = test->labels, .ids = &id,
+                    .epoch = epoch, .domain = 1, .spikes = NULL};
+    lif_result res;
+    lif_status st;
+    size_t count = 0, shape[2] = {(size_t)T, n};
+    char path[4200];
+    float *v = malloc((size_t)T * n * sizeof *v), *s = malloc((size_t)T * n * sizeof *s);
+    if (!v || !s) {
+        rc = cli_fail("train", lif_error(LIF_ERR_NOMEM, "out of memory for the trace"));
+        goto fail;
+    }
+    if ((st = lif_plan_forward(plan, &bt, &res)) != LIF_OK ||
+        (st = lif_plan_trace(plan, 0, v, s)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto fail;
+    }
+    const float *rate = lif_plan_buffer(plan, "rate", 0, &count);
+    printf("Firing rate: [[");
+    for (size_t o = 0; o < count; o++)
+        printf("%s%g", o ? " " : "", (double)rate[o]);
+    printf("]]\n");
+    snprintf(path, sizeof path, "%s/v_t_array.npy", run_dir);
+    if ((st = lif_npy_write_f32(path, v, 2, shape)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/s_t_array.npy", run_dir);
+    if ((st = lif_npy_write_f32(path, s, 2, shape)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto fail;
+    }
+    rc = LIF_EXIT_OK;
+fail:
+    free(v);
+    free(s);
+    return rc;
+}
+
+static void escape_time(char *buf, size_t size, double seconds_left)
+{
+    time_t when = time(NULL) + (time_t)seconds_left;
+    struct tm tm;
+    localtime_r(&when, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_args args;
+    lif_recipe r;
+    lif_net *net = NULL;
+    lif_plan *plan = NULL;
+    lif_dataset train = {0}, test = {0};
+    lif_train_state ts = {.epoch = -1, .max_test_acc = 0.0};
+    FILE *log = NULL, *timing = NULL;
+    lif_status st;
+    int rc = cli_parse(argc, argv, train_flags, "train", &args);
+    if (rc == -1) {
+        train_help();
+        return LIF_EXIT_OK;
+    }
+    if (rc)
+        return rc;
+
+    const char *device = cli_get(&args, "device");
+    if (device && strcmp(device, "cpu") != 0) {
+        fprintf(stderr, "lif train: -device %s: not supported: lif runs on CPUs; use -device cpu "
+                        "(or leave it out)\n", device);
+        return LIF_EXIT_USAGE;
+    }
+    if (cli_get(&args, "amp")) {
+        fprintf(stderr, "lif train: -amp: not supported: no backend has reduced-precision "
+                        "kernels yet; drop -amp to train in float32\n");
+        return LIF_EXIT_USAGE;
+    }
+    int quiet = cli_get(&args, "quiet") != NULL;
+    const char *data_dir = cli_get(&args, "data-dir");
+    const char *out_dir = cli_get(&args, "out-dir");
+    const char *resume = cli_get(&args, "resume");
+    const char *config = cli_get(&args, "config");
+    if (!data_dir)
+        data_dir = DEFAULT_DATA_DIR;
+    if (!out_dir)
+        out_dir = "./logs";
+
+    lif_recipe_default(&r);
+    if (config && (st = lif_recipe_load(&r, config)) != LIF_OK)
+        return cli_fail("train", st);
+    if ((rc = cli_apply_recipe(&args, &r)) != 0)
+        return rc;
+    if ((st = lif_recipe_validate(&r)) != LIF_OK)
+        return cli_fail("train", st);
+
+    if (resume) {
+        if ((st = lif_net_load(resume, &net, &ts)) != LIF_OK)
+            return cli_fail("train", st);
+        lif_recipe *nr = lif_net_recipe_mut(net);
+        if ((rc = reconcile_resume(&args, nr)) != 0)
+            goto done;
+        if ((st = lif_recipe_validate(nr)) != LIF_OK) {
+            rc = cli_fail("train", st);
+            goto done;
+        }
+        r = *nr;
+    }
+
+    if ((st = lif_data_open_dir(data_dir, &train, &test)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto done;
+    }
+    int n_in = train.rows * train.cols;
+    if (test.rows * test.cols != n_in) {
+        rc = cli_fail("train", lif_error(LIF_ERR_FORMAT, "%s: test images are %dx%d, training images %dx%d",
+                                         test.images_path, test.rows, test.cols, train.rows, train.cols));
+        goto done;
+    }
+    if (!net && (st = lif_net_create(&r, n_in, 10, &net)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto done;
+    }
+    lif_layer_view first;
+    lif_net_layer(net, 0, &first);
+    if (first.n_in != n_in) {
+        rc = cli_fail("train", lif_error(LIF_ERR_INVALID_ARG,
+                                         "%s: the checkpoint's network takes %d inputs, the images have %d",
+                                         resume, first.n_in, n_in));
+        goto done;
+    }
+    if ((st = lif_plan_create(net, r.batch, &plan)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto done;
+    }
+
+    char name[256], run_dir[4096], path[4200];
+    lif_recipe_run_name(&r, name, sizeof name);
+    snprintf(run_dir, sizeof run_dir, "%s/%s", out_dir, name);
+    if (mkdirs(run_dir) != 0) {
+        fprintf(stderr, "lif train: cannot create the output folder %s: %s\n", run_dir, strerror(errno));
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
+    if (!quiet) {
+        print_namespace(stdout, &r, device ? device : "cpu", data_dir, out_dir, resume);
+        printf("%s\n", run_dir);
+        printf("data: %d training and %d test images of %dx%d from %s\n", train.n, test.n,
+               train.rows, train.cols, data_dir);
+        printf("kernels: %s, %s, %s, %s, %s\n", lif_plan_kernel(plan, LIF_OP_ENCODE, 0),
+               lif_plan_kernel(plan, LIF_OP_LINEAR_FWD, 0), lif_plan_kernel(plan, LIF_OP_LIF_FWD, 0),
+               lif_plan_kernel(plan, LIF_OP_LIF_BWD, 0), lif_plan_kernel(plan, LIF_OP_LINEAR_BWD_W, 0));
+        fflush(stdout);
+    }
+    snprintf(path, sizeof path, "%s/args.txt", run_dir);
+    FILE *af = fopen(path, "w");
+    char *json = lif_recipe_to_json(&r);
+    if (!af || !json) {
+        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
+        if (af)
+            fclose(af);
+        free(json);
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
+    print_namespace(af, &r, device ? device : "cpu", data_dir, out_dir, resume);
+    fprintf(af, "%s\n", json);
+    free(json);
+    if (fclose(af) != 0) {
+        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
+    log = fopen(path, resume ? "a" : "w");
+    snprintf(path, sizeof path, "%s/timing.jsonl", run_dir);
+    timing = fopen(path, resume ? "a" : "w");
+    if (!log || !timing) {
+        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
+
+    int tty = isatty(STDOUT_FILENO);
+    for (int epoch = ts.epoch + 1; epoch < r.epochs; epoch++) {
+        lif_epoch_stats tr, te;
+        progress pt = {"train", tty, quiet, 0}, pe = {"test", tty, quiet, 0};
+        double t0 = lif_now();
+        if ((st = lif_train_epoch(plan, &train, (uint32_t)epoch, on_progress, &pt, &tr)) != LIF_OK ||
+            (st = lif_evaluate(plan, &test, (uint32_t)epoch, on_progress, &pe, &te)) != LIF_OK) {
+            rc = cli_fail("train", st);
+            goto done;
+        }
+        int better = te.acc > ts.max_test_acc;
+        if (better)
+            ts.max_test_acc = te.acc;
+        ts.epoch = epoch;
+        snprintf(path, sizeof path, "%s/checkpoint_latest.lif", run_dir);
+        if ((st = lif_net_save(net, &ts, path)) != LIF_OK) {
+            rc = cli_fail("train", st);
+            goto done;
+        }
+        if (better) {
+            snprintf(path, sizeof path, "%s/checkpoint_max.lif", run_dir);
+            if ((st = lif_net_save(net, &ts, path)) != LIF_OK) {
+                rc = cli_fail("train", st);
+                goto done;
+            }
+        }
+        double train_speed = tr.samples / tr.seconds, test_speed = te.samples / te.seconds;
+        printf("epoch =%d, train_loss =% .4f, train_acc =% .4f, test_loss =% .4f, test_acc =% .4f, "
+               "max_test_acc =% .4f\n", epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
+        printf("train speed =% .4f images/s, test speed =% .4f images/s\n", train_speed, test_speed);
+        char when[64];
+        escape_time(when, sizeof when, (lif_now() - t0) * (r.epochs - epoch - 1));
+        printf("escape time = %s\n\n", when);
+        fflush(stdout);
+        fprintf(log, "{\"epoch\": %d, \"train_loss\": %.17g, \"train_acc\": %.17g, "
+                     "\"test_loss\": %.17g, \"test_acc\": %.17g, \"max_test_acc\": %.17g}\n",
+                epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
+        fprintf(timing, "{\"epoch\": %d, \"train_seconds\": %.6f, \"test_seconds\": %.6f, "
+                        "\"train_images_per_s\": %.3f, \"test_images_per_s\": %.3f}\n",
+                epoch, tr.seconds, te.seconds, train_speed, test_speed);
+        if (fflush(log) != 0 || fflush(timing) != 0) {
+            fprintf(stderr, "lif train: cannot write the logs in %s: %s\n", run_dir, strerror(errno));
+            rc = LIF_EXIT_FAIL;
+            goto done;
+        }
+    }
+    rc = final_trace(plan, &test, (uint32_t)(ts.epoch < 0 ? 0 : ts.epoch), r.T, run_dir);
+done:
+    if (log && fclose(log) != 0 && rc == LIF_EXIT_OK)
+        rc = LIF_EXIT_FAIL;
+    if (timing && fclose(timing) != 0 && rc == LIF_EXIT_OK)
+        rc = LIF_EXIT_FAIL;
+    lif_plan_destroy(plan);
+    lif_net_destroy(net);
+    lif_dataset_free(&train);
+    lif_dataset_free(&test);
+    return rc;
+}

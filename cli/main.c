@@ -1,0 +1,52 @@
+/* lif — train, evaluate and inspect spiking networks on CPUs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "train a network (the reference recipe by default)"},
+    {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
+    {"info", cmd_info, "show the version, the CPU and the backends and kernels"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "lif %s — spiking neural networks (Poisson -> Linear -> LIF, BPTT) on CPUs\n\n"
+               "usage: lif <command> [flags]   (lif <command> --help for its flags)\n\ncommands:\n",
+            lif_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nenvironment:\n"
+               "  LIF_VERBOSE=dispatch     print which kernel runs each op and why others declined\n"
+               "  LIF_FORCE_KERNEL=a,b     force kernels by name (op/backend/variant)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return LIF_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return LIF_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("lif %s\n", lif_version());
+        return LIF_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, info; see lif --help)\n",
+            argv[1]);
+    return LIF_EXIT_USAGE;
+}

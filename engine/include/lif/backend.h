@@ -1,0 +1,256 @@
+/* lif/backend.h — the whole contract for backend authors.
+ *
+ * A backend is a named table of kernels plus a probe. Each kernel is
+ * registered as (op, backend, variant) with a stable name such as
+ * "lif_fwd/scalar/ref". The scalar backend registers a kernel for every op
+ * and is the reference; other backends override only the ops they do better
+ * and sit above it by priority. A kernel's supports() may decline a problem
+ * with a reason a user can read; its run() neither allocates nor fails on a
+ * problem it accepted.
+ *
+ * Data layouts shared by all kernels (row-major, C order):
+ *   spikes (binary)  packed bits: row r, feature i is bit (i % 64) of word
+ *                    bits[r * ld + i / 64]; ld >= ceil(n / 64); unused high
+ *                    bits of a row's last word are zero.
+ *   time-major       a chunk of Tc steps of a [B, n] quantity is [Tc, B, n],
+ *                    i.e. Tc*B rows; the linear layer treats it as M = Tc*B.
+ *   weights          W is [n_out, n_in] (PyTorch's nn.Linear layout).
+ */
+#ifndef LIF_BACKEND_H
+#define LIF_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lif/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this interface; structs only ever append fields. */
+#define LIF_KERNEL_ABI 1u
+
+typedef enum lif_op {
+    LIF_OP_ENCODE = 0,  /* Poisson: pixels -> spike bits for a time chunk */
+    LIF_OP_LINEAR_FWD,  /* Y = X·Wᵀ (+ b), X binary spike bits */
+    LIF_OP_LIF_FWD,     /* the LIF recurrence over a chunk */
+    LIF_OP_LIF_BWD,     /* BPTT through a chunk, last step first */
+    LIF_OP_LINEAR_BWD_W,/* dW += dYᵀ·X, db += Σ_rows dY */
+    LIF_OP_LINEAR_BWD_X,/* dX = dY·W (to the layer input, stacked layers) */
+    LIF_OP_SPIKE_COUNT, /* count[b, o] += Σ_t S[t, b, o] over a chunk */
+    LIF_OP_LOSS,        /* rates, loss, dL/dS, correct count */
+    LIF_OP_OPTIM,       /* one Adam or SGD step on a flat parameter array */
+    LIF_OP_COUNT
+} lif_op;
+
+/* Name of an op ("encode", "linear_fwd", ...); NULL if out of range. */
+const char *lif_op_name(lif_op op);
+
+typedef enum lif_surrogate { LIF_SURR_ATAN = 0, LIF_SURR_SIGMOID } lif_surrogate;
+typedef enum lif_loss_kind { LIF_LOSS_MSE = 0, LIF_LOSS_CE } lif_loss_kind;
+typedef enum lif_opt_kind { LIF_OPT_ADAM = 0, LIF_OPT_SGD } lif_opt_kind;
+
+/* LIF neuron parameters, as in the reference framework's LIFNode. */
+typedef struct lif_neuron {
+    float tau;          /* membrane time constant, > 1 */
+    float v_threshold;  /* V_th */
+    float v_reset;      /* V_reset for hard reset (ignored when soft_reset) */
+    int soft_reset;     /* 1: v_reset = None, subtract V_th on a spike */
+    int decay_input;    /* 1: H = V + (X - (V - V_reset))/tau; 0: H = V - (V - V_reset)/tau + X */
+    int detach_reset;   /* 1: the reset does not carry gradient */
+    lif_surrogate surrogate;
+    float alpha;        /* surrogate sharpness (ATan 2, Sigmoid 4) */
+} lif_neuron;
+
+/* What a kernel is asked to do: shapes and parameters, no pointers to data.
+ * Fields that do not apply to an op are zero. */
+typedef struct lif_problem {
+    lif_op op;
+    int T;             /* whole time window */
+    int Tc;            /* steps per chunk */
+    int B;             /* batch */
+    int n_in, n_out;   /* linear: features in/out; LIF/count/loss: n_out neurons */
+    int has_bias;
+    float density;     /* expected input spike density (0..1), 0 if unknown */
+    const lif_neuron *nrn;
+    lif_opt_kind opt;
+    lif_loss_kind loss;
+    int threads;       /* threads the kernel may use (1 = serial) */
+} lif_problem;
+
+/* ---- Arguments of each op. Pointers are 64-byte aligned unless stated. ---- */
+
+/* Spike x[t, b, i] = 1 iff u < pixel/255, u the Philox4x32-10 draw
+ * for key {key[0], key[1]} and counter {i / 4, t, ids[b], domain}, word i % 4,
+ * compared exactly in integers: word < lif_encode_threshold(pixel). */
+typedef struct lif_encode_args {
+    const uint8_t *pixels;  /* [B, n_in] */
+    const uint32_t *ids;    /* [B] index of each sample in its data set */
+    int B, n_in;
+    int t0, Tc;             /* steps t0 .. t0+Tc-1 */
+    uint32_t key[2];        /* {seed, epoch} */
+    uint32_t domain;        /* 0 training set, 1 test set */
+    uint64_t *dst;          /* [Tc*B][ld] spike bits */
+    size_t ld;
+} lif_encode_args;
+
+typedef struct lif_linear_fwd_args {
+    int M, n_in, n_out;     /* M rows (= Tc*B) */
+    const uint64_t *x;      /* [M][ldx] spike bits */
+    size_t ldx;
+    const float *w;         /* [n_out, n_in] */
+    const float *b;         /* [n_out] or NULL */
+    float *y;               /* [M, n_out] out */
+} lif_linear_fwd_args;
+
+typedef struct lif_lif_fwd_args {
+    const lif_neuron *nrn;
+    int Tc, B, n;
+    const float *x;         /* [Tc, B, n] input current */
+    float *v;               /* [B, n] in: V before the chunk; out: V after it */
+    float *h;               /* [Tc, B, n] out: H (membrane after charge) */
+    uint64_t *s;            /* [Tc*B][lds] out: spike bits */
+    size_t lds;
+} lif_lif_fwd_args;
+
+/* Walks t = Tc-1 .. 0. dS[t] is ds + t*ds_tstride (ds_tstride 0: the same
+ * [B, n] gradient at every step, as the rate readout gives). S is
+ * recomputed from H (S = H >= V_th) exactly as lif_fwd computes it. */
+typedef struct lif_lif_bwd_args {
+    const lif_neuron *nrn;
+    int Tc, B, n;
+    const float *h;         /* [Tc, B, n] */
+    const float *ds;        /* dL/dS, see above */
+    size_t ds_tstride;      /* elements between steps of ds: B*n or 0 */
+    float *dv;              /* [B, n] in: dL/dV after the chunk (0 at the end); out: before it */
+    float *dx;              /* [Tc, B, n] out: dL/dX */
+} lif_lif_bwd_args;
+
+typedef struct lif_linear_bwd_w_args {
+    int M, n_in, n_out;
+    const float *dy;        /* [M, n_out] */
+    const uint64_t *x;      /* [M][ldx] spike bits */
+    size_t ldx;
+    float *dw;              /* [n_out, n_in] accumulated into */
+    float *db;              /* [n_out] accumulated into, or NULL */
+} lif_linear_bwd_w_args;
+
+typedef struct lif_linear_bwd_x_args {
+    int M, n_in, n_out;
+    const float *dy;        /* [M, n_out] */
+    const float *w;         /* [n_out, n_in] */
+    float *dx;              /* [M, n_in] out (overwritten) */
+} lif_linear_bwd_x_args;
+
+typedef struct lif_spike_count_args {
+    int Tc, B, n;
+    const uint64_t *s;      /* [Tc*B][lds] */
+    size_t lds;
+    float *count;           /* [B, n] accumulated into */
+} lif_spike_count_args;
+
+/* rate = count / T. MSE: loss = mean over B*n of (rate - onehot)^2.
+ * CE: loss = mean over B of -log softmax(rate)[label].
+ * ds[b, o] = dL/dS[t, b, o] for any t (= dL/drate / T). */
+typedef struct lif_loss_args {
+    lif_loss_kind kind;
+    int T, B, n;
+    const float *count;     /* [B, n] */
+    const uint8_t *labels;  /* [B], each < n */
+    float *rate;            /* [B, n] out, or NULL */
+    float *ds;              /* [B, n] out, or NULL (inference) */
+    double *loss;           /* out: loss of the batch (mean) */
+    int *correct;           /* out: samples whose argmax rate (first max) is the label */
+} lif_loss_args;
+
+/* PyTorch semantics. Adam: step >= 1 is the step being taken;
+ * m, v updated in place. SGD: v is the momentum buffer, used if momentum != 0
+ * (on step 1 the buffer is set to the gradient). */
+typedef struct lif_optim_args {
+    lif_opt_kind kind;
+    size_t n;
+    float *w;
+    const float *g;
+    float *m;               /* Adam first moment, unused by SGD */
+    float *v;               /* Adam second moment / SGD momentum buffer */
+    long step;
+    float lr, beta1, beta2, eps, momentum, weight_decay;
+} lif_optim_args;
+
+typedef void (*lif_encode_fn)(const lif_encode_args *);
+typedef void (*lif_linear_fwd_fn)(const lif_linear_fwd_args *);
+typedef void (*lif_lif_fwd_fn)(const lif_lif_fwd_args *);
+typedef void (*lif_lif_bwd_fn)(const lif_lif_bwd_args *);
+typedef void (*lif_linear_bwd_w_fn)(const lif_linear_bwd_w_args *);
+typedef void (*lif_linear_bwd_x_fn)(const lif_linear_bwd_x_args *);
+typedef void (*lif_spike_count_fn)(const lif_spike_count_args *);
+typedef void (*lif_loss_fn)(const lif_loss_args *);
+typedef void (*lif_optim_fn)(const lif_optim_args *);
+
+/* One kernel. The member of `run` that is set is the one of `op`. */
+typedef struct lif_kernel_i {
+    unsigned abi;           /* LIF_KERNEL_ABI */
+    lif_op op;
+    const char *backend;    /* "scalar", "simd", ... */
+    const char *variant;    /* "ref", "avx2", "avx2_event", ... */
+    int priority;           /* higher wins among kernels that support a problem */
+    /* (optional) 1 if the kernel can run p; else 0 with *why set to a
+     * static reason. NULL: supports every problem of its op. */
+    int (*supports)(const lif_problem *p, const char **why);
+    union {
+        lif_encode_fn encode;
+        lif_linear_fwd_fn linear_fwd;
+        lif_lif_fwd_fn lif_fwd;
+        lif_lif_bwd_fn lif_bwd;
+        lif_linear_bwd_w_fn linear_bwd_w;
+        lif_linear_bwd_x_fn linear_bwd_x;
+        lif_spike_count_fn spike_count;
+        lif_loss_fn loss;
+        lif_optim_fn optim;
+        void (*any)(const void *);
+    } run;
+} lif_kernel_i;
+
+/* One backend: a name, a probe and its kernels. */
+typedef struct lif_backend_i {
+    unsigned abi;           /* LIF_KERNEL_ABI */
+    const char *name;
+    const char *description;
+    /* (optional) 1 if this CPU/build can run the backend; else 0 and *why.
+     * NULL: always available. */
+    int (*available)(const char **why);
+    const lif_kernel_i *kernels;
+    size_t n_kernels;
+} lif_backend_i;
+
+/* ---- Registry ---- */
+
+/* The registered backends, scalar first. *n receives the count. */
+const lif_backend_i *const *lif_backends(size_t *n);
+
+/* The backend named `name`, or NULL. */
+const lif_backend_i *lif_backend_find(const char *name);
+
+/* 1 if backend `b` can run here; else 0 and *why (static text). */
+int lif_backend_available(const lif_backend_i *b, const char **why);
+
+/* "op/backend/variant" into buf (size >= 64 is plenty); returns buf. */
+char *lif_kernel_name(const lif_kernel_i *k, char *buf, size_t size);
+
+/* Picks the kernel for problem p. Order: LIF_FORCE_KERNEL (a comma list of
+ * kernel names), then the best-priority kernel of `backend` (NULL or "auto":
+ * any available backend) that supports p, then the scalar reference. With
+ * LIF_VERBOSE=dispatch prints one CSV line per candidate to stderr
+ * ("lif_dispatch,<op>,<kernel>,<chosen|declined>,<reason>").
+ * Returns LIF_OK and *out, or LIF_ERR_NOT_FOUND / LIF_ERR_UNSUPPORTED. */
+lif_status lif_kernel_select(const lif_problem *p, const char *backend,
+                      const lif_kernel_i **out);
+
+/* Philox threshold for a pixel: spike iff word < threshold (0..2^32). */
+uint64_t lif_encode_threshold(uint8_t pixel);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+/* lif/lif.h — the whole public API of liblif. */
+#ifndef LIF_LIF_H
+#define LIF_LIF_H
+#include "lif/status.h"
+#include "lif/backend.h"
+#include "lif/recipe.h"
+#include "lif/data.h"
+#include "lif/npy.h"
+#include "lif/ckpt.h"
+#include "lif/net.h"
+#endif

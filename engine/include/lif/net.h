@@ -1,0 +1,157 @@
+/* lif/net.h — networks, execution plans and training.
+ *
+ * A lif_net holds a recipe, the parameters of its layers (Linear then LIF,
+ * n_in -> hidden... -> n_classes) and the optimizer state. A lif_plan binds
+ * each op of a net to a kernel (through the registry), owns the buffers of
+ * a batch, and runs the time loop forward and backward (BPTT) in chunks of
+ * Tc steps. Data sets, shuffling and epochs sit on top (lif_train_epoch). */
+#ifndef LIF_NET_H
+#define LIF_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lif/backend.h"
+#include "lif/ckpt.h"
+#include "lif/data.h"
+#include "lif/recipe.h"
+#include "lif/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lif_net lif_net;
+typedef struct lif_plan lif_plan;
+
+/* ---- Networks ---- */
+
+/* Validates r and creates a net for inputs of n_in features and n_classes
+ * outputs, weights (and biases) drawn uniform(±1/sqrt(fan_in)) from the
+ * recipe's seed. Outputs *out. Returns LIF_OK, LIF_ERR_INVALID_ARG, LIF_ERR_NOMEM. */
+lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net **out);
+
+/* Frees the net; NULL-safe. */
+void lif_net_destroy(lif_net *net);
+
+/* The recipe the net was made with (read only; backend/threads/epochs may be
+ * changed through lif_net_recipe_mut before a plan is created). */
+const lif_recipe *lif_net_recipe(const lif_net *net);
+lif_recipe *lif_net_recipe_mut(lif_net *net);
+
+/* Number of Linear+LIF layers. */
+int lif_net_layers(const lif_net *net);
+
+/* One layer's shape and parameters (pointers into the net). */
+typedef struct lif_layer_view {
+    int n_in, n_out;
+    float *w;   /* [n_out, n_in] */
+    float *b;   /* [n_out] or NULL */
+} lif_layer_view;
+lif_status lif_net_layer(lif_net *net, int layer, lif_layer_view *out);
+
+/* Optimizer steps taken so far. */
+long lif_net_step(const lif_net *net);
+
+/* Training position kept in checkpoints. */
+typedef struct lif_train_state {
+    int32_t epoch;        /* last completed epoch, -1 none */
+    double max_test_acc;  /* best test accuracy so far (fraction) */
+} lif_train_state;
+
+/* Saves net, optimizer state and st to path atomically (see lif/ckpt.h). */
+lif_status lif_net_save(const lif_net *net, const lif_train_state *st, const char *path);
+
+/* Loads a checkpoint into a new net (*out) and *st. Refuses a corrupt,
+ * truncated or inconsistent file (shapes that do not match its recipe).
+ * Returns LIF_OK or the lif_ckpt_load / lif_net_create statuses. */
+lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st);
+
+/* ---- Plans ---- */
+
+/* Binds every op of net to a kernel, from the recipe's backend (or "auto")
+ * and threads, and allocates the buffers for batches of up to B samples.
+ * Returns LIF_OK, LIF_ERR_NOT_FOUND / LIF_ERR_UNSUPPORTED (backend),
+ * LIF_ERR_NOMEM. */
+lif_status lif_plan_create(lif_net *net, int B, lif_plan **out);
+void lif_plan_destroy(lif_plan *plan);
+
+/* The name of the kernel bound to op in layer (layer ignored for
+ * per-net ops); "" if none. */
+const char *lif_plan_kernel(const lif_plan *plan, lif_op op, int layer);
+
+/* One batch. Input spikes come from the Poisson encoder (pixels, ids,
+ * epoch, domain) unless `spikes` is given ([T, B, n_in] of 0/1 floats). */
+typedef struct lif_batch {
+    int B;                   /* 1 .. the plan's B */
+    const uint8_t *pixels;   /* [B, n_in] */
+    const uint8_t *labels;   /* [B] */
+    const uint32_t *ids;     /* [B] sample indices in the data set */
+    uint32_t epoch;
+    uint32_t domain;         /* 0 train, 1 test */
+    const float *spikes;     /* optional, see above */
+} lif_batch;
+
+typedef struct lif_result {
+    double loss;   /* mean loss of the batch */
+    int correct;   /* samples classified right */
+} lif_result;
+
+/* Runs the forward pass over all T steps. Outputs *res.
+ * Returns LIF_OK or LIF_ERR_INVALID_ARG (B out of range, label >= n_classes). */
+lif_status lif_plan_forward(lif_plan *plan, const lif_batch *batch, lif_result *res);
+
+/* BPTT of the last forward pass into the plan's gradient buffers. */
+lif_status lif_plan_backward(lif_plan *plan);
+
+/* One optimizer step on the net's parameters from the gradients. */
+lif_status lif_plan_update(lif_plan *plan);
+
+/* forward + backward + update. */
+lif_status lif_plan_train_batch(lif_plan *plan, const lif_batch *batch, lif_result *res);
+
+/* A buffer of the last pass, for tests and tools: "I", "H", "dI" ([T, B, n]
+ * of layer), "rate" ([B, n_classes]), "grad_w" ([n_out, n_in] of layer),
+ * "grad_b". *count gets the element count. NULL if unknown. */
+const float *lif_plan_buffer(const lif_plan *plan, const char *name, int layer,
+                             size_t *count);
+
+/* The membrane V[t] (after reset) and spikes S[t] of sample b in the last
+ * layer for every step of the last forward pass: v, s are [T, n_classes]. */
+lif_status lif_plan_trace(const lif_plan *plan, int b, float *v, float *s);
+
+/* ---- Epochs ---- */
+
+typedef struct lif_epoch_stats {
+    double loss;      /* sample-weighted mean loss */
+    double acc;       /* fraction correct */
+    long samples;
+    double seconds;   /* wall time of the pass */
+} lif_epoch_stats;
+
+/* Called after each batch with samples done and total. */
+typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds);
+
+/* One training epoch: shuffles d deterministically from (seed, epoch),
+ * drops the last partial batch, trains batch by batch. */
+lif_status lif_train_epoch(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
+                           lif_progress_fn progress, void *ctx, lif_epoch_stats *out);
+
+/* Evaluates d in order (last batch may be partial) with spikes drawn for
+ * `epoch` in the test domain; no parameter changes. */
+lif_status lif_evaluate(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
+                        lif_progress_fn progress, void *ctx, lif_epoch_stats *out);
+
+/* The permutation of 0..n-1 used for epoch `epoch` with seed `seed`. */
+void lif_shuffle(uint32_t *perm, int n, uint32_t seed, uint32_t epoch);
+
+/* Seconds from a monotonic clock. */
+double lif_now(void);
+
+/* Library version string. */
+const char *lif_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

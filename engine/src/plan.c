@@ -1,0 +1,318 @@
+/* Execution plans: kernel binding, buffers, and the time loop.
+ *
+ * Buffers for a batch of B samples over T steps, per layer l (n = width):
+ *   in[l]   spike bits [T*B][ld] (in[0] from the encoder, in[l+1] = out of l)
+ *   I, H, dI [T, B, n] floats;  v, dv [B, n] state carried across chunks.
+ * Forward walks chunks of Tc steps first to last; backward walks them last
+ * to first, carrying dL/dV between chunks, so the gradients are those of the
+ * unchunked BPTT. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+
+static lif_problem problem(const lif_plan *p, lif_op op, int l)
+{
+    const lif_net *net = p->net;
+    lif_problem q = {0};
+    q.op = op;
+    q.T = p->T;
+    q.Tc = p->Tc;
+    q.B = p->B;
+    q.n_in = net->dims[l];
+    q.n_out = net->dims[l + 1];
+    q.has_bias = net->r.bias;
+    q.nrn = &net->r.neuron;
+    q.opt = net->r.opt;
+    q.loss = net->r.loss;
+    q.threads = net->r.threads;
+    return q;
+}
+
+lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
+{
+    const lif_recipe *r = &net->r;
+    if (B < 1 || B > 0x10000)
+        return lif_error(LIF_ERR_INVALID_ARG, "plan: batch %d out of range 1..65536", B);
+    lif_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return lif_error(LIF_ERR_NOMEM, "plan: out of memory");
+    p->net = net;
+    p->B = B;
+    p->T = r->T;
+    p->Tc = r->Tc > 0 && r->Tc < r->T ? r->Tc : r->T;
+    p->L = net->n_layers;
+    lif_status st = LIF_OK;
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        for (int l = 0; l < p->L; l++) {
+            lif_problem q = problem(p, (lif_op)op, l);
+            st = lif_kernel_select(&q, r->backend, &p->k[op][l]);
+            if (st != LIF_OK)
+                goto fail;
+            lif_kernel_name(p->k[op][l], p->kname[op][l], sizeof p->kname[op][l]);
+        }
+    size_t TB = (size_t)p->T * B;
+    int widest = 0;
+    for (int l = 0; l <= p->L; l++) {
+        p->ld[l] = lif_bits_ld(net->dims[l]);
+        p->in[l] = lif_alloc(TB * p->ld[l] * sizeof(uint64_t));
+        if (!p->in[l])
+            goto nomem;
+    }
+    for (int l = 0; l < p->L; l++) {
+        size_t n = (size_t)net->dims[l + 1];
+        if ((int)n > widest)
+            widest = (int)n;
+        p->I[l] = lif_alloc(TB * n * sizeof(float));
+        p->H[l] = lif_alloc(TB * n * sizeof(float));
+        p->dI[l] = lif_alloc(TB * n * sizeof(float));
+        p->v[l] = lif_alloc((size_t)B * n * sizeof(float));
+        p->dv[l] = lif_alloc((size_t)B * n * sizeof(float));
+        p->gw[l] = lif_alloc(n * net->dims[l] * sizeof(float));
+        p->gb[l] = lif_alloc(n * sizeof(float));
+        if (!p->I[l] || !p->H[l] || !p->dI[l] || !p->v[l] || !p->dv[l] || !p->gw[l] ||
+            !p->gb[l])
+            goto nomem;
+    }
+    size_t nc = (size_t)B * net->n_classes;
+    p->dS = lif_alloc((size_t)p->Tc * B * widest * sizeof(float));
+    p->count = lif_alloc(nc * sizeof(float));
+    p->rate = lif_alloc(nc * sizeof(float));
+    p->ds_out = lif_alloc(nc * sizeof(float));
+    if (!p->dS || !p->count || !p->rate || !p->ds_out)
+        goto nomem;
+    *out = p;
+    return LIF_OK;
+nomem:
+    st = lif_error(LIF_ERR_NOMEM, "plan: out of memory for buffers (T %d, batch %d)", p->T, B);
+fail:
+    lif_plan_destroy(p);
+    return st;
+}
+
+void lif_plan_destroy(lif_plan *p)
+{
+    if (!p)
+        return;
+    for (int l = 0; l <= N_SLOTS; l++)
+        lif_free(p->in[l]);
+    for (int l = 0; l < N_SLOTS; l++) {
+        lif_free(p->I[l]);
+        lif_free(p->H[l]);
+        lif_free(p->dI[l]);
+        lif_free(p->v[l]);
+        lif_free(p->dv[l]);
+        lif_free(p->gw[l]);
+        lif_free(p->gb[l]);
+    }
+    lif_free(p->dS);
+    lif_free(p->count);
+    lif_free(p->rate);
+    lif_free(p->ds_out);
+    free(p);
+}
+
+const char *lif_plan_kernel(const lif_plan *p, lif_op op, int layer)
+{
+    if ((unsigned)op >= LIF_OP_COUNT || layer < 0 || layer >= p->L)
+        return "";
+    return p->kname[op][layer];
+}
+
+/* Packs [rows, n] 0/1 floats into spike bits. */
+static void pack_spikes(const float *x, size_t rows, int n, uint64_t *bits, size_t ld)
+{
+    memset(bits, 0, rows * ld * sizeof *bits);
+    for (size_t r = 0; r < rows; r++)
+        for (int i = 0; i < n; i++)
+            if (x[r * n + i] != 0.0f)
+                bits[r * ld + i / 64] |= 1ull << (i % 64);
+}
+
+lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
+{
+    const lif_net *net = p->net;
+    int B = bt->B, T = p->T, L = p->L;
+    if (B < 1 || B > p->B)
+        return lif_error(LIF_ERR_INVALID_ARG, "forward: batch of %d, plan holds 1..%d", B, p->B);
+    for (int b = 0; b < B; b++) {
+        if (bt->labels[b] >= net->n_classes)
+            return lif_error(LIF_ERR_INVALID_ARG, "forward: label %d of sample %d >= %d classes",
+                             bt->labels[b], b, net->n_classes);
+        p->labels[b] = bt->labels[b];
+    }
+    p->Bcur = B;
+    for (int l = 0; l < L; l++)
+        memset(p->v[l], 0, (size_t)B * net->dims[l + 1] * sizeof(float));
+    memset(p->count, 0, (size_t)B * net->n_classes * sizeof(float));
+    if (bt->spikes)
+        pack_spikes(bt->spikes, (size_t)T * B, net->dims[0], p->in[0], p->ld[0]);
+
+    for (int t0 = 0; t0 < T; t0 += p->Tc) {
+        int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
+        size_t row0 = (size_t)t0 * B;
+        if (!bt->spikes) {
+            lif_encode_args e = {
+                .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
+                .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
+                .dst = p->in[0] + row0 * p->ld[0], .ld = p->ld[0]};
+            p->k[LIF_OP_ENCODE][0]->run.encode(&e);
+        }
+        for (int l = 0; l < L; l++) {
+            int n = net->dims[l + 1];
+            lif_linear_fwd_args lin = {
+                .M = Tc * B, .n_in = net->dims[l], .n_out = n,
+                .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l],
+                .w = net->w[l], .b = net->b[l], .y = p->I[l] + row0 * n};
+            p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&lin);
+            lif_lif_fwd_args nf = {
+                .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
+                .x = p->I[l] + row0 * n, .v = p->v[l], .h = p->H[l] + row0 * n,
+                .s = p->in[l + 1] + row0 * p->ld[l + 1], .lds = p->ld[l + 1]};
+            p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&nf);
+        }
+        lif_spike_count_args sc = {
+            .Tc = Tc, .B = B, .n = net->n_classes,
+            .s = p->in[L] + row0 * p->ld[L], .lds = p->ld[L], .count = p->count};
+        p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&sc);
+    }
+    double loss = 0.0;
+    int correct = 0;
+    lif_loss_args la = {
+        .kind = net->r.loss, .T = T, .B = B, .n = net->n_classes, .count = p->count,
+        .labels = p->labels, .rate = p->rate, .ds = p->ds_out, .loss = &loss,
+        .correct = &correct};
+    p->k[LIF_OP_LOSS][L - 1]->run.loss(&la);
+    res->loss = loss;
+    res->correct = correct;
+    return LIF_OK;
+}
+
+lif_status lif_plan_backward(lif_plan *p)
+{
+    const lif_net *net = p->net;
+    int B = p->Bcur, T = p->T, L = p->L;
+    if (B < 1)
+        return lif_error(LIF_ERR_INVALID_ARG, "backward: no forward pass to differentiate");
+    for (int l = 0; l < L; l++) {
+        size_t n = (size_t)net->dims[l + 1];
+        memset(p->dv[l], 0, (size_t)B * n * sizeof(float));
+        memset(p->gw[l], 0, n * net->dims[l] * sizeof(float));
+        memset(p->gb[l], 0, n * sizeof(float));
+    }
+    int nchunks = (T + p->Tc - 1) / p->Tc;
+    for (int c = nchunks - 1; c >= 0; c--) {
+        int t0 = c * p->Tc;
+        int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
+        size_t row0 = (size_t)t0 * B;
+        for (int l = L - 1; l >= 0; l--) {
+            int n = net->dims[l + 1];
+            int top = l == L - 1;
+            lif_lif_bwd_args nb = {
+                .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
+                .h = p->H[l] + row0 * n,
+                .ds = top ? p->ds_out : p->dS,
+                .ds_tstride = top ? 0 : (size_t)B * n,
+                .dv = p->dv[l], .dx = p->dI[l] + row0 * n};
+            p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&nb);
+            lif_linear_bwd_w_args gw = {
+                .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l] + row0 * n,
+                .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
+                .db = net->b[l] ? p->gb[l] : NULL};
+            p->k[LIF_OP_LINEAR_BWD_W][l]->run.linear_bwd_w(&gw);
+            if (l > 0) {
+                lif_linear_bwd_x_args gx = {
+                    .M = Tc * B, .n_in = net->dims[l], .n_out = n,
+                    .dy = p->dI[l] + row0 * n, .w = net->w[l], .dx = p->dS};
+                p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(&gx);
+            }
+        }
+    }
+    return LIF_OK;
+}
+
+lif_status lif_plan_update(lif_plan *p)
+{
+    lif_net *net = p->net;
+    const lif_recipe *r = &net->r;
+    net->step++;
+    for (int l = 0; l < p->L; l++) {
+        size_t n = (size_t)net->dims[l + 1];
+        lif_optim_args o = {
+            .kind = r->opt, .n = n * net->dims[l], .w = net->w[l], .g = p->gw[l],
+            .m = net->wm[l], .v = net->wv[l], .step = net->step, .lr = (float)r->lr,
+            .beta1 = (float)r->beta1, .beta2 = (float)r->beta2, .eps = (float)r->eps,
+            .momentum = (float)r->momentum};
+        p->k[LIF_OP_OPTIM][l]->run.optim(&o);
+        if (net->b[l]) {
+            o.n = n;
+            o.w = net->b[l];
+            o.g = p->gb[l];
+            o.m = net->bm[l];
+            o.v = net->bv[l];
+            p->k[LIF_OP_OPTIM][l]->run.optim(&o);
+        }
+    }
+    return LIF_OK;
+}
+
+lif_status lif_plan_train_batch(lif_plan *p, const lif_batch *bt, lif_result *res)
+{
+    lif_status st = lif_plan_forward(p, bt, res);
+    if (st == LIF_OK)
+        st = lif_plan_backward(p);
+    if (st == LIF_OK)
+        st = lif_plan_update(p);
+    return st;
+}
+
+const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, size_t *count)
+{
+    const lif_net *net = p->net;
+    size_t B = (size_t)(p->Bcur > 0 ? p->Bcur : p->B);
+    if (layer < 0 || layer >= p->L)
+        return NULL;
+    size_t n = (size_t)net->dims[layer + 1];
+    size_t TBn = (size_t)p->T * B * n;
+    if (strcmp(name, "I") == 0 || strcmp(name, "H") == 0 || strcmp(name, "dI") == 0) {
+        *count = TBn;
+        return name[0] == 'I' ? p->I[layer] : name[0] == 'H' ? p->H[layer] : p->dI[layer];
+    }
+    if (strcmp(name, "rate") == 0) {
+        *count = B * net->n_classes;
+        return p->rate;
+    }
+    if (strcmp(name, "grad_w") == 0) {
+        *count = n * net->dims[layer];
+        return p->gw[layer];
+    }
+    if (strcmp(name, "grad_b") == 0) {
+        *count = n;
+        return p->gb[layer];
+    }
+    return NULL;
+}
+
+lif_status lif_plan_trace(const lif_plan *p, int b, float *v, float *s)
+{
+    const lif_net *net = p->net;
+    const lif_neuron *nrn = &net->r.neuron;
+    int L = p->L, n = net->n_classes, B = p->Bcur;
+    if (b < 0 || b >= B)
+        return lif_error(LIF_ERR_INVALID_ARG, "trace: sample %d not in the last batch of %d", b, B);
+    for (int t = 0; t < p->T; t++) {
+        const uint64_t *bits = p->in[L] + ((size_t)t * B + b) * p->ld[L];
+        const float *h = p->H[L - 1] + ((size_t)t * B + b) * n;
+        for (int o = 0; o < n; o++) {
+            float spike = (float)(bits[o / 64] >> (o % 64) & 1);
+            s[(size_t)t * n + o] = spike;
+            if (nrn->soft_reset)
+                v[(size_t)t * n + o] = h[o] - nrn->v_threshold * spike;
+            else
+                v[(size_t)t * n + o] = spike != 0.0f ? nrn->v_reset : h[o];
+        }
+    }
+    return LIF_OK;
+}

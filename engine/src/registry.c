@@ -1,0 +1,194 @@
+/* Kernel registry and dispatch.
+ *
+ * The backends compiled into this build are listed in one table, scalar
+ * first. Dispatch for one op: LIF_FORCE_KERNEL, then the highest-priority
+ * kernel of the requested backend(s) that supports the problem, then the
+ * scalar reference. LIF_VERBOSE=dispatch prints every choice and refusal. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lif/backend.h"
+
+extern const lif_backend_i lif_backend_scalar;
+/* Later backends append here, each under its own build option. */
+static const lif_backend_i *const backends[] = {
+    &lif_backend_scalar,
+};
+
+static const char *const op_names[] = {
+    [LIF_OP_ENCODE] = "encode",
+    [LIF_OP_LINEAR_FWD] = "linear_fwd",
+    [LIF_OP_LIF_FWD] = "lif_fwd",
+    [LIF_OP_LIF_BWD] = "lif_bwd",
+    [LIF_OP_LINEAR_BWD_W] = "linear_bwd_w",
+    [LIF_OP_LINEAR_BWD_X] = "linear_bwd_x",
+    [LIF_OP_SPIKE_COUNT] = "spike_count",
+    [LIF_OP_LOSS] = "loss",
+    [LIF_OP_OPTIM] = "optim",
+};
+_Static_assert(sizeof op_names / sizeof op_names[0] == LIF_OP_COUNT, "one name per op");
+
+const char *lif_op_name(lif_op op)
+{
+    return (unsigned)op < LIF_OP_COUNT ? op_names[op] : NULL;
+}
+
+const lif_backend_i *const *lif_backends(size_t *n)
+{
+    *n = sizeof backends / sizeof backends[0];
+    return backends;
+}
+
+const lif_backend_i *lif_backend_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+int lif_backend_available(const lif_backend_i *b, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = "";
+    if (b->abi != LIF_KERNEL_ABI) {
+        *why = "built against another kernel ABI";
+        return 0;
+    }
+    return b->available ? b->available(why) : 1;
+}
+
+char *lif_kernel_name(const lif_kernel_i *k, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s/%s", lif_op_name(k->op), k->backend, k->variant);
+    return buf;
+}
+
+static int verbose_dispatch(void)
+{
+    const char *v = getenv("LIF_VERBOSE");
+    return v && strstr(v, "dispatch") != NULL;
+}
+
+static void report(const lif_kernel_i *k, const char *what, const char *why)
+{
+    char name[128];
+    fprintf(stderr, "lif_dispatch,%s,%s,%s,%s\n", lif_op_name(k->op),
+            lif_kernel_name(k, name, sizeof name), what, why);
+}
+
+/* 1 if k may run p here; else 0 and *why. */
+static int usable(const lif_backend_i *b, const lif_kernel_i *k,
+                  const lif_problem *p, const char **why)
+{
+    if (!lif_backend_available(b, why))
+        return 0;
+    if (k->supports && !k->supports(p, why))
+        return 0;
+    *why = "";
+    return 1;
+}
+
+/* 1 if name appears in the comma-separated list. */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *s = list; *s;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len == n && strncmp(s, name, n) == 0)
+            return 1;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+lif_status lif_kernel_select(const lif_problem *p, const char *backend,
+                             const lif_kernel_i **out)
+{
+    size_t nb = sizeof backends / sizeof backends[0];
+    int verbose = verbose_dispatch();
+    const char *why;
+    int any = !backend || !*backend || strcmp(backend, "auto") == 0;
+
+    if ((unsigned)p->op >= LIF_OP_COUNT)
+        return lif_error(LIF_ERR_INVALID_ARG, "kernel selection: op %d out of range", (int)p->op);
+    if (!any) {
+        const lif_backend_i *b = lif_backend_find(backend);
+        if (!b)
+            return lif_error(LIF_ERR_NOT_FOUND,
+                             "unknown backend '%s' (lif info lists the backends)", backend);
+        if (!lif_backend_available(b, &why))
+            return lif_error(LIF_ERR_UNSUPPORTED, "backend '%s' cannot run here: %s",
+                             backend, why);
+    }
+
+    const char *force = getenv("LIF_FORCE_KERNEL");
+    if (force && *force) {
+        for (size_t i = 0; i < nb; i++)
+            for (size_t j = 0; j < backends[i]->n_kernels; j++) {
+                const lif_kernel_i *k = &backends[i]->kernels[j];
+                char name[128];
+                if (k->op != p->op || !in_list(force, lif_kernel_name(k, name, sizeof name)))
+                    continue;
+                if (usable(backends[i], k, p, &why)) {
+                    if (verbose)
+                        report(k, "chosen", "forced by LIF_FORCE_KERNEL");
+                    *out = k;
+                    return LIF_OK;
+                }
+                if (verbose)
+                    report(k, "declined", why);
+            }
+    }
+
+    const lif_kernel_i *best = NULL;
+    for (size_t i = 0; i < nb; i++) {
+        if (!any && strcmp(backends[i]->name, backend) != 0)
+            continue;
+        for (size_t j = 0; j < backends[i]->n_kernels; j++) {
+            const lif_kernel_i *k = &backends[i]->kernels[j];
+            if (k->op != p->op)
+                continue;
+            if (!usable(backends[i], k, p, &why)) {
+                if (verbose)
+                    report(k, "declined", why);
+                continue;
+            }
+            if (!best || k->priority > best->priority) {
+                if (verbose && best)
+                    report(best, "declined", "a higher-priority kernel supports the problem");
+                best = k;
+            } else if (verbose) {
+                report(k, "declined", "a higher-priority kernel supports the problem");
+            }
+        }
+    }
+    if (!best) {
+        /* The scalar reference supports every problem. */
+        for (size_t j = 0; j < lif_backend_scalar.n_kernels; j++)
+            if (lif_backend_scalar.kernels[j].op == p->op)
+                best = &lif_backend_scalar.kernels[j];
+        if (!best)
+            return lif_error(LIF_ERR_INTERNAL, "no kernel for op %s", lif_op_name(p->op));
+        if (verbose)
+            report(best, "chosen", "fallback: the chosen backend has no kernel for this op");
+    } else if (verbose) {
+        report(best, "chosen", any ? "highest priority of the available backends"
+                                   : "highest priority of the requested backend");
+    }
+    *out = best;
+    return LIF_OK;
+}
+
+uint64_t lif_encode_threshold(uint8_t pixel)
+{
+    /* word / 2^32 < pixel / 255  <=>  word < ceil(pixel * 2^32 / 255) */
+    uint64_t num = (uint64_t)pixel << 32;
+    return (num + 254) / 255;
+}

@@ -1,0 +1,933 @@
+/* tests/test_kernels.c — every registered kernel against the oracle.
+ *
+ * Walks lif_backends() and each backend's kernel table, so a kernel is
+ * tested the moment it is registered. A backend this machine cannot run is
+ * reported "skipped: <backend>: <why>", never passed; a problem a kernel's
+ * supports() declines is reported "declined: ...". Exit 77 only when no
+ * kernel could be run at all.
+ *
+ * Two kinds of input:
+ *   exact   small integers times 1/64 (or 1/16), tau = 2: every float32
+ *           operation is exact, so outputs must equal the oracle bit for
+ *           bit, and H lands exactly on V_th often (equality must fire);
+ *   random  general floats: outputs within stated tolerances; in lif_fwd a
+ *           spike may differ from the oracle only where the oracle's
+ *           |H - V_th| < 1e-5 (a "flip", counted and printed; the neuron is
+ *           not compared after it since its trajectory has changed).
+ *
+ * Every failure prints a repro line (kernel, op, shape, options, seed).
+ * Rerun one kernel with LIF_TEST_KERNEL=<substring of its name>; change the
+ * inputs with LIF_TEST_SEED=<n>. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lif/backend.h"
+#include "oracle.h"
+#include "testutil.h"
+
+/* float32 unit roundoff */
+#define U32 5.9604644775390625e-08
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t base_seed = 20240611;
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* splitmix64 stream: inputs only, never the thing under test */
+static uint64_t rnd(uint64_t *s)
+{
+    *s += 0x9e3779b97f4a7c15ull;
+    return mix64(*s - 0x9e3779b97f4a7c15ull);
+}
+
+static double urand(uint64_t *s) { return (double)(rnd(s) >> 11) * 0x1.0p-53; }
+
+static int irand(uint64_t *s, int lo, int hi) /* inclusive */
+{
+    return lo + (int)(rnd(s) % (uint64_t)(hi - lo + 1));
+}
+
+/* Same inputs for every kernel of an op: the seed depends on op and case only. */
+static uint64_t case_seed(lif_op op, int c)
+{
+    return mix64(base_seed * 1000003u + (uint64_t)op * 65537u + (uint64_t)c);
+}
+
+/* Kernel pointers are 64-byte aligned (backend.h); memory is zeroed. */
+static void *xalloc(size_t bytes)
+{
+    size_t sz = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, sz ? sz : 64);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", bytes);
+        exit(1);
+    }
+    memset(p, 0, sz ? sz : 64);
+    return p;
+}
+#define FALLOC(n) ((float *)xalloc((size_t)(n) * sizeof(float)))
+#define DALLOC(n) ((double *)xalloc((size_t)(n) * sizeof(double)))
+
+static size_t words_of(int n) { return ((size_t)n + 63) / 64; }
+
+/* Packs 0/1 doubles [rows, n] into bits with row stride ld. Words past a
+ * row's features (ld > words_of(n)) are set to all ones: a kernel must not
+ * read them as features. */
+static uint64_t *pack(const double *x, int rows, int n, size_t ld)
+{
+    uint64_t *bits = xalloc((size_t)rows * ld * sizeof *bits);
+    for (int r = 0; r < rows; r++) {
+        for (size_t w = words_of(n); w < ld; w++)
+            bits[(size_t)r * ld + w] = ~0ull;
+        for (int i = 0; i < n; i++)
+            if (x[(size_t)r * n + i] != 0.0)
+                bits[(size_t)r * ld + i / 64] |= 1ull << (i % 64);
+    }
+    return bits;
+}
+
+static int bit(const uint64_t *bits, size_t ld, int r, int i)
+{
+    return (int)((bits[(size_t)r * ld + i / 64] >> (i % 64)) & 1u);
+}
+
+/* The layout contract: the unused high bits of a row's last word are 0. */
+static int tail_clear(const uint64_t *bits, size_t ld, int r, int n)
+{
+    if (n % 64 == 0)
+        return 1;
+    return (bits[(size_t)r * ld + (size_t)(n - 1) / 64] & (~0ull << (n % 64))) == 0;
+}
+
+/* ------------------------------------------------------------- reporting */
+
+static char repro[400];
+static int case_fails;
+static long n_run, n_declined, n_flips, n_exact_hits;
+
+static void begin_case(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(repro, sizeof repro, fmt, ap);
+    va_end(ap);
+    case_fails = 0;
+}
+
+/* One failure of the current case; the first few print the repro line. */
+static void fail(const char *fmt, ...)
+{
+    test_failures++;
+    if (++case_fails > 4) {
+        if (case_fails == 5)
+            fprintf(stderr, "FAIL %s: (more failures of this case not shown)\n", repro);
+        return;
+    }
+    fprintf(stderr, "FAIL %s: ", repro);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* got vs want over n elements: |got - want| <= rtol*|want| + atol +
+ * mtol*mag[i] (mag may be NULL). rtol = atol = 0 and no mag: bitwise. */
+static void cmp(const char *what, const float *got, const double *want, size_t n,
+                double rtol, double atol, const double *mag, double mtol)
+{
+    test_checks++;
+    for (size_t i = 0; i < n; i++) {
+        double g = got[i], w = want[i];
+        double tol = rtol * fabs(w) + atol + (mag ? mtol * mag[i] : 0.0);
+        if (isnan(g) || !(fabs(g - w) <= tol))
+            fail("%s[%zu]: got %.9g want %.17g (diff %.3g, tol %.3g)", what, i, g, w,
+                 fabs(g - w), tol);
+    }
+}
+
+static int accepts(const lif_kernel_i *k, const lif_problem *p, const char *kn)
+{
+    const char *why = NULL;
+    if (!k->supports || k->supports(p, &why))
+        return 1;
+    printf("declined: %s: %s: %s\n", kn, repro, why ? why : "(no reason given)");
+    n_declined++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ shapes */
+
+static const int BS[] = {1, 3, 64};
+static const int NINS[] = {1, 63, 64, 65, 784};
+static const int TCS[] = {1, 7};
+static const int NOUTS[] = {1, 10, 33};
+static const int NS[] = {1, 10, 33, 65}; /* neurons of LIF/count ops */
+#define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* ------------------------------------------------------------------ encode */
+
+static void run_encode(const lif_kernel_i *k, const uint8_t *px, const uint32_t *ids,
+                       int B, int n, int t0, int Tc, uint32_t key0, uint32_t key1,
+                       uint32_t dom, uint64_t *dst, size_t ld)
+{
+    lif_encode_args a = {.pixels = px, .ids = ids, .B = B, .n_in = n, .t0 = t0,
+                         .Tc = Tc, .key = {key0, key1}, .domain = dom,
+                         .dst = dst, .ld = ld};
+    k->run.encode(&a);
+}
+
+static void test_encode(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    for (int ib = 0; ib < LEN(BS); ib++)
+        for (int in = 0; in < LEN(NINS); in++)
+            for (int it = 0; it < LEN(TCS); it++) {
+                int B = BS[ib], n = NINS[in], Tc = TCS[it];
+                uint64_t seed = case_seed(LIF_OP_ENCODE, ++c), r = seed;
+                int t0 = (c % 3) * 5;
+                uint32_t key0 = (uint32_t)rnd(&r), key1 = (uint32_t)(c % 4), dom = (uint32_t)(c % 2);
+                size_t ld = words_of(n) + (c % 3 == 0);
+                begin_case("kernel=%s op=encode B=%d n_in=%d Tc=%d t0=%d ld=%zu key={%u,%u} "
+                           "domain=%u seed=%llu", kn, B, n, Tc, t0, ld, key0, key1, dom,
+                           (unsigned long long)seed);
+                lif_problem p = {.op = LIF_OP_ENCODE, .T = t0 + Tc, .Tc = Tc, .B = B,
+                                 .n_in = n, .threads = 1};
+                if (!accepts(k, &p, kn))
+                    continue;
+                uint8_t *px = xalloc((size_t)B * n);
+                uint32_t *ids = xalloc((size_t)B * sizeof *ids);
+                static const uint8_t edge[] = {0, 1, 254, 255};
+                for (int b = 0; b < B; b++) {
+                    ids[b] = b == 0 ? 0u : b == 1 ? 0xffffffffu : (uint32_t)rnd(&r);
+                    for (int i = 0; i < n; i++)
+                        px[(size_t)b * n + i] = b % 4 == 2 ? edge[rnd(&r) % 4]
+                                                           : (uint8_t)(rnd(&r) & 255u);
+                }
+                size_t rows = (size_t)Tc * B;
+                uint64_t *dst = xalloc(rows * ld * sizeof *dst);
+                /* the kernel must write every feature bit and clear the tail */
+                memset(dst, 0xff, rows * ld * sizeof *dst);
+                run_encode(k, px, ids, B, n, t0, Tc, key0, key1, dom, dst, ld);
+                double *x = DALLOC(rows * n);
+                orc_encode(px, ids, B, n, t0, Tc, key0, key1, dom, x);
+                test_checks++;
+                for (int t = 0; t < Tc; t++)
+                    for (int b = 0; b < B; b++) {
+                        int row = t * B + b;
+                        for (int i = 0; i < n; i++)
+                            if (bit(dst, ld, row, i) != (int)x[(size_t)row * n + i])
+                                fail("spike t=%d b=%d i=%d pixel=%d id=%u: got %d want %d",
+                                     t0 + t, b, i, px[(size_t)b * n + i], ids[b],
+                                     bit(dst, ld, row, i), (int)x[(size_t)row * n + i]);
+                        if (!tail_clear(dst, ld, row, n))
+                            fail("row %d: unused high bits of the last word are not zero", row);
+                    }
+                n_run++;
+                free(px), free(ids), free(dst), free(x);
+            }
+
+    /* The firing fraction of one pixel value over many draws must be within
+     * a binomial bound of pixel/255: 6 standard deviations plus one count
+     * (a false alarm has probability ~1e-9 per value). */
+    static const uint8_t vals[] = {0, 1, 3, 64, 128, 200, 254, 255};
+    int B = 64, n = 784, Tc = 7;
+    size_t ld = words_of(n), rows = (size_t)Tc * B;
+    for (int iv = 0; iv < LEN(vals); iv++) {
+        uint64_t seed = case_seed(LIF_OP_ENCODE, 1000 + iv), r = seed;
+        uint32_t key0 = (uint32_t)rnd(&r);
+        begin_case("kernel=%s op=encode rate pixel=%d B=%d n_in=%d Tc=%d key={%u,7} seed=%llu",
+                   kn, vals[iv], B, n, Tc, key0, (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_ENCODE, .T = Tc, .Tc = Tc, .B = B, .n_in = n, .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        uint8_t *px = xalloc((size_t)B * n);
+        uint32_t *ids = xalloc((size_t)B * sizeof *ids);
+        memset(px, vals[iv], (size_t)B * n);
+        for (int b = 0; b < B; b++)
+            ids[b] = (uint32_t)b * 977u;
+        uint64_t *dst = xalloc(rows * ld * sizeof *dst);
+        run_encode(k, px, ids, B, n, 0, Tc, key0, 7, 0, dst, ld);
+        long fired = 0;
+        for (size_t row = 0; row < rows; row++)
+            for (int i = 0; i < n; i++)
+                fired += bit(dst, ld, (int)row, i);
+        double N = (double)rows * n, pr = vals[iv] / 255.0, frac = fired / N;
+        double bound = 6.0 * sqrt(pr * (1.0 - pr) / N) + 1.0 / N;
+        test_checks++;
+        if (!(fabs(frac - pr) <= bound))
+            fail("firing fraction %.6f, want %.6f +- %.2g over %.0f draws", frac, pr, bound, N);
+        n_run++;
+        free(px), free(ids), free(dst);
+    }
+}
+
+/* -------------------------------------------------------------- linear ops */
+
+/* Random 0/1 rows of density d, with some rows all ones and some all zeros. */
+static void fill_spikes(uint64_t *r, double *x, int rows, int n, double d)
+{
+    for (int m = 0; m < rows; m++)
+        for (int i = 0; i < n; i++)
+            x[(size_t)m * n + i] = m % 11 == 3 ? 1.0 : m % 13 == 5 ? 0.0 : urand(r) < d;
+}
+
+/* exact: k/64 for k in [-q, q]; else uniform(-a, a). Writes both copies. */
+static void fill_vals(uint64_t *r, int exact, int q, double a, float *f, double *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = exact ? (float)irand(r, -q, q) / 64.0f : (float)((2.0 * urand(r) - 1.0) * a);
+        f[i] = v;
+        d[i] = v;
+    }
+}
+
+/* Tolerance of a float32 sum of K terms, relative to the sum of the terms'
+ * magnitudes (mag): rounding errors of a sum accumulate like a random walk
+ * of K steps each at most U32 times a partial sum, itself at most mag; 8
+ * sqrt(K) U32 mag is > 10 standard deviations of that walk, whatever the
+ * summation order (sequential, blocked, pairwise, FMA). Cancellation makes
+ * a relative bound on the sum itself meaningless, hence mag. */
+static double sum_tol(int K) { return 8.0 * sqrt((double)K + 1.0) * U32; }
+
+static const double DENS[] = {0.02, 0.3, 0.9};
+
+/* Visits n_in x B x Tc x n_out x {exact, random} x {no bias, bias}. */
+#define FOR_LINEAR_SHAPES(c)                                                     \
+    for (int in = 0; in < LEN(NINS); in++)                                       \
+        for (int ib = 0; ib < LEN(BS); ib++)                                     \
+            for (int it = 0; it < LEN(TCS); it++)                                \
+                for (int io = 0; io < LEN(NOUTS); io++)                          \
+                    for (int ex = 1; ex >= 0; ex--)                              \
+                        for (int bias = 0; bias < 2; bias++, (c)++)
+
+static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    FOR_LINEAR_SHAPES(c) {
+        int n_in = NINS[in], B = BS[ib], Tc = TCS[it], n_out = NOUTS[io], M = Tc * B;
+        double d = DENS[c % 3];
+        size_t ld = words_of(n_in) + (c % 2);
+        uint64_t seed = case_seed(LIF_OP_LINEAR_FWD, c), r = seed;
+        begin_case("kernel=%s op=linear_fwd M=%d(Tc=%d,B=%d) n_in=%d n_out=%d bias=%d "
+                   "density=%.2f ldx=%zu %s seed=%llu", kn, M, Tc, B, n_in, n_out, bias, d,
+                   ld, ex ? "exact" : "random", (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LINEAR_FWD, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
+                         .n_out = n_out, .has_bias = bias, .density = (float)d, .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        double *x = DALLOC((size_t)M * n_in), *wd = DALLOC((size_t)n_out * n_in);
+        double *bd = DALLOC(n_out), *yd = DALLOC((size_t)M * n_out), *mag = DALLOC((size_t)M * n_out);
+        float *w = FALLOC((size_t)n_out * n_in), *b = FALLOC(n_out), *y = FALLOC((size_t)M * n_out);
+        fill_spikes(&r, x, M, n_in, d);
+        fill_vals(&r, ex, 128, 1.0 / sqrt(n_in), w, wd, (size_t)n_out * n_in);
+        fill_vals(&r, ex, 64, 1.0 / sqrt(n_in), b, bd, n_out);
+        uint64_t *xb = pack(x, M, n_in, ld);
+        for (size_t i = 0; i < (size_t)M * n_out; i++)
+            y[i] = NAN; /* must be overwritten */
+        lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = xb, .ldx = ld,
+                                 .w = w, .b = bias ? b : NULL, .y = y};
+        k->run.linear_fwd(&a);
+        orc_linear_fwd(M, n_in, n_out, x, wd, bias ? bd : NULL, yd, mag);
+        if (ex) /* sums of k/64 with |sum| < 2^12: exact in float32 */
+            cmp("y", y, yd, (size_t)M * n_out, 0, 0, NULL, 0);
+        else
+            cmp("y", y, yd, (size_t)M * n_out, 0, 0, mag, sum_tol(n_in));
+        n_run++;
+        free(x), free(wd), free(bd), free(yd), free(mag), free(w), free(b), free(y), free(xb);
+    }
+}
+
+static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    FOR_LINEAR_SHAPES(c) {
+        int n_in = NINS[in], B = BS[ib], Tc = TCS[it], n_out = NOUTS[io], M = Tc * B;
+        double d = DENS[c % 3];
+        size_t ld = words_of(n_in) + (c % 2);
+        uint64_t seed = case_seed(LIF_OP_LINEAR_BWD_W, c), r = seed;
+        begin_case("kernel=%s op=linear_bwd_w M=%d(Tc=%d,B=%d) n_in=%d n_out=%d bias=%d "
+                   "density=%.2f ldx=%zu %s seed=%llu", kn, M, Tc, B, n_in, n_out, bias, d,
+                   ld, ex ? "exact" : "random", (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LINEAR_BWD_W, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
+                         .n_out = n_out, .has_bias = bias, .density = (float)d, .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        size_t nw = (size_t)n_out * n_in;
+        double *x = DALLOC((size_t)M * n_in), *dyd = DALLOC((size_t)M * n_out);
+        double *dwd = DALLOC(nw), *dbd = DALLOC(n_out), *mag = DALLOC(nw), *dbmag = DALLOC(n_out);
+        float *dy = FALLOC((size_t)M * n_out), *dw = FALLOC(nw), *db = FALLOC(n_out);
+        fill_spikes(&r, x, M, n_in, d);
+        fill_vals(&r, ex, 64, 1.0, dy, dyd, (size_t)M * n_out);
+        /* non-zero start: the kernel accumulates */
+        fill_vals(&r, ex, 64, 0.1, dw, dwd, nw);
+        fill_vals(&r, ex, 64, 0.1, db, dbd, n_out);
+        for (int o = 0; o < n_out; o++) {
+            dbmag[o] = fabs(dbd[o]);
+            for (int m = 0; m < M; m++)
+                dbmag[o] += fabs(dyd[(size_t)m * n_out + o]);
+        }
+        uint64_t *xb = pack(x, M, n_in, ld);
+        lif_linear_bwd_w_args a = {.M = M, .n_in = n_in, .n_out = n_out, .dy = dy, .x = xb,
+                                   .ldx = ld, .dw = dw, .db = bias ? db : NULL};
+        k->run.linear_bwd_w(&a);
+        orc_linear_bwd_w(M, n_in, n_out, dyd, x, dwd, bias ? dbd : NULL, mag);
+        if (ex) { /* k/64 sums of < 500 terms: exact */
+            cmp("dw", dw, dwd, nw, 0, 0, NULL, 0);
+            cmp("db", db, dbd, n_out, 0, 0, NULL, 0);
+        } else {
+            cmp("dw", dw, dwd, nw, 0, 0, mag, sum_tol(M));
+            cmp("db", db, dbd, n_out, 0, 0, dbmag, sum_tol(M));
+        }
+        n_run++;
+        free(x), free(dyd), free(dwd), free(dbd), free(mag), free(dbmag), free(dy), free(dw),
+            free(db), free(xb);
+    }
+}
+
+static void test_linear_bwd_x(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    FOR_LINEAR_SHAPES(c) {
+        if (bias) /* no bias in this op: one pass per shape */
+            continue;
+        int n_in = NINS[in], B = BS[ib], Tc = TCS[it], n_out = NOUTS[io], M = Tc * B;
+        uint64_t seed = case_seed(LIF_OP_LINEAR_BWD_X, c), r = seed;
+        begin_case("kernel=%s op=linear_bwd_x M=%d(Tc=%d,B=%d) n_in=%d n_out=%d %s seed=%llu",
+                   kn, M, Tc, B, n_in, n_out, ex ? "exact" : "random", (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LINEAR_BWD_X, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
+                         .n_out = n_out, .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        size_t nw = (size_t)n_out * n_in, nx = (size_t)M * n_in;
+        double *dyd = DALLOC((size_t)M * n_out), *wd = DALLOC(nw), *dxd = DALLOC(nx), *mag = DALLOC(nx);
+        float *dy = FALLOC((size_t)M * n_out), *w = FALLOC(nw), *dx = FALLOC(nx);
+        fill_vals(&r, ex, 64, 1.0, dy, dyd, (size_t)M * n_out);
+        fill_vals(&r, ex, 128, 1.0 / sqrt(n_in), w, wd, nw);
+        for (size_t i = 0; i < nx; i++)
+            dx[i] = NAN; /* overwritten, not accumulated */
+        lif_linear_bwd_x_args a = {.M = M, .n_in = n_in, .n_out = n_out, .dy = dy, .w = w,
+                                   .dx = dx};
+        k->run.linear_bwd_x(&a);
+        orc_linear_bwd_x(M, n_in, n_out, dyd, wd, dxd, mag);
+        if (ex) /* products k/4096, sums of <= 33: exact */
+            cmp("dx", dx, dxd, nx, 0, 0, NULL, 0);
+        else
+            cmp("dx", dx, dxd, nx, 0, 0, mag, sum_tol(n_out));
+        n_run++;
+        free(dyd), free(wd), free(dxd), free(mag), free(dy), free(w), free(dx);
+    }
+}
+
+/* ----------------------------------------------------------------- neurons */
+
+typedef struct cfg {
+    int soft, decay, detach, surr;
+    float vr, vth;
+} cfg;
+
+/* Forward options: reset kind x decay_input x v_reset (hard only) x V_th. */
+static int fwd_cfgs(cfg *out)
+{
+    int n = 0;
+    for (int soft = 0; soft < 2; soft++)
+        for (int decay = 0; decay < 2; decay++)
+            for (int ir = 0; ir < (soft ? 1 : 2); ir++)
+                for (int it = 0; it < 2; it++)
+                    out[n++] = (cfg){soft, decay, 0, 0, ir ? -0.25f : 0.0f, it ? 0.5f : 1.0f};
+    return n;
+}
+
+/* Backward options: every combination of reset, decay_input, detach_reset
+ * and surrogate, v_reset 0 and -0.25 for hard reset; V_th alternates. */
+static int bwd_cfgs(cfg *out)
+{
+    int n = 0;
+    for (int soft = 0; soft < 2; soft++)
+        for (int decay = 0; decay < 2; decay++)
+            for (int det = 0; det < 2; det++)
+                for (int surr = 0; surr < 2; surr++)
+                    for (int ir = 0; ir < (soft ? 1 : 2); ir++, n++)
+                        out[n] = (cfg){soft, decay, det, surr, ir ? -0.25f : 0.0f,
+                                       n % 3 == 2 ? 0.5f : 1.0f};
+    return n;
+}
+
+static void make_neuron(const cfg *g, float tau, lif_neuron *nk, orc_neuron *no)
+{
+    *nk = (lif_neuron){.tau = tau, .v_threshold = g->vth, .v_reset = g->vr,
+                       .soft_reset = g->soft, .decay_input = g->decay,
+                       .detach_reset = g->detach,
+                       .surrogate = g->surr ? LIF_SURR_SIGMOID : LIF_SURR_ATAN,
+                       .alpha = g->surr ? 4.0f : 2.0f};
+    /* the oracle gets exactly the float parameters the kernel gets */
+    *no = (orc_neuron){.tau = nk->tau, .v_th = nk->v_threshold, .v_reset = nk->v_reset,
+                       .soft = g->soft, .decay_input = g->decay, .detach_reset = g->detach,
+                       .surrogate = g->surr, .alpha = nk->alpha};
+}
+
+static const char *cfg_str(const lif_neuron *nk)
+{
+    static char buf[160];
+    snprintf(buf, sizeof buf, "tau=%g v_th=%g v_reset=%s%g decay_input=%d detach_reset=%d %s(alpha=%g)",
+             nk->tau, nk->v_threshold, nk->soft_reset ? "none/soft," : "", nk->v_reset,
+             nk->decay_input, nk->detach_reset,
+             nk->surrogate == LIF_SURR_SIGMOID ? "sigmoid" : "atan", nk->alpha);
+    return buf;
+}
+
+/* Tolerances for the random-input LIF forward: each step does ~4 float32
+ * roundings on values of magnitude <= ~4 (<= 16 U32 ~ 1e-6 absolute), and
+ * the error of V contracts by (1 - 1/tau) <= 2/3 per step (tau <= 3), so
+ * H stays within ~3e-6 of the exact value; 5e-6 (1 + |H|) leaves margin.
+ * A spike flip needs |H - V_th| below the kernel's own error; any flip with
+ * the oracle's margin >= 1e-5 is a bug. */
+#define FWD_TOL 5e-6
+#define FLIP_MARGIN 1e-5
+
+static void test_lif_fwd(const lif_kernel_i *k, const char *kn)
+{
+    cfg cf[16];
+    int ncf = fwd_cfgs(cf), c = 0;
+    long hits = 0;
+    for (int ic = 0; ic < ncf; ic++)
+        for (int ex = 1; ex >= 0; ex--)
+            for (int ib = 0; ib < LEN(BS); ib++)
+                for (int in = 0; in < LEN(NS); in++)
+                    for (int it = 0; it < LEN(TCS); it++) {
+                        int B = BS[ib], n = NS[in], Tc = TCS[it], nch = Tc == 1 ? 5 : 2;
+                        /* exact: tau = 2 halves a k/16 grid once per step,
+                         * <= 14 steps keep every value within 24 bits */
+                        float tau = ex ? 2.0f : (c % 2 ? 3.0f : 1.7f);
+                        size_t N = (size_t)B * n, lds = words_of(n) + (c % 2);
+                        lif_neuron nk;
+                        orc_neuron no;
+                        make_neuron(&cf[ic], tau, &nk, &no);
+                        uint64_t seed = case_seed(LIF_OP_LIF_FWD, ++c), r = seed;
+                        begin_case("kernel=%s op=lif_fwd Tc=%d chunks=%d B=%d n=%d lds=%zu %s %s "
+                                   "seed=%llu", kn, Tc, nch, B, n, lds, cfg_str(&nk),
+                                   ex ? "exact" : "random", (unsigned long long)seed);
+                        lif_problem p = {.op = LIF_OP_LIF_FWD, .T = Tc * nch, .Tc = Tc, .B = B,
+                                         .n_out = n, .nrn = &nk, .threads = 1};
+                        if (!accepts(k, &p, kn))
+                            continue;
+                        size_t NT = (size_t)Tc * N;
+                        float *x = FALLOC(NT * nch), *v = FALLOC(N), *h = FALLOC(NT);
+                        double *xd = DALLOC(NT * nch), *vd = DALLOC(N), *hd = DALLOC(NT),
+                               *sd = DALLOC(NT);
+                        uint64_t *s = xalloc((size_t)Tc * B * lds * sizeof *s);
+                        char *gone = xalloc(N); /* flipped earlier: not compared */
+                        double vth = nk.v_threshold;
+                        for (size_t i = 0; i < NT * nch; i++) {
+                            x[i] = ex ? (float)(irand(&r, -16, 48) / 16.0 * vth)
+                                      : (float)((urand(&r) * 3.0 - 0.5) * vth);
+                            xd[i] = x[i];
+                        }
+                        for (size_t j = 0; j < N; j++) {
+                            v[j] = ex ? (float)(irand(&r, -8, 15) / 16.0 * vth)
+                                      : (float)((urand(&r) * 1.5 - 0.5) * vth);
+                            vd[j] = v[j];
+                        }
+                        for (int ch = 0; ch < nch; ch++) {
+                            memset(s, 0xff, (size_t)Tc * B * lds * sizeof *s);
+                            lif_lif_fwd_args a = {.nrn = &nk, .Tc = Tc, .B = B, .n = n,
+                                                  .x = x + ch * NT, .v = v, .h = h, .s = s,
+                                                  .lds = lds};
+                            k->run.lif_fwd(&a);
+                            orc_lif_fwd(&no, Tc, B, n, xd + ch * NT, vd, hd, sd, NULL);
+                            test_checks++;
+                            for (int t = 0; t < Tc; t++)
+                                for (int b = 0; b < B; b++) {
+                                    int row = t * B + b;
+                                    if (!tail_clear(s, lds, row, n))
+                                        fail("chunk %d row %d: unused high bits of the last "
+                                             "spike word are not zero", ch, row);
+                                    for (int o = 0; o < n; o++) {
+                                        size_t j = (size_t)b * n + o, kk = (size_t)t * N + j;
+                                        int sk = bit(s, lds, row, o);
+                                        /* lif_bwd recomputes S from H: they must agree */
+                                        if (sk != (h[kk] >= nk.v_threshold))
+                                            fail("t=%d b=%d o=%d: spike %d but H=%.9g (S must be "
+                                                 "H >= V_th)", ch * Tc + t, b, o, sk, h[kk]);
+                                        hits += ex && hd[kk] == vth;
+                                        if (gone[j])
+                                            continue;
+                                        if (sk != (int)sd[kk]) {
+                                            double margin = fabs(hd[kk] - vth);
+                                            if (ex || margin >= FLIP_MARGIN)
+                                                fail("t=%d b=%d o=%d: spike got %d want %d, "
+                                                     "H got %.9g want %.17g", ch * Tc + t, b, o,
+                                                     sk, (int)sd[kk], h[kk], hd[kk]);
+                                            else
+                                                printf("flip: %s: t=%d b=%d o=%d |H-V_th|=%.2g\n",
+                                                       repro, ch * Tc + t, b, o, margin);
+                                            n_flips++;
+                                            gone[j] = 1;
+                                            continue;
+                                        }
+                                        double tol = ex ? 0.0 : FWD_TOL * (1.0 + fabs(hd[kk]));
+                                        if (!(fabs(h[kk] - hd[kk]) <= tol))
+                                            fail("t=%d b=%d o=%d: H got %.9g want %.17g", ch * Tc + t,
+                                                 b, o, h[kk], hd[kk]);
+                                    }
+                                }
+                            for (size_t j = 0; j < N; j++) {
+                                double tol = ex ? 0.0 : FWD_TOL * (1.0 + fabs(vd[j]));
+                                if (!gone[j] && !(fabs(v[j] - vd[j]) <= tol))
+                                    fail("after chunk %d: v[%zu] got %.9g want %.17g", ch, j,
+                                         v[j], vd[j]);
+                            }
+                        }
+                        n_run++;
+                        free(x), free(v), free(h), free(xd), free(vd), free(hd), free(sd), free(s),
+                            free(gone);
+                    }
+    /* The exact inputs are only a test of "equality fires" if H hit V_th. */
+    test_checks++;
+    if (hits == 0 && n_run > 0) {
+        test_failures++;
+        fprintf(stderr, "FAIL kernel=%s op=lif_fwd: exact inputs never put H on V_th\n", kn);
+    }
+    n_exact_hits += hits;
+}
+
+/* Backward tolerance: σ' and the recurrence take a handful of float32
+ * roundings per step (<= ~10 U32 relative), carried through <= 14 steps
+ * whose factors (1 - 1/tau)·∂V/∂H stay below ~1.5; cancellation between
+ * dS·σ' and dV·∂V/∂H makes the error relative to the operands, so the
+ * bound is 1e-5 (|want| + scale) with scale the largest magnitude of the
+ * inputs and outputs of the case. */
+#define BWD_TOL 1e-5
+
+static double maxabs(const double *a, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+static void test_lif_bwd(const lif_kernel_i *k, const char *kn)
+{
+    cfg cf[32];
+    int ncf = bwd_cfgs(cf), c = 0;
+    static const float taus[] = {2.0f, 1.7f, 3.0f};
+    for (int ic = 0; ic < ncf; ic++)
+        for (int grid = 1; grid >= 0; grid--)
+            for (int ib = 0; ib < LEN(BS); ib++)
+                for (int in = 0; in < LEN(NS); in++)
+                    for (int it = 0; it < LEN(TCS); it++)
+                        for (int per_t = 0; per_t < 2; per_t++) {
+                            int B = BS[ib], n = NS[in], Tc = TCS[it], nch = Tc == 1 ? 5 : 2;
+                            int T = Tc * nch;
+                            size_t N = (size_t)B * n, NT = (size_t)T * N;
+                            lif_neuron nk;
+                            orc_neuron no;
+                            make_neuron(&cf[ic], taus[c % 3], &nk, &no);
+                            uint64_t seed = case_seed(LIF_OP_LIF_BWD, ++c), r = seed;
+                            size_t ts = per_t ? N : 0;
+                            begin_case("kernel=%s op=lif_bwd Tc=%d chunks=%d B=%d n=%d "
+                                       "ds_tstride=%zu %s h=%s seed=%llu", kn, Tc, nch, B, n,
+                                       ts, cfg_str(&nk), grid ? "grid" : "random",
+                                       (unsigned long long)seed);
+                            lif_problem p = {.op = LIF_OP_LIF_BWD, .T = T, .Tc = Tc, .B = B,
+                                             .n_out = n, .nrn = &nk, .threads = 1};
+                            if (!accepts(k, &p, kn))
+                                continue;
+                            size_t nds = per_t ? NT : N;
+                            float *h = FALLOC(NT), *ds = FALLOC(nds), *dv = FALLOC(N),
+                                  *dx = FALLOC(NT);
+                            double *hd = DALLOC(NT), *dsd = DALLOC(nds), *dvd = DALLOC(N),
+                                   *dxd = DALLOC(NT);
+                            double vth = nk.v_threshold;
+                            /* grid: H = V_th (1 + k/8), exactly on V_th for k = 0,
+                             * where S must be 1 (H >= V_th) */
+                            for (size_t i = 0; i < NT; i++) {
+                                h[i] = grid ? (float)(vth * (1.0 + irand(&r, -8, 8) / 8.0))
+                                            : (float)(vth + (2.0 * urand(&r) - 1.0) * 1.5);
+                                hd[i] = h[i];
+                            }
+                            fill_vals(&r, 0, 0, 0.1, ds, dsd, nds);
+                            fill_vals(&r, 0, 0, 0.1, dv, dvd, N); /* dL/dV from after the window */
+                            for (size_t i = 0; i < NT; i++)
+                                dx[i] = NAN;
+                            double scale = fmax(maxabs(dsd, nds), maxabs(dvd, N));
+                            for (int ch = nch - 1; ch >= 0; ch--) {
+                                lif_lif_bwd_args a = {.nrn = &nk, .Tc = Tc, .B = B, .n = n,
+                                                      .h = h + ch * Tc * N,
+                                                      .ds = ds + ch * Tc * ts, .ds_tstride = ts,
+                                                      .dv = dv, .dx = dx + ch * Tc * N};
+                                k->run.lif_bwd(&a);
+                            }
+                            orc_lif_bwd(&no, T, B, n, hd, dsd, ts, dvd, dxd);
+                            scale = fmax(scale, fmax(maxabs(dxd, NT), maxabs(dvd, N)));
+                            cmp("dx", dx, dxd, NT, BWD_TOL, BWD_TOL * scale, NULL, 0);
+                            cmp("dv", dv, dvd, N, BWD_TOL, BWD_TOL * scale, NULL, 0);
+                            n_run++;
+                            free(h), free(ds), free(dv), free(dx), free(hd), free(dsd), free(dvd),
+                                free(dxd);
+                        }
+}
+
+/* ------------------------------------------------------------- readout ops */
+
+static void test_spike_count(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    for (int ib = 0; ib < LEN(BS); ib++)
+        for (int in = 0; in < LEN(NS); in++)
+            for (int it = 0; it < LEN(TCS); it++) {
+                int B = BS[ib], n = NS[in], Tc = TCS[it], nch = 3;
+                size_t N = (size_t)B * n, lds = words_of(n) + (c % 2);
+                uint64_t seed = case_seed(LIF_OP_SPIKE_COUNT, ++c), r = seed;
+                double d = DENS[c % 3];
+                begin_case("kernel=%s op=spike_count Tc=%d chunks=%d B=%d n=%d lds=%zu density=%.2f "
+                           "seed=%llu", kn, Tc, nch, B, n, lds, d, (unsigned long long)seed);
+                lif_problem p = {.op = LIF_OP_SPIKE_COUNT, .T = Tc * nch, .Tc = Tc, .B = B,
+                                 .n_out = n, .density = (float)d, .threads = 1};
+                if (!accepts(k, &p, kn))
+                    continue;
+                size_t rows = (size_t)Tc * B;
+                double *sd = DALLOC(rows * n), *cd = DALLOC(N);
+                float *cnt = FALLOC(N);
+                for (size_t j = 0; j < N; j++)
+                    cd[j] = cnt[j] = (float)irand(&r, 0, 20); /* accumulated into */
+                for (int ch = 0; ch < nch; ch++) {
+                    fill_spikes(&r, sd, (int)rows, n, d);
+                    uint64_t *s = pack(sd, (int)rows, n, lds);
+                    lif_spike_count_args a = {.Tc = Tc, .B = B, .n = n, .s = s, .lds = lds,
+                                              .count = cnt};
+                    k->run.spike_count(&a);
+                    orc_spike_count(Tc, B, n, sd, cd);
+                    free(s);
+                }
+                cmp("count", cnt, cd, N, 0, 0, NULL, 0); /* small integers: exact */
+                n_run++;
+                free(sd), free(cd), free(cnt);
+            }
+}
+
+/* Loss tolerances: rate = count/T may be computed as count·(1/T), one
+ * rounding apart (2 U32); ds and the loss go through exp/log and sums of
+ * <= B·n = 2112 non-negative or bounded terms in float32, a few hundred U32
+ * at worst: 1e-5 relative, plus 1e-7 absolute for values that are exactly
+ * 0 in the oracle (n = 1 CE, rate = onehot in MSE). */
+static void test_loss(const lif_kernel_i *k, const char *kn)
+{
+    static const int Ts[] = {1, 16, 100};
+    int c = 0;
+    for (int kind = 0; kind < 2; kind++)
+        for (int iT = 0; iT < LEN(Ts); iT++)
+            for (int ib = 0; ib < LEN(BS); ib++)
+                for (int io = 0; io < LEN(NOUTS); io++) {
+                    int T = Ts[iT], B = BS[ib], n = NOUTS[io];
+                    size_t N = (size_t)B * n;
+                    uint64_t seed = case_seed(LIF_OP_LOSS, ++c), r = seed;
+                    begin_case("kernel=%s op=loss kind=%s T=%d B=%d n=%d seed=%llu", kn,
+                               kind ? "ce" : "mse", T, B, n, (unsigned long long)seed);
+                    lif_problem p = {.op = LIF_OP_LOSS, .T = T, .Tc = T, .B = B, .n_out = n,
+                                     .loss = kind ? LIF_LOSS_CE : LIF_LOSS_MSE, .threads = 1};
+                    if (!accepts(k, &p, kn))
+                        continue;
+                    float *cnt = FALLOC(N), *rate = FALLOC(N), *ds = FALLOC(N);
+                    double *cd = DALLOC(N), *rd = DALLOC(N), *dsd = DALLOC(N);
+                    uint8_t *lab = xalloc((size_t)B);
+                    int *labi = xalloc((size_t)B * sizeof *labi);
+                    for (int b = 0; b < B; b++) {
+                        lab[b] = (uint8_t)irand(&r, 0, n - 1);
+                        labi[b] = lab[b];
+                        int tie = b % 4 == 1; /* ties: the first maximum wins */
+                        int cv = irand(&r, 0, T);
+                        for (int o = 0; o < n; o++)
+                            cd[(size_t)b * n + o] = cnt[(size_t)b * n + o] =
+                                (float)(tie ? (o % 2 ? cv : cv / 2) : irand(&r, 0, T));
+                    }
+                    double loss = NAN, lossd;
+                    int correct = -1, correctd;
+                    lif_loss_args a = {.kind = kind ? LIF_LOSS_CE : LIF_LOSS_MSE, .T = T, .B = B,
+                                       .n = n, .count = cnt, .labels = lab, .rate = rate,
+                                       .ds = ds, .loss = &loss, .correct = &correct};
+                    k->run.loss(&a);
+                    orc_loss(kind, T, B, n, cd, labi, rd, dsd, &lossd, &correctd);
+                    cmp("rate", rate, rd, N, 2 * U32, 0, NULL, 0);
+                    cmp("ds", ds, dsd, N, 1e-5, 1e-7 * maxabs(dsd, N) + 1e-12, NULL, 0);
+                    CHECK_CLOSE(loss, lossd, 1e-5, 1e-7, "%s: loss", repro);
+                    CHECK(correct == correctd, "%s: correct %d want %d", repro, correct, correctd);
+                    /* inference: no rate, no gradient */
+                    loss = NAN, correct = -1;
+                    a.rate = NULL, a.ds = NULL;
+                    k->run.loss(&a);
+                    CHECK_CLOSE(loss, lossd, 1e-5, 1e-7, "%s (rate, ds NULL): loss", repro);
+                    CHECK(correct == correctd, "%s (rate, ds NULL): correct %d want %d", repro,
+                          correct, correctd);
+                    n_run++;
+                    free(cnt), free(rate), free(ds), free(cd), free(rd), free(dsd), free(lab),
+                        free(labi);
+                }
+}
+
+/* Optimizer tolerances: the kernel works in float32 from float32 state and
+ * hyper-parameters (the oracle is given the same float values). m and v
+ * take two or three roundings: 1e-6 of the magnitude of their terms. The
+ * new weight is w - update rounded to float (2 U32 |w|) with the update
+ * itself a few roundings and a float pow/sqrt off (1e-5 of the update). */
+static void test_optim(const lif_kernel_i *k, const char *kn)
+{
+    static const size_t ns[] = {1, 7, 64, 1000, 7850};
+    int c = 0;
+    for (int kind = 0; kind < 2; kind++)
+        for (int in = 0; in < LEN(ns); in++)
+            for (int is = 0; is < 3; is++)
+                for (int iw = 0; iw < 2; iw++)
+                    for (int mom = 0; mom < (kind ? 2 : 1); mom++) {
+                        size_t n = ns[in];
+                        long step = kind ? (is == 0 ? 1 : 3) : (is == 0 ? 1 : is == 1 ? 2 : 10);
+                        float lr = kind ? 0.1f : 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+                        float wdc = iw ? (kind ? 5e-4f : 1e-2f) : 0.0f, mo = mom ? 0.9f : 0.0f;
+                        uint64_t seed = case_seed(LIF_OP_OPTIM, ++c), r = seed;
+                        begin_case("kernel=%s op=optim %s n=%zu step=%ld lr=%g weight_decay=%g "
+                                   "momentum=%g seed=%llu", kn, kind ? "sgd" : "adam", n, step, lr,
+                                   wdc, mo, (unsigned long long)seed);
+                        lif_problem p = {.op = LIF_OP_OPTIM, .T = 1, .Tc = 1, .B = 1,
+                                         /* a flat array of n parameters: n_in·n_out = n */
+                                         .n_in = (int)n, .n_out = 1,
+                                         .opt = kind ? LIF_OPT_SGD : LIF_OPT_ADAM, .threads = 1};
+                        if (!accepts(k, &p, kn))
+                            continue;
+                        float *w = FALLOC(n), *g = FALLOC(n), *m = FALLOC(n), *v = FALLOC(n);
+                        double *wd = DALLOC(n), *w0 = DALLOC(n), *gd = DALLOC(n), *md = DALLOC(n),
+                               *vd = DALLOC(n), *mmag = DALLOC(n), *vmag = DALLOC(n);
+                        for (size_t i = 0; i < n; i++) {
+                            w[i] = (float)((2 * urand(&r) - 1) * 0.05);
+                            /* some zero and some tiny (|g| ~ eps) gradients */
+                            g[i] = i % 17 == 3 ? 0.0f : i % 17 == 5 ? (float)(urand(&r) * 2e-8)
+                                                      : (float)((2 * urand(&r) - 1) * 1e-2);
+                            if (kind == 0) {
+                                m[i] = step == 1 ? 0.0f : (float)((2 * urand(&r) - 1) * 1e-2);
+                                v[i] = step == 1 ? 0.0f : (float)(urand(&r) * 1e-4);
+                            } else {
+                                /* step 1: the buffer is set to the gradient, not read */
+                                v[i] = step == 1 ? 123.0f : (float)((2 * urand(&r) - 1) * 1e-2);
+                            }
+                            wd[i] = w0[i] = w[i], gd[i] = g[i], md[i] = m[i], vd[i] = v[i];
+                            double gi = fabs(gd[i]) + fabs(wdc * w0[i]);
+                            mmag[i] = b1 * fabs(md[i]) + (1 - (double)b1) * gi;
+                            vmag[i] = kind ? (step == 1 ? 0.0 : (double)mo * fabs(vd[i])) + gi
+                                           : b2 * vd[i] + (1 - (double)b2) * gi * gi;
+                        }
+                        lif_optim_args a = {.kind = kind ? LIF_OPT_SGD : LIF_OPT_ADAM, .n = n,
+                                            .w = w, .g = g, .m = m, .v = v, .step = step,
+                                            .lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps,
+                                            .momentum = mo, .weight_decay = wdc};
+                        k->run.optim(&a);
+                        if (kind)
+                            orc_sgd(n, wd, gd, vd, step, lr, mo, wdc);
+                        else
+                            orc_adam(n, wd, gd, md, vd, step, lr, b1, b2, eps, wdc);
+                        test_checks++;
+                        for (size_t i = 0; i < n; i++) {
+                            double tol = 2 * U32 * fabs(wd[i]) + 1e-5 * fabs(wd[i] - w0[i]) + 1e-30;
+                            if (isnan(w[i]) || !(fabs(w[i] - wd[i]) <= tol))
+                                fail("w[%zu] got %.9g want %.17g (g %.9g)", i, w[i], wd[i], g[i]);
+                            if (kind == 0 && !(fabs(m[i] - md[i]) <= 1e-6 * mmag[i]))
+                                fail("m[%zu] got %.9g want %.17g", i, m[i], md[i]);
+                            if ((kind == 0 || mo != 0) && !(fabs(v[i] - vd[i]) <= 1e-6 * vmag[i]))
+                                fail("%s[%zu] got %.9g want %.17g", kind ? "momentum" : "v", i,
+                                     v[i], vd[i]);
+                        }
+                        n_run++;
+                        free(w), free(g), free(m), free(v), free(wd), free(w0), free(gd), free(md),
+                            free(vd), free(mmag), free(vmag);
+                    }
+}
+
+/* ------------------------------------------------------------------ main */
+
+typedef void (*tester)(const lif_kernel_i *, const char *);
+static const tester testers[] = {
+    [LIF_OP_ENCODE] = test_encode,
+    [LIF_OP_LINEAR_FWD] = test_linear_fwd,
+    [LIF_OP_LIF_FWD] = test_lif_fwd,
+    [LIF_OP_LIF_BWD] = test_lif_bwd,
+    [LIF_OP_LINEAR_BWD_W] = test_linear_bwd_w,
+    [LIF_OP_LINEAR_BWD_X] = test_linear_bwd_x,
+    [LIF_OP_SPIKE_COUNT] = test_spike_count,
+    [LIF_OP_LOSS] = test_loss,
+    [LIF_OP_OPTIM] = test_optim,
+};
+_Static_assert(sizeof testers / sizeof testers[0] == LIF_OP_COUNT, "one tester per op");
+
+/* lif_encode_threshold must state the oracle's rule: word < thr exactly
+ * when word * 255 < pixel * 2^32. Checked at the words around thr. */
+static void test_threshold(void)
+{
+    for (int px = 0; px < 256; px++) {
+        uint64_t thr = lif_encode_threshold((uint8_t)px);
+        CHECK(thr <= (1ull << 32), "lif_encode_threshold(%d) = %llu > 2^32", px,
+              (unsigned long long)thr);
+        for (int64_t d = -2; d <= 1; d++) {
+            int64_t wv = (int64_t)thr + d;
+            if (wv < 0 || wv > 0xffffffffLL)
+                continue;
+            int want = (uint64_t)wv * 255u < ((uint64_t)px << 32);
+            CHECK(((uint64_t)wv < thr) == want, "lif_encode_threshold(%d) = %llu: word %lld", px,
+                  (unsigned long long)thr, (long long)wv);
+        }
+    }
+}
+
+int main(void)
+{
+    const char *only = getenv("LIF_TEST_KERNEL");
+    const char *es = getenv("LIF_TEST_SEED");
+    if (es && *es)
+        base_seed = strtoull(es, NULL, 0);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    test_threshold();
+
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    long total = 0;
+    for (size_t ib = 0; ib < nb; ib++) {
+        const lif_backend_i *be = bs[ib];
+        const char *why = "";
+        int ok = lif_backend_available(be, &why);
+        for (size_t ik = 0; ik < be->n_kernels; ik++) {
+            const lif_kernel_i *k = &be->kernels[ik];
+            char kn[128];
+            lif_kernel_name(k, kn, sizeof kn);
+            if (only && *only && !strstr(kn, only))
+                continue;
+            if (!ok) {
+                printf("skipped: %s: %s (kernel %s)\n", be->name, why ? why : "", kn);
+                continue;
+            }
+            if (k->abi != LIF_KERNEL_ABI || (unsigned)k->op >= LIF_OP_COUNT || !k->run.any) {
+                test_failures++;
+                fprintf(stderr, "FAIL kernel=%s: bad table entry (abi %u, op %d, run %s)\n", kn,
+                        k->abi, (int)k->op, k->run.any ? "set" : "NULL");
+                continue;
+            }
+            int f0 = test_failures;
+            n_run = n_declined = n_flips = 0;
+            testers[k->op](k, kn);
+            printf("kernel %-28s %5ld problems, %4ld declined, %3ld spike flips, %d failures\n",
+                   kn, n_run, n_declined, n_flips, test_failures - f0);
+            total += n_run;
+        }
+    }
+    if (total == 0)
+        test_skip("no kernel could be run on this machine");
+    return test_finish("test_kernels");
+}

@@ -1,0 +1,48 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int test_failures;
+int test_checks;
+
+int test_close(double got, double want, double rtol, double atol)
+{
+    if (isnan(got) || isnan(want))
+        return 0;
+    return fabs(got - want) <= atol + rtol * fabs(want);
+}
+
+void test_skip(const char *reason)
+{
+    printf("skipped: %s\n", reason);
+    fflush(stdout);
+    exit(77);
+}
+
+int test_finish(const char *name)
+{
+    printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);
+    return test_failures ? 1 : 0;
+}
+
+const char *test_tmpdir(const char *name)
+{
+    static char path[1024];
+    const char *base = getenv("LIF_TMPDIR");
+    if (base && *base)
+        snprintf(path, sizeof path, "%s", base);
+    else
+        snprintf(path, sizeof path, "/tmp/lif_test_%s_%ld", name, (long)getpid());
+    char cmd[2 * sizeof path + 64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot create %s\n", path);
+        exit(1);
+    }
+    return path;
+}

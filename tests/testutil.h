@@ -1,0 +1,42 @@
+/* tests/testutil.h — tiny check macros shared by the C tests.
+ * A failing CHECK prints file:line, the expression and a repro hint, and
+ * marks the test failed; test_finish() returns the exit status (0 pass,
+ * 1 fail). A test that cannot run here calls test_skip(reason): exit 77,
+ * which ctest reports as skipped. */
+#ifndef LIF_TESTUTIL_H
+#define LIF_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+extern int test_failures;
+extern int test_checks;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        test_checks++;                                                        \
+        if (!(cond)) {                                                        \
+            test_failures++;                                                  \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+        }                                                                     \
+    } while (0)
+
+/* Fails unless |got - want| <= atol + rtol*|want|. */
+#define CHECK_CLOSE(got, want, rtol, atol, ...)                               \
+    CHECK(test_close((double)(got), (double)(want), (rtol), (atol)), __VA_ARGS__)
+
+int test_close(double got, double want, double rtol, double atol);
+
+/* Prints "skipped: <reason>" and exits 77. */
+void test_skip(const char *reason);
+
+/* Prints a summary line, returns 0 if every check passed, else 1. */
+int test_finish(const char *name);
+
+/* A fresh, empty scratch directory for this test ($LIF_TMPDIR or /tmp/...);
+ * returns a static path. */
+const char *test_tmpdir(const char *name);
+
+#endif
