@@ -66,5 +66,6 @@ int cli_fail(const char *cmd, lif_status st);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

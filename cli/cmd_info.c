@@ -4,26 +4,6 @@
 
 #include "cli.h"
 
-static void cpu_model(char *buf, size_t size)
-{
-    snprintf(buf, size, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            const char *c = strchr(line, ':');
-            if (c) {
-                snprintf(buf, size, "%s", c + 2);
-                buf[strcspn(buf, "\n")] = '\0';
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 int cmd_info(int argc, char **argv)
 {
     static const cli_flag flags[] = {{NULL, 0, NULL, NULL, NULL}};
@@ -36,9 +16,14 @@ int cmd_info(int argc, char **argv)
     }
     if (rc)
         return rc;
-    char model[256];
-    cpu_model(model, sizeof model);
-    printf("lif %s\ncpu: %s\nbackends:\n", lif_version(), model);
+    const lif_cpu *c = lif_cpu_get();
+    printf("lif %s\ncpu: %s (%s), %d logical CPUs\n", lif_version(), c->model, c->vendor,
+           c->logical_cpus);
+    printf("isa: %s (best this CPU and OS run: %s%s); avx2 %d fma %d avx512f/bw/vl/dq %d/%d/%d/%d, "
+           "OS saves ymm %d zmm %d\n", lif_isa_name(c->isa), lif_isa_name(c->best),
+           c->capped ? ", capped by LIF_MAX_CPU_ISA" : "", c->avx2, c->fma, c->avx512f,
+           c->avx512bw, c->avx512vl, c->avx512dq, c->os_ymm, c->os_zmm);
+    printf("backends:\n");
     size_t nb;
     const lif_backend_i *const *bs = lif_backends(&nb);
     for (size_t i = 0; i < nb; i++) {

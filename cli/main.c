@@ -13,6 +13,7 @@ typedef struct command {
 static const command commands[] = {
     {"train", cmd_train, "train a network (the reference recipe by default)"},
     {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
+    {"bench", cmd_bench, "benchmark backends side by side (training and inference images/s)"},
     {"info", cmd_info, "show the version, the CPU and the backends and kernels"},
 };
 
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, info; see lif --help)\n",
+    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, info; see lif --help)\n",
             argv[1]);
     return LIF_EXIT_USAGE;
 }

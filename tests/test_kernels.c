@@ -82,14 +82,15 @@ static void *xalloc(size_t bytes)
 static size_t words_of(int n) { return ((size_t)n + 63) / 64; }
 
 /* Packs 0/1 doubles [rows, n] into bits with row stride ld. Words past a
- * row's features (ld > words_of(n)) are set to all ones: a kernel must not
- * read them as features. */
-static uint64_t *pack(const double *x, int rows, int n, size_t ld)
+ * row's features (ld > words_of(n)) hold `pad`: zero in the sweeps, all
+ * ones in the padding cases (they are not features; a kernel must not read
+ * them as such). */
+static uint64_t *pack(const double *x, int rows, int n, size_t ld, uint64_t pad)
 {
     uint64_t *bits = xalloc((size_t)rows * ld * sizeof *bits);
     for (int r = 0; r < rows; r++) {
         for (size_t w = words_of(n); w < ld; w++)
-            bits[(size_t)r * ld + w] = ~0ull;
+            bits[(size_t)r * ld + w] = pad;
         for (int i = 0; i < n; i++)
             if (x[(size_t)r * n + i] != 0.0)
                 bits[(size_t)r * ld + i / 64] |= 1ull << (i % 64);
@@ -312,6 +313,8 @@ static const double DENS[] = {0.02, 0.3, 0.9};
                     for (int ex = 1; ex >= 0; ex--)                              \
                         for (int bias = 0; bias < 2; bias++, (c)++)
 
+static void pad_linear(const lif_kernel_i *k, const char *kn, int bwd);
+
 static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
 {
     int c = 0;
@@ -333,7 +336,7 @@ static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
         fill_spikes(&r, x, M, n_in, d);
         fill_vals(&r, ex, 128, 1.0 / sqrt(n_in), w, wd, (size_t)n_out * n_in);
         fill_vals(&r, ex, 64, 1.0 / sqrt(n_in), b, bd, n_out);
-        uint64_t *xb = pack(x, M, n_in, ld);
+        uint64_t *xb = pack(x, M, n_in, ld, 0);
         for (size_t i = 0; i < (size_t)M * n_out; i++)
             y[i] = NAN; /* must be overwritten */
         lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = xb, .ldx = ld,
@@ -347,6 +350,7 @@ static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
         n_run++;
         free(x), free(wd), free(bd), free(yd), free(mag), free(w), free(b), free(y), free(xb);
     }
+    pad_linear(k, kn, 0);
 }
 
 static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
@@ -378,7 +382,7 @@ static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
             for (int m = 0; m < M; m++)
                 dbmag[o] += fabs(dyd[(size_t)m * n_out + o]);
         }
-        uint64_t *xb = pack(x, M, n_in, ld);
+        uint64_t *xb = pack(x, M, n_in, ld, 0);
         lif_linear_bwd_w_args a = {.M = M, .n_in = n_in, .n_out = n_out, .dy = dy, .x = xb,
                                    .ldx = ld, .dw = dw, .db = bias ? db : NULL};
         k->run.linear_bwd_w(&a);
@@ -394,6 +398,58 @@ static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
         free(x), free(dyd), free(dwd), free(dbd), free(mag), free(dbmag), free(dy), free(dw),
             free(db), free(xb);
     }
+    pad_linear(k, kn, 1);
+}
+
+/* The padding case: ld = words + 2 with the extra words all ones. Buffers
+ * indexed by feature get 64·ld elements of slack, so a kernel that takes
+ * padding bits for features reads marked values (wrong sums) or writes into
+ * the slack (detected) instead of corrupting the heap. */
+#define PAD_SLACK(ld) (64 * (ld))
+
+static void pad_linear(const lif_kernel_i *k, const char *kn, int bwd)
+{
+    int M = 5, n_in = 65, n_out = 3;
+    size_t ld = words_of(n_in) + 2, nw = (size_t)n_out * n_in, slack = PAD_SLACK(ld);
+    uint64_t seed = case_seed(bwd ? LIF_OP_LINEAR_BWD_W : LIF_OP_LINEAR_FWD, 9999), r = seed;
+    begin_case("kernel=%s op=%s padding M=%d n_in=%d n_out=%d ldx=%zu (words past n_in all "
+               "ones) seed=%llu", kn, bwd ? "linear_bwd_w" : "linear_fwd", M, n_in, n_out, ld,
+               (unsigned long long)seed);
+    lif_problem p = {.op = bwd ? LIF_OP_LINEAR_BWD_W : LIF_OP_LINEAR_FWD, .T = M, .Tc = M,
+                     .B = 1, .n_in = n_in, .n_out = n_out, .density = 0.3f, .threads = 1};
+    if (!accepts(k, &p, kn))
+        return;
+    double *x = DALLOC((size_t)M * n_in), *wd = DALLOC(nw), *yd = DALLOC((size_t)M * n_out);
+    float *w = FALLOC(nw + slack), *y = FALLOC((size_t)M * n_out);
+    fill_spikes(&r, x, M, n_in, 0.3);
+    fill_vals(&r, 1, 64, 0, w, wd, nw);
+    for (size_t i = nw; i < nw + slack; i++)
+        w[i] = bwd ? 0.0f : 1e6f;
+    uint64_t *xb = pack(x, M, n_in, ld, ~0ull);
+    if (!bwd) {
+        lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = xb, .ldx = ld,
+                                 .w = w, .b = NULL, .y = y};
+        k->run.linear_fwd(&a);
+        orc_linear_fwd(M, n_in, n_out, x, wd, NULL, yd, NULL);
+        cmp("y", y, yd, (size_t)M * n_out, 0, 0, NULL, 0);
+    } else {
+        double *dyd = DALLOC((size_t)M * n_out);
+        fill_vals(&r, 1, 64, 0, y, dyd, (size_t)M * n_out);
+        lif_linear_bwd_w_args a = {.M = M, .n_in = n_in, .n_out = n_out, .dy = y, .x = xb,
+                                   .ldx = ld, .dw = w, .db = NULL};
+        k->run.linear_bwd_w(&a);
+        orc_linear_bwd_w(M, n_in, n_out, dyd, x, wd, NULL, NULL);
+        cmp("dw", w, wd, nw, 0, 0, NULL, 0);
+        size_t bad = 0;
+        for (size_t i = nw; i < nw + slack; i++)
+            bad += w[i] != 0.0f;
+        test_checks++;
+        if (bad)
+            fail("%zu writes past dw[n_out*n_in]", bad);
+        free(dyd);
+    }
+    n_run++;
+    free(x), free(wd), free(yd), free(w), free(y), free(xb);
 }
 
 static void test_linear_bwd_x(const lif_kernel_i *k, const char *kn)
@@ -705,7 +761,7 @@ static void test_spike_count(const lif_kernel_i *k, const char *kn)
                     cd[j] = cnt[j] = (float)irand(&r, 0, 20); /* accumulated into */
                 for (int ch = 0; ch < nch; ch++) {
                     fill_spikes(&r, sd, (int)rows, n, d);
-                    uint64_t *s = pack(sd, (int)rows, n, lds);
+                    uint64_t *s = pack(sd, (int)rows, n, lds, 0);
                     lif_spike_count_args a = {.Tc = Tc, .B = B, .n = n, .s = s, .lds = lds,
                                               .count = cnt};
                     k->run.spike_count(&a);
@@ -716,6 +772,33 @@ static void test_spike_count(const lif_kernel_i *k, const char *kn)
                 n_run++;
                 free(sd), free(cd), free(cnt);
             }
+
+    /* padding case, as pad_linear */
+    int Tc = 3, B = 2, n = 65;
+    size_t lds = words_of(n) + 2, N = (size_t)B * n, slack = PAD_SLACK(lds);
+    uint64_t seed = case_seed(LIF_OP_SPIKE_COUNT, 9999), r = seed;
+    begin_case("kernel=%s op=spike_count padding Tc=%d B=%d n=%d lds=%zu (words past n all ones) "
+               "seed=%llu", kn, Tc, B, n, lds, (unsigned long long)seed);
+    lif_problem p = {.op = LIF_OP_SPIKE_COUNT, .T = Tc, .Tc = Tc, .B = B, .n_out = n,
+                     .density = 0.3f, .threads = 1};
+    if (!accepts(k, &p, kn))
+        return;
+    double *sd = DALLOC((size_t)Tc * N), *cd = DALLOC(N);
+    float *cnt = FALLOC(N + slack);
+    fill_spikes(&r, sd, Tc * B, n, 0.3);
+    uint64_t *s = pack(sd, Tc * B, n, lds, ~0ull);
+    lif_spike_count_args a = {.Tc = Tc, .B = B, .n = n, .s = s, .lds = lds, .count = cnt};
+    k->run.spike_count(&a);
+    orc_spike_count(Tc, B, n, sd, cd);
+    cmp("count", cnt, cd, N, 0, 0, NULL, 0);
+    size_t bad = 0;
+    for (size_t i = N; i < N + slack; i++)
+        bad += cnt[i] != 0.0f;
+    test_checks++;
+    if (bad)
+        fail("%zu writes past count[B*n]", bad);
+    n_run++;
+    free(sd), free(cd), free(cnt), free(s);
 }
 
 /* Loss tolerances: rate = count/T may be computed as count·(1/T), one
