@@ -78,9 +78,13 @@ const char *cli_get(const cli_args *args, const char *key)
 
 int cli_apply_recipe(const cli_args *args, lif_recipe *r)
 {
+    /* Two passes: choosing a surrogate resets alpha to its default, so
+     * --surrogate applies before --alpha wherever each was typed. */
+    for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < args->n; i++) {
         const cli_arg *a = &args->a[i];
-        if (a->flag->kind != FLAG_RECIPE)
+        if (a->flag->kind != FLAG_RECIPE ||
+            (strcmp(a->flag->key, "surrogate") == 0) != (pass == 0))
             continue;
         lif_status st = lif_recipe_set(r, a->flag->key, a->value ? a->value : "1", a->typed);
         if (st != LIF_OK) {

@@ -52,6 +52,11 @@ lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
             if (st != LIF_OK)
                 goto fail;
             lif_kernel_name(p->k[op][l], p->kname[op][l], sizeof p->kname[op][l]);
+            if (p->k[op][l]->workspace) {
+                size_t bytes = p->k[op][l]->workspace(&q);
+                if (bytes && !(p->ws[op][l] = lif_alloc(bytes)))
+                    goto nomem;
+            }
         }
     size_t TB = (size_t)p->T * B;
     int widest = 0;
@@ -107,6 +112,9 @@ void lif_plan_destroy(lif_plan *p)
         lif_free(p->gw[l]);
         lif_free(p->gb[l]);
     }
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        for (int l = 0; l < N_SLOTS; l++)
+            lif_free(p->ws[op][l]);
     lif_free(p->dS);
     lif_free(p->count);
     lif_free(p->rate);
@@ -157,7 +165,8 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
             lif_encode_args e = {
                 .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
                 .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
-                .dst = p->in[0] + row0 * p->ld[0], .ld = p->ld[0]};
+                .dst = p->in[0] + row0 * p->ld[0], .ld = p->ld[0],
+                .ws = p->ws[LIF_OP_ENCODE][0]};
             p->k[LIF_OP_ENCODE][0]->run.encode(&e);
         }
         for (int l = 0; l < L; l++) {
@@ -165,17 +174,20 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
             lif_linear_fwd_args lin = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n,
                 .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l],
-                .w = net->w[l], .b = net->b[l], .y = p->I[l] + row0 * n};
+                .w = net->w[l], .b = net->b[l], .y = p->I[l] + row0 * n,
+                .ws = p->ws[LIF_OP_LINEAR_FWD][l]};
             p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&lin);
             lif_lif_fwd_args nf = {
                 .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
                 .x = p->I[l] + row0 * n, .v = p->v[l], .h = p->H[l] + row0 * n,
-                .s = p->in[l + 1] + row0 * p->ld[l + 1], .lds = p->ld[l + 1]};
+                .s = p->in[l + 1] + row0 * p->ld[l + 1], .lds = p->ld[l + 1],
+                .ws = p->ws[LIF_OP_LIF_FWD][l]};
             p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&nf);
         }
         lif_spike_count_args sc = {
             .Tc = Tc, .B = B, .n = net->n_classes,
-            .s = p->in[L] + row0 * p->ld[L], .lds = p->ld[L], .count = p->count};
+            .s = p->in[L] + row0 * p->ld[L], .lds = p->ld[L], .count = p->count,
+            .ws = p->ws[LIF_OP_SPIKE_COUNT][L - 1]};
         p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&sc);
     }
     double loss = 0.0;
@@ -183,7 +195,7 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
     lif_loss_args la = {
         .kind = net->r.loss, .T = T, .B = B, .n = net->n_classes, .count = p->count,
         .labels = p->labels, .rate = p->rate, .ds = p->ds_out, .loss = &loss,
-        .correct = &correct};
+        .correct = &correct, .ws = p->ws[LIF_OP_LOSS][L - 1]};
     p->k[LIF_OP_LOSS][L - 1]->run.loss(&la);
     res->loss = loss;
     res->correct = correct;
@@ -215,17 +227,19 @@ lif_status lif_plan_backward(lif_plan *p)
                 .h = p->H[l] + row0 * n,
                 .ds = top ? p->ds_out : p->dS,
                 .ds_tstride = top ? 0 : (size_t)B * n,
-                .dv = p->dv[l], .dx = p->dI[l] + row0 * n};
+                .dv = p->dv[l], .dx = p->dI[l] + row0 * n,
+                .ws = p->ws[LIF_OP_LIF_BWD][l]};
             p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&nb);
             lif_linear_bwd_w_args gw = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l] + row0 * n,
                 .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
-                .db = net->b[l] ? p->gb[l] : NULL};
+                .db = net->b[l] ? p->gb[l] : NULL, .ws = p->ws[LIF_OP_LINEAR_BWD_W][l]};
             p->k[LIF_OP_LINEAR_BWD_W][l]->run.linear_bwd_w(&gw);
             if (l > 0) {
                 lif_linear_bwd_x_args gx = {
                     .M = Tc * B, .n_in = net->dims[l], .n_out = n,
-                    .dy = p->dI[l] + row0 * n, .w = net->w[l], .dx = p->dS};
+                    .dy = p->dI[l] + row0 * n, .w = net->w[l], .dx = p->dS,
+                    .ws = p->ws[LIF_OP_LINEAR_BWD_X][l]};
                 p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(&gx);
             }
         }
@@ -244,7 +258,7 @@ lif_status lif_plan_update(lif_plan *p)
             .kind = r->opt, .n = n * net->dims[l], .w = net->w[l], .g = p->gw[l],
             .m = net->wm[l], .v = net->wv[l], .step = net->step, .lr = (float)r->lr,
             .beta1 = (float)r->beta1, .beta2 = (float)r->beta2, .eps = (float)r->eps,
-            .momentum = (float)r->momentum};
+            .momentum = (float)r->momentum, .ws = p->ws[LIF_OP_OPTIM][l]};
         p->k[LIF_OP_OPTIM][l]->run.optim(&o);
         if (net->b[l]) {
             o.n = n;

@@ -93,6 +93,7 @@ typedef struct lif_encode_args {
     uint32_t domain;        /* 0 training set, 1 test set */
     uint64_t *dst;          /* [Tc*B][ld] spike bits */
     size_t ld;
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_encode_args;
 
 typedef struct lif_linear_fwd_args {
@@ -102,6 +103,7 @@ typedef struct lif_linear_fwd_args {
     const float *w;         /* [n_out, n_in] */
     const float *b;         /* [n_out] or NULL */
     float *y;               /* [M, n_out] out */
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_linear_fwd_args;
 
 typedef struct lif_lif_fwd_args {
@@ -112,6 +114,7 @@ typedef struct lif_lif_fwd_args {
     float *h;               /* [Tc, B, n] out: H (membrane after charge) */
     uint64_t *s;            /* [Tc*B][lds] out: spike bits */
     size_t lds;
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_lif_fwd_args;
 
 /* Walks t = Tc-1 .. 0. dS[t] is ds + t*ds_tstride (ds_tstride 0: the same
@@ -125,6 +128,7 @@ typedef struct lif_lif_bwd_args {
     size_t ds_tstride;      /* elements between steps of ds: B*n or 0 */
     float *dv;              /* [B, n] in: dL/dV after the chunk (0 at the end); out: before it */
     float *dx;              /* [Tc, B, n] out: dL/dX */
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_lif_bwd_args;
 
 typedef struct lif_linear_bwd_w_args {
@@ -134,6 +138,7 @@ typedef struct lif_linear_bwd_w_args {
     size_t ldx;
     float *dw;              /* [n_out, n_in] accumulated into */
     float *db;              /* [n_out] accumulated into, or NULL */
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_linear_bwd_w_args;
 
 typedef struct lif_linear_bwd_x_args {
@@ -141,6 +146,7 @@ typedef struct lif_linear_bwd_x_args {
     const float *dy;        /* [M, n_out] */
     const float *w;         /* [n_out, n_in] */
     float *dx;              /* [M, n_in] out (overwritten) */
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_linear_bwd_x_args;
 
 typedef struct lif_spike_count_args {
@@ -148,6 +154,7 @@ typedef struct lif_spike_count_args {
     const uint64_t *s;      /* [Tc*B][lds] */
     size_t lds;
     float *count;           /* [B, n] accumulated into */
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_spike_count_args;
 
 /* rate = count / T. MSE: loss = mean over B*n of (rate - onehot)^2.
@@ -162,6 +169,7 @@ typedef struct lif_loss_args {
     float *ds;              /* [B, n] out, or NULL (inference) */
     double *loss;           /* out: loss of the batch (mean) */
     int *correct;           /* out: samples whose argmax rate (first max) is the label */
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_loss_args;
 
 /* PyTorch semantics. Adam: step >= 1 is the step being taken;
@@ -176,6 +184,7 @@ typedef struct lif_optim_args {
     float *v;               /* Adam second moment / SGD momentum buffer */
     long step;
     float lr, beta1, beta2, eps, momentum, weight_decay;
+    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_optim_args;
 
 typedef void (*lif_encode_fn)(const lif_encode_args *);
@@ -210,6 +219,11 @@ typedef struct lif_kernel_i {
         lif_optim_fn optim;
         void (*any)(const void *);
     } run;
+    /* (optional) Bytes of scratch memory the kernel needs for problem p
+     * (transposed weights, packed tiles, ...). The caller passes a 64-byte
+     * aligned block of at least that size as args.ws, so run() never
+     * allocates. NULL: needs none. */
+    size_t (*workspace)(const lif_problem *p);
 } lif_kernel_i;
 
 /* One backend: a name, a probe and its kernels. */

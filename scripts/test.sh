@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds lif and runs the whole test suite, as CI does:
+#   1. gcc, Release, -Werror: build everything (benchmarks too), run ctest;
+#   2. gcc, ASan + UBSan: run ctest again;
+#   3. clang, -Werror: build everything (warning-free with both compilers);
+#   4. install to a temporary prefix and build a program against liblif
+#      through pkg-config and through CMake's find_package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc)
+step() { printf '\n== %s\n' "$*"; }
+
+step "gcc Release -Werror: build and test"
+cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DLIF_WERROR=ON >/dev/null
+cmake --build build-ci -j"$jobs"
+ctest --test-dir build-ci --output-on-failure -j"$jobs"
+
+step "gcc ASan+UBSan: build and test"
+cmake -S . -B build-ci-asan -DCMAKE_BUILD_TYPE=Debug -DLIF_SANITIZE=ON -DLIF_WERROR=ON \
+  -DLIF_BUILD_BENCH=OFF >/dev/null
+cmake --build build-ci-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-ci-asan --output-on-failure -j"$jobs"
+
+step "clang -Werror: build"
+CC=clang CXX=clang++ cmake -S . -B build-ci-clang -DCMAKE_BUILD_TYPE=Release -DLIF_WERROR=ON >/dev/null
+cmake --build build-ci-clang -j"$jobs"
+
+step "install, then link a program through pkg-config and find_package"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install build-ci --prefix "$prefix" >/dev/null
+cat > "$prefix/use_lif.c" <<'C'
+#include <lif/lif.h>
+#include <stdio.h>
+int main(void)
+{
+    lif_recipe r;
+    lif_recipe_default(&r);
+    lif_net *net = NULL;
+    if (lif_net_create(&r, 784, 10, &net) != LIF_OK) return 1;
+    printf("lif %s: %d layer(s)\n", lif_version(), lif_net_layers(net));
+    lif_net_destroy(net);
+    return 0;
+}
+C
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/$(gcc -print-multiarch)/pkgconfig" \
+  sh -c 'cc "$0/use_lif.c" -o "$0/use_lif" $(pkg-config --cflags --libs lif)' "$prefix"
+LD_LIBRARY_PATH="$prefix/lib:$prefix/lib/$(gcc -print-multiarch)" "$prefix/use_lif"
+mkdir -p "$prefix/cm"
+cat > "$prefix/cm/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(use_lif C)
+find_package(lif REQUIRED)
+add_executable(use_lif ../use_lif.c)
+target_link_libraries(use_lif PRIVATE lif::lif)
+CM
+cmake -S "$prefix/cm" -B "$prefix/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/cm/build" >/dev/null
+LD_LIBRARY_PATH="$prefix/lib:$prefix/lib/$(gcc -print-multiarch)" "$prefix/cm/build/use_lif"
+step "all passed"
