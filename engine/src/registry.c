@@ -11,9 +11,15 @@
 #include "lif/backend.h"
 
 extern const lif_backend_i lif_backend_scalar;
+#ifdef LIF_HAVE_SIMD
+extern const lif_backend_i lif_backend_simd;
+#endif
 /* Later backends append here, each under its own build option. */
 static const lif_backend_i *const backends[] = {
     &lif_backend_scalar,
+#ifdef LIF_HAVE_SIMD
+    &lif_backend_simd,
+#endif
 };
 
 static const char *const op_names[] = {

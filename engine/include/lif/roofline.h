@@ -1,0 +1,41 @@
+/* lif/roofline.h — this machine's limits, measured by short loops.
+ *
+ * A kernel's figure means little alone; as a fraction of what the machine
+ * can do it says how far from the limit it is. Two roofs are measured on
+ * one thread: floating-point throughput (an FMA loop with enough
+ * independent accumulators to fill the pipes; AVX2+FMA when the effective
+ * ISA has it, else a portable 128-bit loop of multiplies and adds) and
+ * memory bandwidth (copying buffers far larger than the caches). A third
+ * figure runs the FMA loop on several threads at once, to tell whether the
+ * logical CPUs are real cores (a VM's vCPUs or SMT siblings may share one). */
+#ifndef LIF_ROOFLINE_H
+#define LIF_ROOFLINE_H
+
+#include "lif/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lif_roofline {
+    double gflops;        /* peak floating-point GFLOP/s, one thread (an FMA counts 2) */
+    double copy_gbps;     /* copy bandwidth GB/s, one thread (bytes read + written) */
+    const char *fma_loop; /* "avx2_fma" or "portable" (the loop that measured gflops) */
+    double seconds;       /* wall time the measurement took */
+} lif_roofline;
+
+/* Measures both roofs, about `seconds` each (0: 0.2 s), one thread, after a
+ * warm-up. Outputs *out. Returns LIF_OK or LIF_ERR_NOMEM (copy buffers). */
+lif_status lif_roofline_measure(double seconds, lif_roofline *out);
+
+/* Runs the FMA loop of lif_roofline_measure on `threads` threads at once
+ * for about `seconds` (0: 0.2 s) and outputs their summed GFLOP/s in
+ * *gflops; compare with one thread to see whether threads scale.
+ * Returns LIF_OK, LIF_ERR_INVALID_ARG (threads < 1), LIF_ERR_INTERNAL
+ * (a thread could not start; the detail says why). */
+lif_status lif_roofline_fma_threads(int threads, double seconds, double *gflops);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

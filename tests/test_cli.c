@@ -1,0 +1,1098 @@
+/* test_cli.c — end-to-end tests of the lif command (train, eval, info).
+ *
+ * Every case runs the built binary (LIF_CLI_PATH) through fork/exec with
+ * stdout and stderr captured to files in the test's scratch folder, after a
+ * chdir there, so every path on a command line is short and relative. A
+ * failing check prints the command that reproduces it ("cd DIR && lif ...").
+ *
+ * The data is a synthetic, learnable MNIST-shaped IDX set written with
+ * lif_idx_write: 10 classes, each a distinct bright horizontal band, plus
+ * random noise pixels and dropped pattern pixels.
+ *
+ * Covered: training output files and formats, learning (test acc > 0.5),
+ * the torchvision gz layout, determinism, resume (bitwise equal to an
+ * uninterrupted run; conflicting flags refused), bad input (exit 2, one
+ * stderr line naming the problem, no crash, input files unchanged), help
+ * and info, eval, recipe variants (--hidden, --bias, --loss ce, -opt sgd,
+ * --v-reset none, --surrogate sigmoid, --tc, --config) and
+ * LIF_VERBOSE=dispatch. A run killed by a signal (or by the per-run time
+ * limit), or whose stderr holds a sanitizer report, is a failure. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "lif/ckpt.h"
+#include "lif/data.h"
+#include "lif/net.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef LIF_CLI_PATH
+#error "LIF_CLI_PATH must name the lif binary"
+#endif
+
+#define N_TRAIN 1000
+#define N_TEST 300
+#define SIDE 28
+#define NPIX (SIDE * SIDE)
+#define RUN_LIMIT_S 300 /* per command; a hung run is killed and reported */
+
+static const char *tmpdir;
+static const char *flat = "data/flat"; /* train-images-idx3-ubyte, ... */
+static const char *gzdir = "data/gz";  /* data/gz/MNIST/raw/, gzip'd */
+
+/* ---- small file helpers ---- */
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    unsigned char *b = malloc(cap + 1);
+    for (size_t got; b && (got = fread(b + len, 1, cap - len, f)) > 0;) {
+        len += got;
+        if (len == cap) {
+            unsigned char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (b) {
+        b[len] = '\0'; /* so text files can be used as strings */
+        *n = len;
+    }
+    return b;
+}
+
+static char *slurp_text(const char *path)
+{
+    size_t n;
+    return (char *)slurp(path, &n);
+}
+
+static int spit(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(b, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    size_t n;
+    unsigned char *b = slurp(from, &n);
+    if (!b)
+        return -1;
+    int rc = spit(to, b, n);
+    free(b);
+    return rc;
+}
+
+/* 1 if both files exist and hold the same bytes. */
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static int exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static void mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(buf, 0777);
+            *s = '/';
+        }
+    mkdir(buf, 0777);
+}
+
+/* The only subfolder of dir (a run folder), into out; 0 on success. */
+static int only_subdir(const char *dir, char *out, size_t size)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            snprintf(out, size, "%s", p);
+            n++;
+        }
+    }
+    closedir(d);
+    return n == 1 ? 0 : -1;
+}
+
+/* ---- running the lif command ---- */
+
+typedef struct run_result {
+    int status;        /* exit status, or -1 when killed by a signal */
+    int signal;        /* the signal, 0 if it exited */
+    char cmd[4096];    /* the repro line */
+    char *out, *err;   /* captured stdout and stderr (malloc'd) */
+} run_result;
+
+static int run_no;
+
+static void run_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+/* Runs `lif ARGS` where ARGS is printf(fmt, ...) split on spaces (every
+ * path used here is relative and has none). env, if not NULL, is a
+ * "NAME=value" string set for the child only. Checks that the command was
+ * not killed by a signal and printed no sanitizer report. */
+static run_result run_lif(const char *env, const char *fmt, ...)
+{
+    run_result r = {0};
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    snprintf(r.cmd, sizeof r.cmd, "cd %s && %s%s%s %s", tmpdir, env ? env : "", env ? " " : "",
+             LIF_CLI_PATH, line);
+
+    char *argv[130];
+    int argc = 0;
+    argv[argc++] = (char *)LIF_CLI_PATH;
+    char words[2048];
+    snprintf(words, sizeof words, "%s", line);
+    for (char *save = NULL, *w = strtok_r(words, " ", &save); w && argc < 129;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    argv[argc] = NULL;
+
+    char out_path[64], err_path[64];
+    run_no++;
+    snprintf(out_path, sizeof out_path, "run%03d.out", run_no);
+    snprintf(err_path, sizeof err_path, "run%03d.err", run_no);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fi = open("/dev/null", O_RDONLY);
+        if (fo < 0 || fe < 0 || fi < 0)
+            _exit(126);
+        dup2(fi, 0);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        unsetenv("LIF_VERBOSE");
+        unsetenv("LIF_FORCE_KERNEL");
+        if (env) {
+            char kv[256];
+            snprintf(kv, sizeof kv, "%s", env);
+            char *eq = strchr(kv, '=');
+            if (eq) {
+                *eq = '\0';
+                setenv(kv, eq + 1, 1);
+            }
+        }
+        alarm(RUN_LIMIT_S); /* survives exec: a hung run dies of SIGALRM */
+        execv(LIF_CLI_PATH, argv);
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid < 0 || waitpid(pid, &ws, 0) != pid) {
+        r.status = -1;
+        CHECK(0, "cannot run: %s (%s)", r.cmd, strerror(errno));
+    } else if (WIFSIGNALED(ws)) {
+        r.status = -1;
+        r.signal = WTERMSIG(ws);
+        CHECK(0, "crashed with signal %d (%s)%s: %s", r.signal, strsignal(r.signal),
+              r.signal == SIGALRM ? " - ran past the time limit" : "", r.cmd);
+    } else {
+        r.status = WEXITSTATUS(ws);
+        CHECK(r.status != 126 && r.status != 127, "cannot exec %s: %s", LIF_CLI_PATH, r.cmd);
+    }
+    r.out = slurp_text(out_path);
+    r.err = slurp_text(err_path);
+    if (!r.out)
+        r.out = calloc(1, 1);
+    if (!r.err)
+        r.err = calloc(1, 1);
+    CHECK(!strstr(r.err, "Sanitizer") && !strstr(r.err, "runtime error:"),
+          "sanitizer report on stderr (%s): %s", err_path, r.cmd);
+    return r;
+}
+
+/* Number of non-empty lines in s. */
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (const char *p = s; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > 0)
+            n++;
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
+/* 1 if some line of s starts with prefix. */
+static int has_line_starting(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = s; p && *p;) {
+        if (strncmp(p, prefix, n) == 0)
+            return 1;
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+/* ---- the synthetic data set ---- */
+
+static uint32_t rng_state = 12345u;
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+
+/* Class c: a bright band in rows 4+2c and 5+2c, columns 4..23 (40 pixels,
+ * each dropped with probability 1/10), and every other pixel noise with
+ * probability 1/20. */
+static void make_set(uint8_t *img, uint8_t *lab, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int c = (int)(rnd() % 10);
+        lab[i] = (uint8_t)c;
+        uint8_t *p = img + (size_t)i * NPIX;
+        for (int k = 0; k < NPIX; k++)
+            p[k] = rnd() % 20 == 0 ? (uint8_t)(rnd() % 256) : 0;
+        for (int row = 4 + 2 * c; row < 6 + 2 * c; row++)
+            for (int col = 4; col < 24; col++)
+                if (rnd() % 10 != 0)
+                    p[row * SIDE + col] = (uint8_t)(160 + rnd() % 96);
+    }
+}
+
+static const char *const idx_names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+static void write_sets(void)
+{
+    uint8_t *tri = malloc((size_t)N_TRAIN * NPIX), *tei = malloc((size_t)N_TEST * NPIX);
+    uint8_t trl[N_TRAIN], tel[N_TEST];
+    if (!tri || !tei) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    make_set(tri, trl, N_TRAIN);
+    make_set(tei, tel, N_TEST);
+    char p[4][256];
+    mkdir_p(flat);
+    for (int k = 0; k < 4; k++)
+        snprintf(p[k], sizeof p[k], "%s/%s", flat, idx_names[k]);
+    CHECK(lif_idx_write(p[0], p[1], tri, trl, N_TRAIN, SIDE, SIDE, 0) == LIF_OK, "%s",
+          lif_last_error());
+    CHECK(lif_idx_write(p[2], p[3], tei, tel, N_TEST, SIDE, SIDE, 0) == LIF_OK, "%s",
+          lif_last_error());
+    mkdir_p("data/gz/MNIST/raw");
+    for (int k = 0; k < 4; k++)
+        snprintf(p[k], sizeof p[k], "%s/MNIST/raw/%s.gz", gzdir, idx_names[k]);
+    CHECK(lif_idx_write(p[0], p[1], tri, trl, N_TRAIN, SIDE, SIDE, 1) == LIF_OK, "%s",
+          lif_last_error());
+    CHECK(lif_idx_write(p[2], p[3], tei, tel, N_TEST, SIDE, SIDE, 1) == LIF_OK, "%s",
+          lif_last_error());
+    free(tri);
+    free(tei);
+}
+
+/* A copy of the flat set in dir (for damaging). */
+static void copy_flat(const char *dir)
+{
+    mkdir_p(dir);
+    for (int k = 0; k < 4; k++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "%s/%s", flat, idx_names[k]);
+        snprintf(b, sizeof b, "%s/%s", dir, idx_names[k]);
+        CHECK(copy_file(a, b) == 0, "cannot copy %s to %s", a, b);
+    }
+}
+
+/* ---- reading the run's outputs ---- */
+
+/* The value of "key": in a JSON line, NAN if absent. */
+static double json_num(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(line, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+/* Splits the text of log.jsonl into up to max lines (pointers into text,
+ * newlines replaced by NULs); returns the count. */
+static int split_lines(char *text, char **lines, int max)
+{
+    int n = 0;
+    for (char *p = text; p && *p && n < max;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*p)
+            lines[n++] = p;
+        p = nl ? nl + 1 : NULL;
+    }
+    return n;
+}
+
+/* Checks log.jsonl of run_dir: `epochs` lines, epoch numbers 0.., finite
+ * losses; returns the last test_acc (NAN on failure). */
+static double check_log(const char *run_dir, int epochs, const char *cmd)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
+    char *text = slurp_text(path);
+    CHECK(text != NULL, "no %s after: %s", path, cmd);
+    if (!text)
+        return NAN;
+    char *lines[64];
+    int n = split_lines(text, lines, 64);
+    CHECK(n == epochs, "%s has %d lines, want %d, after: %s", path, n, epochs, cmd);
+    double acc = NAN;
+    for (int i = 0; i < n; i++) {
+        CHECK(strstr(lines[i], "\"epoch\"") && strstr(lines[i], "\"test_acc\""),
+              "%s line %d lacks epoch/test_acc: %s (after: %s)", path, i + 1, lines[i], cmd);
+        CHECK(json_num(lines[i], "epoch") == i, "%s line %d: epoch %g, want %d (after: %s)", path,
+              i + 1, json_num(lines[i], "epoch"), i, cmd);
+        double trl = json_num(lines[i], "train_loss"), tel = json_num(lines[i], "test_loss");
+        CHECK(isfinite(trl) && isfinite(tel), "%s line %d: losses %g, %g not finite (after: %s)",
+              path, i + 1, trl, tel, cmd);
+        acc = json_num(lines[i], "test_acc");
+        CHECK(acc >= 0 && acc <= 1, "%s line %d: test_acc %g (after: %s)", path, i + 1, acc, cmd);
+    }
+    free(text);
+    return acc;
+}
+
+/* Checks a .npy float32 file of shape (T, 10). */
+static void check_npy(const char *path, int T, const char *cmd)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    CHECK(b != NULL, "no %s after: %s", path, cmd);
+    if (!b)
+        return;
+    char shape[32];
+    snprintf(shape, sizeof shape, "(%d, 10)", T);
+    CHECK(n > 10 && memcmp(b, "\x93NUMPY", 6) == 0, "%s: not a .npy file (after: %s)", path, cmd);
+    CHECK(n > 10 && strstr((const char *)b + 10, shape) && strstr((const char *)b + 10, "<f4"),
+          "%s: header lacks shape %s / <f4 (after: %s)", path, shape, cmd);
+    CHECK(n >= 64 + (size_t)T * 10 * 4, "%s: %zu bytes, too short for %s (after: %s)", path, n,
+          shape, cmd);
+    free(b);
+}
+
+/* Checks the epoch lines of a training stdout (epochs first, first+1, ...);
+ * returns the number found. */
+static int check_epoch_lines(const char *out, int first, const char *cmd)
+{
+    int n = 0;
+    for (const char *p = out; p && *p;) {
+        if (strncmp(p, "epoch =", 7) == 0) {
+            int ep;
+            double v[5];
+            int k = sscanf(p, "epoch =%d, train_loss =%lf, train_acc =%lf, test_loss =%lf, "
+                              "test_acc =%lf, max_test_acc =%lf",
+                           &ep, &v[0], &v[1], &v[2], &v[3], &v[4]);
+            CHECK(k == 6, "epoch line not in the reference format: %.200s (after: %s)", p, cmd);
+            CHECK(k < 1 || ep == first + n, "epoch line %d says epoch %d, want %d (after: %s)", n,
+                  ep, first + n, cmd);
+            n++;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return n;
+}
+
+/* Loads a checkpoint's tensors and compares them bitwise with another's. */
+static void check_same_ckpt(const char *a, const char *b, const char *what)
+{
+    lif_ckpt x = {0}, y = {0};
+    lif_status sa = lif_ckpt_load(a, &x), sb = lif_ckpt_load(b, &y);
+    CHECK(sa == LIF_OK && sb == LIF_OK, "%s: cannot load %s / %s: %s", what, a, b,
+          lif_last_error());
+    if (sa == LIF_OK && sb == LIF_OK) {
+        CHECK(x.epoch == y.epoch && x.step == y.step && x.rng_position == y.rng_position &&
+                  x.seed == y.seed,
+              "%s: epoch %d/%d step %llu/%llu rng %llu/%llu differ", what, x.epoch, y.epoch,
+              (unsigned long long)x.step, (unsigned long long)y.step,
+              (unsigned long long)x.rng_position, (unsigned long long)y.rng_position);
+        CHECK(memcmp(&x.max_test_acc, &y.max_test_acc, sizeof x.max_test_acc) == 0,
+              "%s: max_test_acc %.17g vs %.17g", what, x.max_test_acc, y.max_test_acc);
+        CHECK(strcmp(x.recipe_json, y.recipe_json) == 0, "%s: recipes differ:\n%s\n%s", what,
+              x.recipe_json, y.recipe_json);
+        CHECK(x.n_tensors == y.n_tensors, "%s: %u vs %u tensors", what, x.n_tensors, y.n_tensors);
+        int n_opt = 0;
+        for (uint32_t i = 0; i < x.n_tensors && i < y.n_tensors; i++) {
+            const lif_ckpt_tensor *t = &x.tensors[i], *u = lif_ckpt_find(&y, t->name);
+            CHECK(u != NULL, "%s: tensor %s missing in %s", what, t->name, b);
+            if (!u)
+                continue;
+            size_t len = strlen(t->name); /* optimizer state: "layer0.weight.m", ".v" */
+            if (len > 2 && (strcmp(t->name + len - 2, ".m") == 0 ||
+                            strcmp(t->name + len - 2, ".v") == 0))
+                n_opt++;
+            size_t cnt = 1;
+            int shape_ok = t->ndim == u->ndim;
+            for (uint32_t d = 0; d < t->ndim && shape_ok; d++) {
+                shape_ok = t->shape[d] == u->shape[d];
+                cnt *= (size_t)t->shape[d];
+            }
+            CHECK(shape_ok, "%s: tensor %s shapes differ", what, t->name);
+            if (shape_ok)
+                CHECK(memcmp(t->data, u->data, cnt * sizeof(float)) == 0,
+                      "%s: tensor %s differs bitwise", what, t->name);
+        }
+        CHECK(n_opt > 0, "%s: no optimizer state tensors found in %s", what, a);
+    }
+    lif_ckpt_free(&x);
+    lif_ckpt_free(&y);
+
+    lif_net *na = NULL, *nb = NULL;
+    lif_train_state ta, tb;
+    sa = lif_net_load(a, &na, &ta);
+    sb = lif_net_load(b, &nb, &tb);
+    CHECK(sa == LIF_OK && sb == LIF_OK, "%s: lif_net_load %s / %s: %s", what, a, b,
+          lif_last_error());
+    if (sa == LIF_OK && sb == LIF_OK) {
+        CHECK(lif_net_layers(na) == lif_net_layers(nb), "%s: layer counts differ", what);
+        CHECK(lif_net_step(na) == lif_net_step(nb), "%s: steps %ld vs %ld", what,
+              lif_net_step(na), lif_net_step(nb));
+        CHECK(ta.epoch == tb.epoch, "%s: epochs %d vs %d", what, ta.epoch, tb.epoch);
+        for (int l = 0; l < lif_net_layers(na) && l < lif_net_layers(nb); l++) {
+            lif_layer_view va, vb;
+            lif_net_layer(na, l, &va);
+            lif_net_layer(nb, l, &vb);
+            CHECK(va.n_in == vb.n_in && va.n_out == vb.n_out, "%s: layer %d shapes", what, l);
+            if (va.n_in == vb.n_in && va.n_out == vb.n_out) {
+                CHECK(memcmp(va.w, vb.w, (size_t)va.n_in * va.n_out * sizeof(float)) == 0,
+                      "%s: layer %d weights differ", what, l);
+                CHECK((va.b == NULL) == (vb.b == NULL), "%s: layer %d bias presence", what, l);
+                if (va.b && vb.b)
+                    CHECK(memcmp(va.b, vb.b, (size_t)va.n_out * sizeof(float)) == 0,
+                          "%s: layer %d biases differ", what, l);
+            }
+        }
+    }
+    lif_net_destroy(na);
+    lif_net_destroy(nb);
+    CHECK(same_bytes(a, b), "%s: %s and %s differ byte for byte", what, a, b);
+}
+
+/* ---- the cases ---- */
+
+#define TRAIN_BASE "train -T 12 -b 32 -data-dir %s --seed 1 --quiet"
+#define RUN_NAME "T12_b32_adam_lr0.001"
+
+/* 1. Training on the flat set and on the torchvision gz layout. */
+static void test_train(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 2 -out-dir out1", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    const char *rd = "out1/" RUN_NAME;
+    static const char *const files[] = {"args.txt", "log.jsonl", "timing.jsonl",
+                                        "checkpoint_latest.lif", "checkpoint_max.lif",
+                                        "v_t_array.npy", "s_t_array.npy"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[256];
+        snprintf(p, sizeof p, "%s/%s", rd, files[i]);
+        CHECK(exists(p), "no %s after: %s", p, r.cmd);
+    }
+    double acc = check_log(rd, 2, r.cmd);
+    CHECK(acc > 0.5, "last test_acc %g <= 0.5 (chance 0.1) after: %s", acc, r.cmd);
+    CHECK(check_epoch_lines(r.out, 0, r.cmd) == 2, "want 2 'epoch =N, train_loss =' lines in:\n%s\n"
+          "  repro: %s", r.out, r.cmd);
+    CHECK(has_line_starting(r.out, "epoch =0, train_loss ="), "no epoch 0 line: %s", r.cmd);
+    CHECK(has_line_starting(r.out, "Firing rate: [["), "no 'Firing rate: [[' line: %s", r.cmd);
+    check_npy("out1/" RUN_NAME "/v_t_array.npy", 12, r.cmd);
+    check_npy("out1/" RUN_NAME "/s_t_array.npy", 12, r.cmd);
+    char *args = slurp_text("out1/" RUN_NAME "/args.txt");
+    CHECK(args && strstr(args, "T=12") && strstr(args, "b=32") && strstr(args, "\"seed\""),
+          "args.txt lacks the namespace or recipe: %s", r.cmd);
+    free(args);
+
+    lif_net *net = NULL;
+    lif_train_state ts;
+    lif_status st = lif_net_load("out1/" RUN_NAME "/checkpoint_latest.lif", &net, &ts);
+    CHECK(st == LIF_OK, "lif_net_load checkpoint_latest: %s (after: %s)", lif_last_error(), r.cmd);
+    if (st == LIF_OK) {
+        CHECK(ts.epoch == 1, "checkpoint_latest epoch %d, want 1", ts.epoch);
+        CHECK(lif_net_layers(net) == 1, "%d layers, want 1", lif_net_layers(net));
+        const lif_recipe *rc = lif_net_recipe(net);
+        CHECK(rc->T == 12 && rc->batch == 32 && rc->seed == 1 && rc->epochs == 2,
+              "checkpoint recipe T %d b %d seed %u epochs %d", rc->T, rc->batch, rc->seed,
+              rc->epochs);
+        lif_layer_view v;
+        CHECK(lif_net_layer(net, 0, &v) == LIF_OK && v.n_in == 784 && v.n_out == 10 && !v.b,
+              "layer 0 is not 784 -> 10 without bias");
+    }
+    lif_net_destroy(net);
+    net = NULL;
+    st = lif_net_load("out1/" RUN_NAME "/checkpoint_max.lif", &net, &ts);
+    CHECK(st == LIF_OK && ts.max_test_acc > 0.5, "checkpoint_max: %s, max_test_acc %g",
+          lif_last_error(), st == LIF_OK ? ts.max_test_acc : -1.0);
+    lif_net_destroy(net);
+    run_free(&r);
+
+    /* the same data, gzip'd in torchvision's layout: the same run */
+    r = run_lif(NULL, TRAIN_BASE " -epochs 2 -out-dir out_gz", gzdir);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    check_log("out_gz/" RUN_NAME, 2, r.cmd);
+    CHECK(same_bytes("out_gz/" RUN_NAME "/log.jsonl", "out1/" RUN_NAME "/log.jsonl"),
+          "the gz layout's log.jsonl differs from the flat one's (same data): %s", r.cmd);
+    run_free(&r);
+}
+
+/* 2. Determinism. */
+static void test_determinism(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 2 -out-dir out2", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(same_bytes("out1/" RUN_NAME "/log.jsonl", "out2/" RUN_NAME "/log.jsonl"),
+          "log.jsonl differs between two identical runs (out1, out2): %s", r.cmd);
+    CHECK(same_bytes("out1/" RUN_NAME "/checkpoint_latest.lif",
+                     "out2/" RUN_NAME "/checkpoint_latest.lif"),
+          "checkpoint_latest.lif differs between two identical runs (out1, out2): %s", r.cmd);
+    CHECK(same_bytes("out1/" RUN_NAME "/v_t_array.npy", "out2/" RUN_NAME "/v_t_array.npy"),
+          "v_t_array.npy differs between two identical runs: %s", r.cmd);
+    run_free(&r);
+}
+
+/* 3. Resume. */
+static void test_resume(void)
+{
+    const char *ck = "out_res/" RUN_NAME "/checkpoint_latest.lif";
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_res", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    check_log("out_res/" RUN_NAME, 1, r.cmd);
+    run_free(&r);
+
+    /* refused: flags that change the recipe; nothing is written */
+    size_t n_ck = 0;
+    unsigned char *before = slurp(ck, &n_ck);
+    char *log_before = slurp_text("out_res/" RUN_NAME "/log.jsonl");
+    static const struct {
+        const char *flags, *names;
+    } bad[] = {
+        {"-lr 0.01", "-lr"},         {"--hidden 400", "hidden"}, {"-T 16", "-T"},
+        {"--seed 2", "seed"},        {"-opt sgd", "opt"},        {"-tau 3", "tau"},
+        {"--bias", "bias"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = run_lif(NULL, "train -resume %s -epochs 2 -data-dir %s -out-dir out_res --quiet %s", ck,
+                    flat, bad[i].flags);
+        CHECK(r.status == 2, "resume with %s: exit %d, want 2\n  repro: %s", bad[i].flags,
+              r.status, r.cmd);
+        CHECK(strstr(r.err, bad[i].names) != NULL, "resume with %s: stderr does not name %s: %s"
+              "  repro: %s", bad[i].flags, bad[i].names, r.err, r.cmd);
+        CHECK(count_lines(r.err) == 1, "resume with %s: %d stderr lines: %s  repro: %s",
+              bad[i].flags, count_lines(r.err), r.err, r.cmd);
+        run_free(&r);
+    }
+    size_t n_after = 0;
+    unsigned char *after = slurp(ck, &n_after);
+    CHECK(before && after && n_ck == n_after && memcmp(before, after, n_ck) == 0,
+          "refused resumes changed %s", ck);
+    char *log_after = slurp_text("out_res/" RUN_NAME "/log.jsonl");
+    CHECK(log_before && log_after && strcmp(log_before, log_after) == 0,
+          "refused resumes changed out_res/%s/log.jsonl", RUN_NAME);
+    free(before);
+    free(after);
+    free(log_before);
+    free(log_after);
+
+    /* accepted: the same recipe flags repeated, and --threads (may change;
+     * 1 is the run's own value, so the checkpoint's recipe stays equal) */
+    r = run_lif(NULL, TRAIN_BASE " -resume %s -epochs 2 -out-dir out_res --threads 1", flat, ck);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(check_epoch_lines(r.out, 1, r.cmd) == 1 && has_line_starting(r.out, "epoch =1,"),
+          "resumed run should print epoch 1 only: %s", r.cmd);
+    CHECK(!has_line_starting(r.out, "epoch =0,"), "resumed run re-ran epoch 0: %s", r.cmd);
+    check_log("out_res/" RUN_NAME, 2, r.cmd);
+    CHECK(same_bytes("out_res/" RUN_NAME "/log.jsonl", "out1/" RUN_NAME "/log.jsonl"),
+          "resumed log.jsonl differs from the uninterrupted one (out1): %s", r.cmd);
+    check_same_ckpt("out_res/" RUN_NAME "/checkpoint_latest.lif",
+                    "out1/" RUN_NAME "/checkpoint_latest.lif", "resume vs uninterrupted");
+    CHECK(same_bytes("out_res/" RUN_NAME "/checkpoint_max.lif",
+                     "out1/" RUN_NAME "/checkpoint_max.lif"),
+          "resumed checkpoint_max.lif differs from the uninterrupted one: %s", r.cmd);
+    CHECK(same_bytes("out_res/" RUN_NAME "/v_t_array.npy", "out1/" RUN_NAME "/v_t_array.npy"),
+          "resumed v_t_array.npy differs from the uninterrupted one: %s", r.cmd);
+    run_free(&r);
+
+    /* resuming a finished run trains nothing and still exits 0 */
+    r = run_lif(NULL, "train -resume %s -data-dir %s -out-dir out_res2 --quiet",
+                "out1/" RUN_NAME "/checkpoint_latest.lif", flat);
+    CHECK(r.status == 0, "resume of a finished run: exit %d, stderr: %s\n  repro: %s", r.status,
+          r.err, r.cmd);
+    CHECK(check_epoch_lines(r.out, 0, r.cmd) == 0, "resume of a finished run trained: %s", r.cmd);
+    run_free(&r);
+}
+
+/* 4. Bad input: exit 2, one stderr line naming the problem. */
+static void expect_usage(const char *args, const char *needle)
+{
+    run_result r = run_lif(NULL, "%s", args);
+    CHECK(r.status == 2, "exit %d, want 2 (stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, needle) != NULL, "stderr does not name '%s': %s  repro: %s", needle,
+          r.err, r.cmd);
+    CHECK(count_lines(r.err) == 1, "want one stderr line, got %d: %s  repro: %s",
+          count_lines(r.err), r.err, r.cmd);
+    run_free(&r);
+}
+
+static void test_bad_input(void)
+{
+    char a[1024];
+    /* a sane base, so a flag that is wrongly accepted still ends quickly */
+#define BAD_BASE "train -data-dir data/flat -out-dir out_bad -epochs 1 -T 8 -b 32 --quiet"
+    expect_usage(BAD_BASE " --nope", "--nope");
+    expect_usage(BAD_BASE " -T", "-T");
+    expect_usage(BAD_BASE " -T 0", "-T");
+    expect_usage(BAD_BASE " -T abc", "abc");
+    expect_usage(BAD_BASE " -T abc", "-T");
+    expect_usage(BAD_BASE " -T=0", "-T");
+    expect_usage(BAD_BASE " -b -1", "-b");
+    expect_usage(BAD_BASE " -b 0", "-b");
+    expect_usage(BAD_BASE " -epochs 0", "-epochs");
+    expect_usage(BAD_BASE " -lr 0", "-lr");
+    expect_usage(BAD_BASE " -lr -1", "-lr");
+    expect_usage(BAD_BASE " -lr nan", "-lr");
+    expect_usage(BAD_BASE " -tau 0.5", "-tau");
+    expect_usage(BAD_BASE " -opt rmsprop", "rmsprop");
+    expect_usage(BAD_BASE " -momentum 1.5", "-momentum");
+    expect_usage(BAD_BASE " --seed -3", "seed");
+    expect_usage(BAD_BASE " --hidden 0", "hidden");
+    expect_usage(BAD_BASE " --hidden abc", "hidden");
+    expect_usage(BAD_BASE " --threads 0", "threads");
+    expect_usage(BAD_BASE " --loss hinge", "hinge");
+    expect_usage(BAD_BASE " --surrogate relu", "relu");
+    expect_usage(BAD_BASE " --quiet=1", "quiet");
+    expect_usage(BAD_BASE " stray", "stray");
+    expect_usage(BAD_BASE " -device cuda:0", "not supported");
+    expect_usage(BAD_BASE " -amp", "not supported");
+    expect_usage(BAD_BASE " --backend nosuch", "nosuch");
+    expect_usage(BAD_BASE " --config /nonexistent.json", "/nonexistent.json");
+
+    CHECK(spit("bad.json", "{\"T\": 10,, }\n", 13) == 0, "cannot write bad.json");
+    expect_usage(BAD_BASE " --config bad.json", "bad.json");
+    CHECK(spit("badkey.json", "{\"nosuchkey\": 1}\n", 17) == 0, "cannot write badkey.json");
+    expect_usage(BAD_BASE " --config badkey.json", "nosuchkey");
+
+    expect_usage("train -data-dir data/nonexistent -out-dir out_bad -epochs 1 -T 8 --quiet",
+                 "data/nonexistent");
+
+    /* a truncated labels file */
+    copy_flat("data/trunc");
+    {
+        size_t n;
+        unsigned char *b = slurp("data/trunc/train-labels-idx1-ubyte", &n);
+        CHECK(b && n == 8 + N_TRAIN, "train labels: %zu bytes", n);
+        if (b)
+            CHECK(spit("data/trunc/train-labels-idx1-ubyte", b, n - 7) == 0, "cannot truncate");
+        free(b);
+    }
+    expect_usage("train -data-dir data/trunc -out-dir out_bad -epochs 1 -T 8 --quiet",
+                 "train-labels-idx1-ubyte");
+
+    /* a label of 10 in the test set */
+    copy_flat("data/label10");
+    {
+        size_t n;
+        unsigned char *b = slurp("data/label10/t10k-labels-idx1-ubyte", &n);
+        CHECK(b && n == 8 + N_TEST, "test labels: %zu bytes", n);
+        if (b) {
+            b[8 + 17] = 10;
+            CHECK(spit("data/label10/t10k-labels-idx1-ubyte", b, n) == 0, "cannot write");
+        }
+        free(b);
+    }
+    expect_usage("train -data-dir data/label10 -out-dir out_bad -epochs 1 -T 8 --quiet",
+                 "t10k-labels-idx1-ubyte");
+    run_result r = run_lif(NULL, "train -data-dir data/label10 -out-dir out_bad -epochs 1 --quiet");
+    CHECK(strstr(r.err, "label") && (strstr(r.err, "10") || strstr(r.err, ">=")),
+          "stderr does not say the label is out of range: %s  repro: %s", r.err, r.cmd);
+    run_free(&r);
+    /* images of another size than the checkpoint's, for eval */
+    mkdir_p("data/small");
+    {
+        uint8_t img[20 * 16] = {0}, lab[20] = {0};
+        CHECK(lif_idx_write("data/small/train-images-idx3-ubyte",
+                            "data/small/train-labels-idx1-ubyte", img, lab, 20, 4, 4, 0) == LIF_OK &&
+                  lif_idx_write("data/small/t10k-images-idx3-ubyte",
+                                "data/small/t10k-labels-idx1-ubyte", img, lab, 20, 4, 4, 0) ==
+                      LIF_OK,
+              "%s", lif_last_error());
+    }
+
+    /* resume of a nonexistent and of a corrupt checkpoint */
+    expect_usage(BAD_BASE " -resume nonexistent.lif", "nonexistent.lif");
+    const char *ck = "out1/" RUN_NAME "/checkpoint_latest.lif";
+    size_t n = 0;
+    unsigned char *orig = slurp(ck, &n);
+    CHECK(orig && n > 100, "cannot read %s", ck);
+    if (orig && n > 100) {
+        unsigned char *b = malloc(n);
+        memcpy(b, orig, n);
+        b[n / 2] ^= 0x40;
+        CHECK(spit("corrupt.lif", b, n) == 0, "cannot write corrupt.lif");
+        expect_usage(BAD_BASE " -resume corrupt.lif", "corrupt.lif");
+        snprintf(a, sizeof a, "eval -checkpoint corrupt.lif -data-dir %s", flat);
+        expect_usage(a, "corrupt.lif");
+        CHECK(spit("short.lif", orig, n / 3) == 0, "cannot write short.lif");
+        expect_usage(BAD_BASE " -resume short.lif", "short.lif");
+        CHECK(spit("garbage.lif", "hello, world\n", 13) == 0, "cannot write garbage.lif");
+        expect_usage(BAD_BASE " -resume garbage.lif", "garbage.lif");
+        free(b);
+        size_t n2 = 0;
+        unsigned char *now = slurp(ck, &n2);
+        CHECK(now && n2 == n && memcmp(now, orig, n) == 0,
+              "%s changed after the failed resumes", ck);
+        free(now);
+    }
+    free(orig);
+
+    /* resume with images of another size */
+    snprintf(a, sizeof a, "train -resume %s -data-dir data/small -out-dir out_bad --quiet", ck);
+    r = run_lif(NULL, "%s", a);
+    CHECK(r.status == 2, "resume on 4x4 images: exit %d, want 2 (stderr: %s)\n  repro: %s",
+          r.status, r.err, r.cmd);
+    run_free(&r);
+
+    /* eval and the command itself */
+    expect_usage("eval -data-dir data/flat", "-checkpoint");
+    snprintf(a, sizeof a, "eval -checkpoint %s -data-dir data/flat --nope", ck);
+    expect_usage(a, "--nope");
+    snprintf(a, sizeof a, "eval -checkpoint %s -data-dir data/flat -T 0", ck);
+    expect_usage(a, "-T");
+    snprintf(a, sizeof a, "eval -checkpoint %s -data-dir data/flat -device cuda", ck);
+    expect_usage(a, "not supported");
+    snprintf(a, sizeof a, "eval -checkpoint %s -data-dir data/small", ck);
+    expect_usage(a, "784");
+    snprintf(a, sizeof a, "eval -checkpoint %s -data-dir data/nonexistent", ck);
+    expect_usage(a, "data/nonexistent");
+    expect_usage("eval -checkpoint nonexistent.lif -data-dir data/flat", "nonexistent.lif");
+    expect_usage("nosuchcmd", "nosuchcmd");
+    expect_usage("info --nope", "--nope");
+    r = run_lif(NULL, "%s", "");
+    CHECK(r.status == 2, "lif without a command: exit %d, want 2\n  repro: %s", r.status, r.cmd);
+    run_free(&r);
+#undef BAD_BASE
+}
+
+/* 5. Help and info. */
+static void test_help(void)
+{
+    static const char *const train_flags[] = {
+        "-T",      "-b",     "-epochs",   "-j",      "-data-dir", "-out-dir",
+        "-resume", "-amp",   "-opt",      "-momentum", "-lr",     "-tau",
+        "-backend", "-seed", "-threads",  "-hidden", "-config",   "-quiet",
+        "-device", "-bias",  "-tc",       "-v-reset", "-surrogate", "-loss",
+    };
+    run_result r = run_lif(NULL, "train --help");
+    CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
+    for (size_t i = 0; i < sizeof train_flags / sizeof train_flags[0]; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "  %s ", train_flags[i]);
+        CHECK(strstr(r.out, pat) != NULL, "help lacks flag %s: %s", train_flags[i], r.cmd);
+    }
+    CHECK(strstr(r.out, "usage: lif train"), "no usage line: %s", r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -h");
+    CHECK(r.status == 0 && strstr(r.out, "  -lr "), "exit %d: %s", r.status, r.cmd);
+    run_free(&r);
+
+    r = run_lif(NULL, "eval --help");
+    CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
+    static const char *const eval_flags[] = {"-checkpoint", "-data-dir", "-T", "-b",
+                                             "-backend", "-threads", "-quiet"};
+    for (size_t i = 0; i < sizeof eval_flags / sizeof eval_flags[0]; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "  %s ", eval_flags[i]);
+        CHECK(strstr(r.out, pat) != NULL, "eval help lacks flag %s: %s", eval_flags[i], r.cmd);
+    }
+    run_free(&r);
+
+    r = run_lif(NULL, "--help");
+    CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
+    CHECK(strstr(r.out, "train") && strstr(r.out, "eval") && strstr(r.out, "info") &&
+              strstr(r.out, "LIF_VERBOSE"),
+          "lif --help lacks the commands: %s", r.cmd);
+    run_free(&r);
+
+    r = run_lif(NULL, "--version");
+    CHECK(r.status == 0 && strncmp(r.out, "lif ", 4) == 0, "exit %d: %s", r.status, r.cmd);
+    run_free(&r);
+
+    r = run_lif(NULL, "info");
+    CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
+    CHECK(strncmp(r.out, "lif ", 4) == 0 && strstr(r.out, "cpu:") && strstr(r.out, "backends:") &&
+              strstr(r.out, "scalar"),
+          "lif info lacks version/cpu/backends/scalar: %s\n%s", r.cmd, r.out);
+    run_free(&r);
+    r = run_lif(NULL, "info --help");
+    CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
+    run_free(&r);
+}
+
+/* The number after "test_acc =" in out, NAN if none. */
+static double stdout_acc(const char *out)
+{
+    const char *p = strstr(out, "test_acc =");
+    return p ? strtod(p + strlen("test_acc ="), NULL) : NAN;
+}
+
+/* 6. eval. */
+static void test_eval(void)
+{
+    run_result r = run_lif(NULL, "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif "
+                                 "-data-dir %s -T 12", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    double acc = stdout_acc(r.out);
+    CHECK(acc > 0.5, "eval test_acc %g <= 0.5: %s\n%s", acc, r.cmd, r.out);
+    run_free(&r);
+
+    /* with the checkpoint's own T, epoch and batch it reproduces the log */
+    r = run_lif(NULL, "eval -checkpoint out1/" RUN_NAME "/checkpoint_latest.lif "
+                      "-data-dir %s --quiet", gzdir);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(count_lines(r.out) == 1, "--quiet eval printed %d lines: %s", count_lines(r.out), r.cmd);
+    char *log = slurp_text("out1/" RUN_NAME "/log.jsonl");
+    if (log) {
+        char *lines[8];
+        int n = split_lines(log, lines, 8);
+        if (n == 2) {
+            double want = json_num(lines[1], "test_acc");
+            CHECK_CLOSE(stdout_acc(r.out), want, 0, 6e-5,
+                        "eval of checkpoint_latest: test_acc %g, log.jsonl says %g: %s",
+                        stdout_acc(r.out), want, r.cmd);
+        }
+    }
+    free(log);
+    run_free(&r);
+}
+
+/* 7. Recipe variants. */
+static void train_variant(const char *flags, const char *out_dir, int epochs, double min_acc,
+                          int want_layers)
+{
+    run_result r = run_lif(NULL, "train -T 8 -b 32 -epochs %d -data-dir %s -out-dir %s --seed 3 "
+                                 "--quiet %s", epochs, flat, out_dir, flags);
+    CHECK(r.status == 0, "%s: exit %d, stderr: %s\n  repro: %s", flags, r.status, r.err, r.cmd);
+    char rd[1024];
+    if (only_subdir(out_dir, rd, sizeof rd) != 0) {
+        CHECK(0, "%s: no single run folder in %s: %s", flags, out_dir, r.cmd);
+        run_free(&r);
+        return;
+    }
+    double acc = check_log(rd, epochs, r.cmd);
+    CHECK(acc > min_acc, "%s: test_acc %g <= %g: %s", flags, acc, min_acc, r.cmd);
+    char ck[1100];
+    snprintf(ck, sizeof ck, "%s/checkpoint_latest.lif", rd);
+    lif_net *net = NULL;
+    lif_train_state ts;
+    lif_status st = lif_net_load(ck, &net, &ts);
+    CHECK(st == LIF_OK, "%s: cannot load %s: %s", flags, ck, lif_last_error());
+    if (st == LIF_OK)
+        CHECK(lif_net_layers(net) == want_layers, "%s: %d layers, want %d", flags,
+              lif_net_layers(net), want_layers);
+    lif_net_destroy(net);
+    run_free(&r);
+}
+
+static void test_variants(void)
+{
+    train_variant("--hidden 32", "out_hidden", 2, 0.3, 2);
+    {
+        lif_net *net = NULL;
+        lif_train_state ts;
+        char rd[1024], ck[1100];
+        if (only_subdir("out_hidden", rd, sizeof rd) == 0) {
+            snprintf(ck, sizeof ck, "%s/checkpoint_latest.lif", rd);
+            if (lif_net_load(ck, &net, &ts) == LIF_OK && lif_net_layers(net) == 2) {
+                lif_layer_view a, b;
+                lif_net_layer(net, 0, &a);
+                lif_net_layer(net, 1, &b);
+                CHECK(a.n_in == 784 && a.n_out == 32 && b.n_in == 32 && b.n_out == 10,
+                      "--hidden 32: layers %d->%d, %d->%d", a.n_in, a.n_out, b.n_in, b.n_out);
+            }
+            lif_net_destroy(net);
+        }
+    }
+    train_variant("--bias", "out_bias", 1, 0.0, 1);
+    {
+        lif_net *net = NULL;
+        lif_train_state ts;
+        char rd[1024], ck[1100];
+        if (only_subdir("out_bias", rd, sizeof rd) == 0) {
+            snprintf(ck, sizeof ck, "%s/checkpoint_latest.lif", rd);
+            if (lif_net_load(ck, &net, &ts) == LIF_OK) {
+                lif_layer_view v;
+                lif_net_layer(net, 0, &v);
+                CHECK(v.b != NULL, "--bias: the checkpoint's layer has no bias");
+            }
+            lif_net_destroy(net);
+        }
+    }
+    train_variant("--loss ce", "out_ce", 1, 0.0, 1);
+    train_variant("-opt sgd", "out_sgd", 1, 0.0, 1);
+    CHECK(exists("out_sgd/T8_b32_sgd_lr0.001"), "-opt sgd: no run folder T8_b32_sgd_lr0.001");
+    train_variant("--v-reset none", "out_soft", 1, 0.0, 1);
+    train_variant("--surrogate sigmoid", "out_sig", 1, 0.0, 1);
+    train_variant("--tc 5", "out_tc", 1, 0.0, 1);
+    train_variant("--hidden 16,12 --bias --detach-reset --alpha 3 -lr 0.002", "out_mix", 1, 0.0, 3);
+    CHECK(exists("out_mix/T8_b32_adam_lr0.002"), "-lr 0.002: no run folder T8_b32_adam_lr0.002");
+
+    /* -tc splits BPTT into chunks without changing the result */
+    run_result r = run_lif(NULL, "train -T 12 -b 32 -epochs 1 -data-dir %s -out-dir out_tc4 "
+                                 "--seed 1 --quiet --tc 4", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    char *x = slurp_text("out_tc4/" RUN_NAME "/log.jsonl");
+    char *y = slurp_text("out_res/" RUN_NAME "/log.jsonl");
+    if (x && y) {
+        char *lx[4], *ly[4];
+        int nx = split_lines(x, lx, 4), ny = split_lines(y, ly, 4);
+        if (nx >= 1 && ny >= 1) {
+            double a = json_num(lx[0], "test_acc"), b = json_num(ly[0], "test_acc");
+            CHECK_CLOSE(a, b, 0, 0.02, "--tc 4: epoch 0 test_acc %g vs %g without chunks: %s", a,
+                        b, r.cmd);
+        }
+    }
+    free(x);
+    free(y);
+    run_free(&r);
+
+    /* --config, and flags override it wherever they stand */
+    CHECK(spit("t10.json", "{\"T\": 10, \"batch\": 32}\n", 23) == 0, "cannot write t10.json");
+    r = run_lif(NULL, "train --config t10.json -epochs 1 -data-dir %s -out-dir out_cfg --quiet",
+                flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(exists("out_cfg/T10_b32_adam_lr0.001/log.jsonl"),
+          "--config with T 10: no run folder out_cfg/T10_b32_adam_lr0.001: %s", r.cmd);
+    check_npy("out_cfg/T10_b32_adam_lr0.001/v_t_array.npy", 10, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train --config t10.json -T 8 -epochs 1 -data-dir %s -out-dir out_cfg2 "
+                      "--quiet", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(exists("out_cfg2/T8_b32_adam_lr0.001/log.jsonl") &&
+              !exists("out_cfg2/T10_b32_adam_lr0.001"),
+          "-T 8 after --config did not override T 10: %s", r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -T 8 --config t10.json -epochs 1 -data-dir %s -out-dir out_cfg3 "
+                      "--quiet", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(exists("out_cfg3/T8_b32_adam_lr0.001/log.jsonl"),
+          "-T 8 before --config did not override T 10: %s", r.cmd);
+    run_free(&r);
+    char cfg[1200];
+    snprintf(cfg, sizeof cfg, "%s/configs/lif_fc_mnist.json", LIF_SOURCE_DIR);
+    if (copy_file(cfg, "ref.json") == 0) {
+        r = run_lif(NULL, "train --config ref.json -T 8 -b 32 -epochs 1 -data-dir %s "
+                          "-out-dir out_ref --quiet", flat);
+        CHECK(r.status == 0, "the reference config: exit %d, stderr: %s\n  repro: %s", r.status,
+              r.err, r.cmd);
+        CHECK(exists("out_ref/T8_b32_adam_lr0.001/log.jsonl"), "no run folder: %s", r.cmd);
+        run_free(&r);
+    }
+
+    /* non-quiet output: the namespace line, progress, epoch lines */
+    r = run_lif(NULL, "train -T 8 -b 32 -epochs 1 -data-dir %s -out-dir out_loud", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(has_line_starting(r.out, "Namespace(T=8"), "no Namespace line: %s", r.cmd);
+    CHECK(check_epoch_lines(r.out, 0, r.cmd) == 1, "want one epoch line: %s", r.cmd);
+    CHECK(has_line_starting(r.out, "train speed ="), "no train speed line: %s", r.cmd);
+    CHECK(has_line_starting(r.out, "escape time = "), "no escape time line: %s", r.cmd);
+    CHECK(r.err[0] == '\0', "stderr not empty: %s  repro: %s", r.err, r.cmd);
+    run_free(&r);
+}
+
+/* 8. LIF_VERBOSE=dispatch. */
+static void test_dispatch(void)
+{
+    run_result r = run_lif("LIF_VERBOSE=dispatch", "train -T 8 -b 32 -epochs 1 -data-dir %s "
+                                                   "-out-dir out_disp --quiet", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(has_line_starting(r.err, "lif_dispatch,"), "no 'lif_dispatch,' line on stderr: %s",
+          r.cmd);
+    CHECK(!strstr(r.out, "lif_dispatch,"), "dispatch lines on stdout: %s", r.cmd);
+    run_free(&r);
+}
+
+int main(void)
+{
+    tmpdir = test_tmpdir("cli");
+    if (access(LIF_CLI_PATH, X_OK) != 0) {
+        fprintf(stderr, "no lif binary at %s\n", LIF_CLI_PATH);
+        return 1;
+    }
+    if (chdir(tmpdir) != 0) {
+        fprintf(stderr, "cannot chdir to %s\n", tmpdir);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    write_sets();
+    double t0 = lif_now();
+    test_help();
+    test_train();
+    test_determinism();
+    test_resume();
+    test_eval();
+    test_bad_input();
+    test_variants();
+    test_dispatch();
+    printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
+    return test_finish("test_cli");
+}
