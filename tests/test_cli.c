@@ -830,6 +830,18 @@ static void test_bad_input(void)
     r = run_lif(NULL, "%s", "");
     CHECK(r.status == 2, "lif without a command: exit %d, want 2\n  repro: %s", r.status, r.cmd);
     run_free(&r);
+
+    /* every run above was refused before it wrote anything */
+    CHECK(!exists("out_bad"), "a refused run created its output folder out_bad");
+
+    /* an output folder that cannot be made is a run-time failure (exit 1) */
+    r = run_lif(NULL, "train -data-dir %s -out-dir bad.json/sub -epochs 1 -T 8 -b 32 --quiet", flat);
+    CHECK(r.status == 1, "unwritable -out-dir: exit %d, want 1 (stderr: %s)\n  repro: %s",
+          r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "bad.json/sub") != NULL && count_lines(r.err) == 1,
+          "unwritable -out-dir: stderr should name the folder in one line: %s  repro: %s", r.err,
+          r.cmd);
+    run_free(&r);
 #undef BAD_BASE
 }
 
@@ -1009,6 +1021,10 @@ static void test_variants(void)
             double a = json_num(lx[0], "test_acc"), b = json_num(ly[0], "test_acc");
             CHECK_CLOSE(a, b, 0, 0.02, "--tc 4: epoch 0 test_acc %g vs %g without chunks: %s", a,
                         b, r.cmd);
+            a = json_num(lx[0], "train_loss");
+            b = json_num(ly[0], "train_loss");
+            CHECK_CLOSE(a, b, 1e-4, 0, "--tc 4: epoch 0 train_loss %.9g vs %.9g without chunks: %s",
+                        a, b, r.cmd);
         }
     }
     free(x);

@@ -24,11 +24,52 @@ static lif_problem problem(const lif_plan *p, lif_op op, int l)
     q.n_in = net->dims[l];
     q.n_out = net->dims[l + 1];
     q.has_bias = net->r.bias;
+    q.density = p->density[l];
     q.nrn = &net->r.neuron;
     q.opt = net->r.opt;
     q.loss = net->r.loss;
     q.threads = net->r.threads;
     return q;
+}
+
+/* Binds op of layer l to its kernel and gives it its workspace. */
+static lif_status bind(lif_plan *p, lif_op op, int l)
+{
+    const lif_kernel_i *k;
+    lif_problem q = problem(p, op, l);
+    lif_status st = lif_kernel_select(&q, p->net->r.backend, &k);
+    if (st != LIF_OK)
+        return st;
+    if (k == p->k[op][l])
+        return LIF_OK;
+    lif_free(p->ws[op][l]);
+    p->ws[op][l] = NULL;
+    p->k[op][l] = k;
+    lif_kernel_name(k, p->kname[op][l], sizeof p->kname[op][l]);
+    size_t bytes = k->workspace ? k->workspace(&q) : 0;
+    if (bytes && !(p->ws[op][l] = lif_alloc(bytes)))
+        return lif_error(LIF_ERR_NOMEM, "plan: out of memory for the workspace of %s",
+                         p->kname[op][l]);
+    return LIF_OK;
+}
+
+/* The first time layer l's input spikes exist (its first chunk of the first
+ * batch), measures their density and lets the linear kernels be chosen
+ * again for it: dense or event-driven, from what the data really fire. */
+static lif_status measure_density(lif_plan *p, int l, const uint64_t *bits, size_t rows)
+{
+    if (p->density[l] != 0.0f || rows == 0)
+        return LIF_OK;
+    uint64_t ones = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t w = 0; w < p->ld[l]; w++)
+            ones += (uint64_t)__builtin_popcountll(bits[r * p->ld[l] + w]);
+    double d = (double)ones / ((double)rows * p->net->dims[l]);
+    p->density[l] = d > 1e-6 ? (float)d : 1e-6f;  /* nonzero: measured */
+    lif_status st = bind(p, LIF_OP_LINEAR_FWD, l);
+    if (st == LIF_OK)
+        st = bind(p, LIF_OP_LINEAR_BWD_W, l);
+    return st;
 }
 
 lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
@@ -46,18 +87,9 @@ lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
     p->L = net->n_layers;
     lif_status st = LIF_OK;
     for (int op = 0; op < LIF_OP_COUNT; op++)
-        for (int l = 0; l < p->L; l++) {
-            lif_problem q = problem(p, (lif_op)op, l);
-            st = lif_kernel_select(&q, r->backend, &p->k[op][l]);
-            if (st != LIF_OK)
+        for (int l = 0; l < p->L; l++)
+            if ((st = bind(p, (lif_op)op, l)) != LIF_OK)
                 goto fail;
-            lif_kernel_name(p->k[op][l], p->kname[op][l], sizeof p->kname[op][l]);
-            if (p->k[op][l]->workspace) {
-                size_t bytes = p->k[op][l]->workspace(&q);
-                if (bytes && !(p->ws[op][l] = lif_alloc(bytes)))
-                    goto nomem;
-            }
-        }
     size_t TB = (size_t)p->T * B;
     int widest = 0;
     for (int l = 0; l <= p->L; l++) {
@@ -171,6 +203,9 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
         }
         for (int l = 0; l < L; l++) {
             int n = net->dims[l + 1];
+            lif_status st = measure_density(p, l, p->in[l] + row0 * p->ld[l], (size_t)Tc * B);
+            if (st != LIF_OK)
+                return st;
             lif_linear_fwd_args lin = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n,
                 .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l],
