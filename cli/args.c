@@ -76,7 +76,7 @@ const char *cli_get(const cli_args *args, const char *key)
     return v;
 }
 
-int cli_apply_recipe(const cli_args *args, lif_recipe *r)
+int cli_apply_recipe(const cli_args *args, lif_recipe *r, const char *cmd)
 {
     /* Two passes: choosing a surrogate resets alpha to its default, so
      * --surrogate applies before --alpha wherever each was typed. */
@@ -88,7 +88,7 @@ int cli_apply_recipe(const cli_args *args, lif_recipe *r)
             continue;
         lif_status st = lif_recipe_set(r, a->flag->key, a->value ? a->value : "1", a->typed);
         if (st != LIF_OK) {
-            fprintf(stderr, "lif: %s\n", lif_last_error());
+            fprintf(stderr, "lif %s: %s\n", cmd, lif_last_error());
             return LIF_EXIT_USAGE;
         }
     }
@@ -118,4 +118,10 @@ int cli_fail(const char *cmd, lif_status st)
     default:
         return LIF_EXIT_FAIL;
     }
+}
+
+int cli_fail_input(const char *cmd, lif_status st)
+{
+    int rc = cli_fail(cmd, st);
+    return st == LIF_ERR_NOMEM ? rc : LIF_EXIT_USAGE;
 }

@@ -54,7 +54,7 @@ const char *cli_get(const cli_args *args, const char *key);
 
 /* Applies every FLAG_RECIPE argument to r, in command-line order. Prints
  * the error naming the flag and returns LIF_EXIT_USAGE on a bad value. */
-int cli_apply_recipe(const cli_args *args, lif_recipe *r);
+int cli_apply_recipe(const cli_args *args, lif_recipe *r, const char *cmd);
 
 /* Prints the flags of a table as help text. */
 void cli_print_flags(FILE *f, const cli_flag *flags);
@@ -62,6 +62,10 @@ void cli_print_flags(FILE *f, const cli_flag *flags);
 /* Prints "lif <cmd>: <status text>: <detail>" to stderr and returns the
  * exit status for st (usage-type failures 2, others 1). */
 int cli_fail(const char *cmd, lif_status st);
+
+/* cli_fail for a file the user named as input (data, config, checkpoint):
+ * any failure to read it, I/O included, is the input's fault: exit 2. */
+int cli_fail_input(const char *cmd, lif_status st);
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

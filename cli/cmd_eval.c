@@ -58,7 +58,7 @@ int cmd_eval(int argc, char **argv)
     if (!data_dir)
         data_dir = "/usr/share/datasets/fashion-mnist";
     if ((st = lif_net_load(ckpt, &net, &ts)) != LIF_OK)
-        return cli_fail("eval", st);
+        return cli_fail_input("eval", st);
     long epoch = ts.epoch < 0 ? 0 : ts.epoch;
     if (epoch_s) {
         char *end;
@@ -73,14 +73,14 @@ int cmd_eval(int argc, char **argv)
     for (int i = 0; i < args.n; i++)
         if (args.a[i].flag->kind == FLAG_RECIPE && !allowed(args.a[i].flag->key))
             goto done;  /* unreachable: the table holds only allowed keys */
-    if ((rc = cli_apply_recipe(&args, r)) != 0)
+    if ((rc = cli_apply_recipe(&args, r, "eval")) != 0)
         goto done;
     if ((st = lif_recipe_validate(r)) != LIF_OK) {
         rc = cli_fail("eval", st);
         goto done;
     }
     if ((st = lif_data_open_dir(data_dir, NULL, &test)) != LIF_OK) {
-        rc = cli_fail("eval", st);
+        rc = cli_fail_input("eval", st);
         goto done;
     }
     lif_layer_view first;

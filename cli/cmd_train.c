@@ -255,15 +255,15 @@ int cmd_train(int argc, char **argv)
 
     lif_recipe_default(&r);
     if (config && (st = lif_recipe_load(&r, config)) != LIF_OK)
-        return cli_fail("train", st);
-    if ((rc = cli_apply_recipe(&args, &r)) != 0)
+        return cli_fail_input("train", st);
+    if ((rc = cli_apply_recipe(&args, &r, "train")) != 0)
         return rc;
     if ((st = lif_recipe_validate(&r)) != LIF_OK)
         return cli_fail("train", st);
 
     if (resume) {
         if ((st = lif_net_load(resume, &net, &ts)) != LIF_OK)
-            return cli_fail("train", st);
+            return cli_fail_input("train", st);
         lif_recipe *nr = lif_net_recipe_mut(net);
         if ((rc = reconcile_resume(&args, nr)) != 0)
             goto done;
@@ -275,7 +275,7 @@ int cmd_train(int argc, char **argv)
     }
 
     if ((st = lif_data_open_dir(data_dir, &train, &test)) != LIF_OK) {
-        rc = cli_fail("train", st);
+        rc = cli_fail_input("train", st);
         goto done;
     }
     int n_in = train.rows * train.cols;
