@@ -7,6 +7,7 @@
  * centre under an elliptic distance, with values spread around the mean
  * brightness that gives the density asked for. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

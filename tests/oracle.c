@@ -212,11 +212,14 @@ void orc_encode(const uint8_t *pixels, const uint32_t *ids, int B, int n_in,
     for (int t = 0; t < Tc; t++)
         for (int b = 0; b < B; b++)
             for (int i = 0; i < n_in; i++) {
-                philox4x32_ctr_t ctr = {{(uint32_t)(i / 4), (uint32_t)(t0 + t), ids[b], domain}};
+                /* eight 16-bit draws per call: word (i % 8) / 2, low half
+                 * for even i, high half for odd i */
+                philox4x32_ctr_t ctr = {{(uint32_t)(i / 8), (uint32_t)(t0 + t), ids[b], domain}};
                 philox4x32_ctr_t r = philox4x32_R(10, ctr, key);
-                uint64_t word = r.v[i % 4];
+                uint64_t word = r.v[(i % 8) / 2];
+                uint64_t u = i % 2 ? word >> 16 : word & 0xffffu;
                 uint64_t pix = pixels[(size_t)b * n_in + i];
-                /* both sides < 2^40: exact in 64 bits */
-                x[((size_t)t * B + b) * n_in + i] = word * 255u < (pix << 32) ? 1.0 : 0.0;
+                /* u / 2^16 < pix / 255; both sides < 2^24: exact */
+                x[((size_t)t * B + b) * n_in + i] = u * 255u < (pix << 16) ? 1.0 : 0.0;
             }
 }

@@ -80,9 +80,10 @@ void orc_sgd(size_t n, double *w, const double *g, double *buf, long step,
              double lr, double momentum, double weight_decay);
 
 /* Poisson encoder: x[t, b, i] (t = 0 .. Tc-1 for absolute step t0 + t) is 1
- * iff the Philox4x32-10 word i % 4 for key {seed, epoch} and counter
- * {i / 4, t0 + t, ids[b], domain} satisfies word * 255 < pixel * 2^32,
- * i.e. u = word / 2^32 < pixel / 255 exactly. */
+ * iff the 16-bit draw u of input i satisfies u * 255 < pixel * 2^16, i.e.
+ * u / 2^16 < pixel / 255 exactly. u is a half of a Philox4x32-10 word for
+ * key {seed, epoch} and counter {i / 8, t0 + t, ids[b], domain}: word
+ * (i % 8) / 2, its low 16 bits for even i, its high 16 bits for odd i. */
 void orc_encode(const uint8_t *pixels, const uint32_t *ids, int B, int n_in,
                 int t0, int Tc, uint32_t seed, uint32_t epoch,
                 uint32_t domain, double *x);

@@ -5,10 +5,13 @@
 
 #include "scalar.h"
 
-/* Calls body with i = index of each set bit of row, in increasing order. */
-#define FOR_EACH_SPIKE(row, ld, i, body)                                      \
-    for (size_t w_ = 0; w_ < (ld); w_++) {                                    \
+/* Calls body with i = index of each set bit among the first n of row, in
+ * increasing order; words and bits past n are ignored, whatever they hold. */
+#define FOR_EACH_SPIKE(row, n, i, body)                                       \
+    for (size_t w_ = 0; w_ < ((size_t)(n) + 63) / 64; w_++) {                 \
         uint64_t bits_ = (row)[w_];                                           \
+        if ((w_ + 1) * 64 > (size_t)(n))                                      \
+            bits_ &= ~0ull >> ((w_ + 1) * 64 - (size_t)(n));                  \
         while (bits_) {                                                       \
             int i = (int)(w_ * 64 + (size_t)__builtin_ctzll(bits_));          \
             bits_ &= bits_ - 1;                                               \
@@ -23,7 +26,7 @@ void lif_linear_fwd_scalar_ref(const lif_linear_fwd_args *a)
         float *y = a->y + (size_t)r * a->n_out;
         for (int o = 0; o < a->n_out; o++)
             y[o] = a->b ? a->b[o] : 0.0f;
-        FOR_EACH_SPIKE(x, a->ldx, i, {
+        FOR_EACH_SPIKE(x, a->n_in, i, {
             for (int o = 0; o < a->n_out; o++)
                 y[o] += a->w[(size_t)o * a->n_in + i];
         })
@@ -35,7 +38,7 @@ void lif_linear_bwd_w_scalar_ref(const lif_linear_bwd_w_args *a)
     for (int r = 0; r < a->M; r++) {
         const uint64_t *x = a->x + (size_t)r * a->ldx;
         const float *dy = a->dy + (size_t)r * a->n_out;
-        FOR_EACH_SPIKE(x, a->ldx, i, {
+        FOR_EACH_SPIKE(x, a->n_in, i, {
             for (int o = 0; o < a->n_out; o++)
                 a->dw[(size_t)o * a->n_in + i] += dy[o];
         })

@@ -44,6 +44,7 @@ struct lif_plan {
     char kname[LIF_OP_COUNT][N_SLOTS][96];
     void *ws[LIF_OP_COUNT][N_SLOTS];       /* each kernel's workspace or NULL */
     float density[N_SLOTS];                /* measured input spike density, 0 = not yet */
+    int measured;                          /* densities measured (after the first forward) */
     uint64_t *in[N_SLOTS + 1];             /* [T*B][ld[l]] */
     size_t ld[N_SLOTS + 1];
     float *I[N_SLOTS], *H[N_SLOTS], *dI[N_SLOTS];

@@ -53,23 +53,35 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
     return LIF_OK;
 }
 
-/* The first time layer l's input spikes exist (its first chunk of the first
- * batch), measures their density and lets the linear kernels be chosen
- * again for it: dense or event-driven, from what the data really fire. */
-static lif_status measure_density(lif_plan *p, int l, const uint64_t *bits, size_t rows)
+/* Measures each layer's input spike density over the whole last forward
+ * pass (all T steps, so the figure does not depend on Tc) and binds the
+ * linear kernels again for it: dense or event-driven, from what the data
+ * really fire. Sets *changed when a kernel changed. */
+static lif_status measure_density(lif_plan *p, int *changed)
 {
-    if (p->density[l] != 0.0f || rows == 0)
-        return LIF_OK;
-    uint64_t ones = 0;
-    for (size_t r = 0; r < rows; r++)
-        for (size_t w = 0; w < p->ld[l]; w++)
-            ones += (uint64_t)__builtin_popcountll(bits[r * p->ld[l] + w]);
-    double d = (double)ones / ((double)rows * p->net->dims[l]);
-    p->density[l] = d > 1e-6 ? (float)d : 1e-6f;  /* nonzero: measured */
-    lif_status st = bind(p, LIF_OP_LINEAR_FWD, l);
-    if (st == LIF_OK)
-        st = bind(p, LIF_OP_LINEAR_BWD_W, l);
-    return st;
+    size_t rows = (size_t)p->T * p->Bcur;
+    *changed = 0;
+    for (int l = 0; l < p->L; l++) {
+        uint64_t ones = 0;
+        int n = p->net->dims[l];
+        for (size_t r = 0; r < rows; r++)
+            for (int w = 0; w < (n + 63) / 64; w++) {
+                uint64_t bits = p->in[l][r * p->ld[l] + (size_t)w];
+                if ((w + 1) * 64 > n)
+                    bits &= ~0ull >> ((w + 1) * 64 - n);
+                ones += (uint64_t)__builtin_popcountll(bits);
+            }
+        double d = (double)ones / ((double)rows * n);
+        p->density[l] = d > 1e-6 ? (float)d : 1e-6f;  /* nonzero: measured */
+        const lif_kernel_i *fwd = p->k[LIF_OP_LINEAR_FWD][l], *bwd = p->k[LIF_OP_LINEAR_BWD_W][l];
+        lif_status st = bind(p, LIF_OP_LINEAR_FWD, l);
+        if (st == LIF_OK)
+            st = bind(p, LIF_OP_LINEAR_BWD_W, l);
+        if (st != LIF_OK)
+            return st;
+        *changed |= fwd != p->k[LIF_OP_LINEAR_FWD][l] || bwd != p->k[LIF_OP_LINEAR_BWD_W][l];
+    }
+    return LIF_OK;
 }
 
 lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
@@ -171,7 +183,7 @@ static void pack_spikes(const float *x, size_t rows, int n, uint64_t *bits, size
                 bits[r * ld + i / 64] |= 1ull << (i % 64);
 }
 
-lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
+static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res)
 {
     const lif_net *net = p->net;
     int B = bt->B, T = p->T, L = p->L;
@@ -203,9 +215,6 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
         }
         for (int l = 0; l < L; l++) {
             int n = net->dims[l + 1];
-            lif_status st = measure_density(p, l, p->in[l] + row0 * p->ld[l], (size_t)Tc * B);
-            if (st != LIF_OK)
-                return st;
             lif_linear_fwd_args lin = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n,
                 .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l],
@@ -235,6 +244,21 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
     res->loss = loss;
     res->correct = correct;
     return LIF_OK;
+}
+
+/* The first forward pass of a plan measures the spike densities; when that
+ * changes a kernel, the pass runs again with the kernels every later batch
+ * uses, so results never depend on which kernels ran before measuring. */
+lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
+{
+    lif_status st = forward_pass(p, bt, res);
+    if (st != LIF_OK || p->measured)
+        return st;
+    int changed;
+    if ((st = measure_density(p, &changed)) != LIF_OK)
+        return st;
+    p->measured = 1;
+    return changed ? forward_pass(p, bt, res) : LIF_OK;
 }
 
 lif_status lif_plan_backward(lif_plan *p)

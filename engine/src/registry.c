@@ -194,7 +194,12 @@ lif_status lif_kernel_select(const lif_problem *p, const char *backend,
 
 uint64_t lif_encode_threshold(uint8_t pixel)
 {
-    /* word / 2^32 < pixel / 255  <=>  word < ceil(pixel * 2^32 / 255) */
-    uint64_t num = (uint64_t)pixel << 32;
+    /* A draw is a 16-bit slice u16 of a Philox word:
+     *   u16 / 2^16 < pixel / 255  <=>  u16 < ceil(pixel * 2^16 / 255).
+     * Firing probability ceil(pixel * 65536 / 255) / 65536 instead of
+     * pixel / 255: since 65536 = 257 * 255 + 1 the error is
+     * (1 - pixel / 255) / 65536 for pixel 1..254 and 0 for 0 and 255, at
+     * most 254 / 255 / 65536 < 1.53e-5. Pixel 255 gives 65536: always fires. */
+    uint64_t num = (uint64_t)pixel << 16;
     return (num + 254) / 255;
 }

@@ -10,8 +10,9 @@
  *
  * Data layouts shared by all kernels (row-major, C order):
  *   spikes (binary)  packed bits: row r, feature i is bit (i % 64) of word
- *                    bits[r * ld + i / 64]; ld >= ceil(n / 64); unused high
- *                    bits of a row's last word are zero.
+ *                    bits[r * ld + i / 64]; ld >= ceil(n / 64). Producers
+ *                    zero the bits past n in a row's words; consumers must
+ *                    not rely on it (words past ceil(n / 64) are padding).
  *   time-major       a chunk of Tc steps of a [B, n] quantity is [Tc, B, n],
  *                    i.e. Tc*B rows; the linear layer treats it as M = Tc*B.
  *   weights          W is [n_out, n_in] (PyTorch's nn.Linear layout).
@@ -81,9 +82,12 @@ typedef struct lif_problem {
 
 /* ---- Arguments of each op. Pointers are 64-byte aligned unless stated. ---- */
 
-/* Spike x[t, b, i] = 1 iff u < pixel/255, u the Philox4x32-10 draw
- * for key {key[0], key[1]} and counter {i / 4, t, ids[b], domain}, word i % 4,
- * compared exactly in integers: word < lif_encode_threshold(pixel). */
+/* Spike x[t, b, i] = 1 iff u < pixel/255, u a 16-bit slice of a
+ * Philox4x32-10 draw for key {key[0], key[1]} and counter
+ * {i / 8, t, ids[b], domain}: word (i % 8) / 2, its low 16 bits for even i,
+ * its high 16 bits for odd i; compared exactly in integers:
+ * slice < lif_encode_threshold(pixel) (firing probability within 1.53e-5
+ * of pixel/255; 0 never fires, 255 always does). */
 typedef struct lif_encode_args {
     const uint8_t *pixels;  /* [B, n_in] */
     const uint32_t *ids;    /* [B] index of each sample in its data set */
@@ -261,7 +265,8 @@ char *lif_kernel_name(const lif_kernel_i *k, char *buf, size_t size);
 lif_status lif_kernel_select(const lif_problem *p, const char *backend,
                       const lif_kernel_i **out);
 
-/* Philox threshold for a pixel: spike iff word < threshold (0..2^32). */
+/* Threshold for a pixel: spike iff the 16-bit slice < threshold, i.e.
+ * ceil(pixel * 2^16 / 255), 0..65536 (see lif_encode_args). */
 uint64_t lif_encode_threshold(uint8_t pixel);
 
 #ifdef __cplusplus

@@ -1,0 +1,172 @@
+/* Poisson encoder, AVX-512: Philox4x32-10 on 8 counters at once, the same
+ * draws and spikes as lif_encode_scalar_ref (16-bit draws, eight per call:
+ * see lif_encode_args).
+ *
+ * Layout. Each Philox word sits in the low half of a 64-bit lane, so one
+ * vpmuludq gives the whole 32x32 -> 64 product (lo in the low half, hi in
+ * the high half) and no shuffles are needed; the high halves carry garbage
+ * that vpmuludq ignores and that the compare ignores (its threshold there
+ * is 0). The 8 lanes are 8 consecutive time steps of one group of eight
+ * inputs (counter {group, t..t+7, id, domain}); a "unit" is one such
+ * (group, 8 steps) and four units run side by side so the multiplier
+ * latency is hidden.
+ *
+ * Work skipped, with spikes unchanged: a group whose pixels are all 0 or
+ * 255 needs no draw (0 never fires; 255 always does, its threshold 65536
+ * exceeds every slice). Pixels of 255 are set up front in every group, so
+ * the vector compare can use 16-bit thresholds with 0 for them. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "simd.h"
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+enum { LANES = 8, UNITS = 4, TSUP = 64, TB_MAX = TSUP / LANES };
+
+/* One Philox state of 8 counters: word j of lane l in x[j], lane l. */
+typedef struct { __m512i x[4]; } ph8;
+
+/* Random123's philox4x32round:
+ *   (hi0, lo0) = M0·x0, (hi1, lo1) = M1·x2,
+ *   x' = {hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0}. */
+static inline void round8(ph8 *s, __m512i m0, __m512i m1, __m512i k0, __m512i k1)
+{
+    __m512i p0 = _mm512_mul_epu32(s->x[0], m0);
+    __m512i p1 = _mm512_mul_epu32(s->x[2], m1);
+    s->x[0] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), s->x[1], k0, 0x96);
+    s->x[1] = p1;
+    s->x[2] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), s->x[3], k1, 0x96);
+    s->x[3] = p0;
+}
+
+/* Philox4x32-10 of UNITS states side by side (interleaved so that the
+ * multiplies of one state overlap the others'); rk[r] is round r's key. */
+static inline void philox_units(ph8 s[UNITS], const uint32_t rk[10][2])
+{
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
+    for (int r = 0; r < 10; r++) {
+        __m512i k0 = _mm512_set1_epi64(rk[r][0]), k1 = _mm512_set1_epi64(rk[r][1]);
+        for (int k = 0; k < UNITS; k++)
+            round8(&s[k], m0, m1, k0, k1);
+    }
+}
+
+/* One unit of work: group g (inputs 8g..8g+7) at steps t..t+7. */
+typedef struct {
+    uint32_t g, t;
+    int tb;              /* which 8-step block of the accumulator */
+    uint64_t thr[4];     /* word j: thresholds of inputs 8g+2j (bits 0..15) and
+                          * 8g+2j+1 (bits 16..31); 0 never fires */
+} unit;
+
+/* Runs UNITS units and ORs their spike bits into acc[tb]: bit 8·(g%8)+i of
+ * lane l is input 8g+i at step t+l. */
+static void run_units(const unit *u, __m512i id, __m512i dom, const uint32_t rk[10][2],
+                      __m512i *acc)
+{
+    const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    ph8 s[UNITS];
+    for (int k = 0; k < UNITS; k++) {
+        s[k].x[0] = _mm512_set1_epi64(u[k].g);
+        s[k].x[1] = _mm512_add_epi64(_mm512_set1_epi64(u[k].t), iota);
+        s[k].x[2] = id;
+        s[k].x[3] = dom;
+    }
+    philox_units(s, rk);
+    for (int k = 0; k < UNITS; k++) {
+        /* 16-bit slot 0 of a lane collects the bits of the even inputs (the
+         * low halves), slot 1 those of the odd ones, at their final places */
+        __m512i v = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            __mmask32 f = _mm512_cmplt_epu16_mask(s[k].x[j], _mm512_set1_epi64((long long)u[k].thr[j]));
+            __m512i bit = _mm512_set1_epi64((long long)(1ull << 2 * j | 1ull << (2 * j + 1 + 16)));
+            v = _mm512_mask_add_epi16(v, f, v, bit); /* distinct bits: add = or */
+        }
+        /* (slot 0 | slot 1) & 0xff, then to the group's byte of the word */
+        v = _mm512_ternarylogic_epi64(v, _mm512_srli_epi64(v, 16), _mm512_set1_epi64(0xff), 0xA8);
+        v = _mm512_sll_epi64(v, _mm_cvtsi32_si128((int)(u[k].g % 8) * 8));
+        acc[u[k].tb] = _mm512_or_si512(acc[u[k].tb], v);
+    }
+}
+
+void lif_encode_simd_avx512(const lif_encode_args *a)
+{
+    /* 16-bit thresholds; 255 (threshold 65536) is handled separately */
+    uint64_t thr[256];
+    for (int p = 0; p < 256; p++)
+        thr[p] = p == 255 ? 0 : lif_encode_threshold((uint8_t)p);
+    /* round keys: round r uses key + r·W (Random123's bumpkey) */
+    uint32_t rk[10][2];
+    for (int r = 0; r < 10; r++) {
+        rk[r][0] = a->key[0] + (uint32_t)r * PHILOX_W0;
+        rk[r][1] = a->key[1] + (uint32_t)r * PHILOX_W1;
+    }
+
+    const int n_in = a->n_in, nw = (n_in + 63) / 64;
+    const size_t ld = a->ld, tstride = (size_t)a->B * ld;
+    const __m512i dom = _mm512_set1_epi64(a->domain);
+    for (int b = 0; b < a->B; b++) {
+        const uint8_t *px = a->pixels + (size_t)b * n_in;
+        const __m512i id = _mm512_set1_epi64(a->ids[b]);
+        uint64_t *row0 = a->dst + (size_t)b * ld;
+        for (int ts = 0; ts < a->Tc; ts += TSUP) {
+            int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
+            int ntb = (nt + LANES - 1) / LANES;
+            for (int w = 0; w < nw; w++) {
+                /* the word's 64 pixels, zero beyond n_in */
+                int np = n_in - 64 * w < 64 ? n_in - 64 * w : 64;
+                __m512i pv = _mm512_maskz_loadu_epi8(np == 64 ? ~0ull : (1ull << np) - 1,
+                                                     px + 64 * w);
+                uint64_t nz = _mm512_test_epi8_mask(pv, pv);
+                uint64_t full = _mm512_cmpeq_epi8_mask(pv, _mm512_set1_epi8((char)0xff));
+                uint64_t rnd = nz & ~full; /* pixels that need a draw */
+
+                __m512i acc[TB_MAX];
+                for (int tb = 0; tb < ntb; tb++)
+                    acc[tb] = _mm512_set1_epi64((long long)full);
+                if (rnd) {
+                    uint8_t pw[64];
+                    _mm512_storeu_si512(pw, pv);
+                    unit u[UNITS];
+                    int nu = 0;
+                    while (rnd) {
+                        int k = __builtin_ctzll(rnd) / 8; /* group in the word */
+                        rnd &= ~(0xffull << 8 * k);
+                        unit x = {.g = (uint32_t)(8 * w + k)};
+                        for (int j = 0; j < 4; j++)
+                            x.thr[j] = thr[pw[8 * k + 2 * j]] | thr[pw[8 * k + 2 * j + 1]] << 16;
+                        for (int tb = 0; tb < ntb; tb++) {
+                            x.t = (uint32_t)(a->t0 + ts + tb * LANES);
+                            x.tb = tb;
+                            u[nu++] = x;
+                            if (nu == UNITS) {
+                                run_units(u, id, dom, rk, acc);
+                                nu = 0;
+                            }
+                        }
+                    }
+                    if (nu) {
+                        /* pad with units that cannot fire */
+                        for (int k = nu; k < UNITS; k++)
+                            u[k] = (unit){.g = 0, .t = 0, .tb = 0, .thr = {0, 0, 0, 0}};
+                        run_units(u, id, dom, rk, acc);
+                    }
+                }
+                uint64_t out[TSUP] __attribute__((aligned(64)));
+                for (int tb = 0; tb < ntb; tb++)
+                    _mm512_store_si512(out + tb * LANES, acc[tb]);
+                uint64_t *dst = row0 + (size_t)ts * tstride + w;
+                for (int t = 0; t < nt; t++)
+                    dst[(size_t)t * tstride] = out[t];
+            }
+            /* clear the row tails beyond n_in */
+            if ((size_t)nw < ld)
+                for (int t = 0; t < nt; t++)
+                    memset(row0 + (size_t)(ts + t) * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
+        }
+    }
+}

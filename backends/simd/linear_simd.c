@@ -1,0 +1,77 @@
+/* Linear layer, SIMD backend: supports() and workspace sizes shared by the
+ * AVX2 and AVX-512 kernels (no ISA flags here; the kernels are in
+ * linear_simd_avx2.c and linear_simd_avx512.c).
+ *
+ * Dense or event-driven: the event-driven kernels cost about one row
+ * addition per input spike, the dense ones a fixed amount per input, so
+ * the event-driven ones win below a density and decline above it (they
+ * sit above the dense ones by priority). The crossovers below were
+ * measured on this project's machine (AMD Zen 5 guest, one thread) with
+ * M = 6400 rows of 784 inputs, n_out 10 and 400 (see the tables below). */
+#include "simd.h"
+#include "linear_simd.h"
+
+/* Density assumed when the plan has not measured it yet: Poisson-encoded
+ * images fire at about the mean pixel (MNIST 0.13, Fashion-MNIST 0.29). */
+#define ASSUMED_DENSITY 0.2f
+
+/* Measured crossovers (dense faster above), per ISA and width: narrow
+ * layers (n_out <= 16, one zmm / two ymm per row) and wide ones. At n_out
+ * 10 the AVX-512 dense kernels run ~0.5 ms per 6400x784 rows at any
+ * density, so the event-driven ones only win on very sparse inputs. */
+typedef struct crossover {
+    float max;
+    const char *why;
+} crossover;
+
+static const crossover FWD_AVX2[2] = {
+    {0.15f, "input density > 0.15 with n_out <= 16: the dense AVX2 kernel is faster"},
+    {0.50f, "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}};
+static const crossover FWD_AVX512[2] = {
+    {0.06f, "input density > 0.06 with n_out <= 16: the dense AVX-512 kernel is faster"},
+    {0.40f, "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}};
+static const crossover BWD_AVX2[2] = {
+    {0.12f, "input density > 0.12 with n_out <= 16: the dense AVX2 kernel is faster"},
+    {0.50f, "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}};
+static const crossover BWD_AVX512[2] = {
+    {0.04f, "input density > 0.04 with n_out <= 16: the dense AVX-512 kernel is faster"},
+    {0.40f, "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}};
+
+static int sparse_enough(const lif_problem *p, const crossover c[2], const char **why)
+{
+    float d = p->density > 0.0f ? p->density : ASSUMED_DENSITY;
+    const crossover *x = &c[p->n_out > 16];
+    if (d > x->max) {
+        *why = x->why;
+        return 0;
+    }
+    return 1;
+}
+
+int lif_linear_fwd_simd_avx2_event_supports(const lif_problem *p, const char **why)
+{
+    return lif_simd_supports_avx2(p, why) && sparse_enough(p, FWD_AVX2, why);
+}
+
+int lif_linear_fwd_simd_avx512_event_supports(const lif_problem *p, const char **why)
+{
+    return lif_simd_supports_avx512(p, why) && sparse_enough(p, FWD_AVX512, why);
+}
+
+int lif_linear_bwd_w_simd_avx2_event_supports(const lif_problem *p, const char **why)
+{
+    return lif_simd_supports_avx2(p, why) && sparse_enough(p, BWD_AVX2, why);
+}
+
+int lif_linear_bwd_w_simd_avx512_event_supports(const lif_problem *p, const char **why)
+{
+    return lif_simd_supports_avx512(p, why) && sparse_enough(p, BWD_AVX512, why);
+}
+
+/* Wᵀ or dWᵀ (n_in rows of n_out padded to 16 floats) + one row's event list
+ * (with slack: the decoders store whole vectors / groups of four). */
+size_t lif_linear_simd_event_workspace(const lif_problem *p)
+{
+    return (size_t)p->n_in * lif_linear_simd_stride(p->n_out) * sizeof(float) +
+           ((size_t)p->n_in + 32) * sizeof(int32_t);
+}

@@ -1,0 +1,32 @@
+/* backends/simd/linear_simd.h — what the linear kernels of every ISA share
+ * (internal; no intrinsics here, so any file may include it). */
+#ifndef LIF_LINEAR_SIMD_H
+#define LIF_LINEAR_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Floats per row of the transposed weights (Wᵀ, dWᵀ) in the event-driven
+ * kernels' workspace: n_out rounded up to 16, so each row is whole zmm (or
+ * pairs of ymm) and every row starts 64-byte aligned. */
+static inline size_t lif_linear_simd_stride(int n_out)
+{
+    return ((size_t)n_out + 15) / 16 * 16;
+}
+
+/* Writes the indices of the set bits of a row of nw words to ev, in
+ * increasing order; returns how many. */
+static inline int lif_linear_simd_events(const uint64_t *x, size_t nw, int32_t *ev)
+{
+    int n = 0;
+    for (size_t w = 0; w < nw; w++) {
+        uint64_t bits = x[w];
+        while (bits) {
+            ev[n++] = (int32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+            bits &= bits - 1;
+        }
+    }
+    return n;
+}
+
+#endif

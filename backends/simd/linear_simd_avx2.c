@@ -1,0 +1,421 @@
+/* Linear layer, AVX2+FMA kernels (compiled with -mavx2 -mfma).
+ *
+ * Dense kernels turn each byte of spike bits into eight 0/1 floats with a
+ * 256-entry table, then multiply-add: x·w is exact (0 or w), so an FMA is
+ * the same as adding the weight of an input that fired.
+ *   fwd    y[r][o] = b[o] + dot(x[r], W[o]): 2 rows x 5 outputs of ymm
+ *          accumulators over chunks of 8 inputs, reduced at the end.
+ *   bwd_w  dW[o][i..i+15] += dY[r][o] x[r][i..]: 5 outputs x 2 chunks of
+ *          accumulators kept across all M rows; per element the sum runs
+ *          in row order from dW's old value (the scalar order: bitwise).
+ * Event-driven kernels only touch the inputs that fired (see the AVX-512
+ * file): forward adds rows of Wᵀ (workspace, rows padded to 16 floats) to
+ * register accumulators started from the bias; the weight gradient adds
+ * dY[r] into rows of dWᵀ (workspace, started from dW) and transposes back.
+ * Both keep the scalar kernel's order, so they are bitwise equal to it. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "simd.h"
+#include "linear_simd.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* BITS[v][j] = bit j of v, as 0.0f or 1.0f. */
+#define B8_(v) {(float)((v) & 1), (float)((v) >> 1 & 1), (float)((v) >> 2 & 1),     \
+                (float)((v) >> 3 & 1), (float)((v) >> 4 & 1), (float)((v) >> 5 & 1), \
+                (float)((v) >> 6 & 1), (float)((v) >> 7 & 1)}
+#define B32_(v) B8_(v), B8_(v + 1), B8_(v + 2), B8_(v + 3)
+#define B16_(v) B32_(v), B32_(v + 4), B32_(v + 8), B32_(v + 12)
+#define B64_(v) B16_(v), B16_(v + 16), B16_(v + 32), B16_(v + 48)
+static const float BITS[256][8] __attribute__((aligned(32))) = {
+    B64_(0), B64_(64), B64_(128), B64_(192)};
+
+/* Lane mask (sign bits) of the first n lanes (n <= 0: none, n >= 8: all). */
+static inline __m256i first_lanes(int n)
+{
+    n = n < 0 ? 0 : n > 8 ? 8 : n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Byte c of a row of spike bits (inputs 8c .. 8c+7). */
+static inline unsigned byte_of(const uint64_t *x, int c)
+{
+    return (unsigned)(x[c >> 3] >> (8 * (c & 7))) & 0xffu;
+}
+
+static inline float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Indices of the set bits of a row of nw words, in increasing order, into
+ * ev (which has 16 ints of slack); returns how many. Four indices are
+ * written per step whether or not that many bits are left (the extra ones
+ * land in the slack and are overwritten), so the loop branches once per
+ * four events instead of once per event. */
+static inline int events(const uint64_t *x, size_t nw, int32_t *ev)
+{
+    int n = 0;
+    for (size_t w = 0; w < nw; w++) {
+        uint64_t bits = x[w];
+        int cnt = __builtin_popcountll(bits), base = (int)(w * 64);
+        int32_t *p = ev + n;
+        /* | 2^63: defined ctz once bits runs out (the index is then unused) */
+        for (int j = 0; j < cnt; j += 4) {
+            p[j] = base + __builtin_ctzll(bits | 1ull << 63), bits &= bits - 1;
+            p[j + 1] = base + __builtin_ctzll(bits | 1ull << 63), bits &= bits - 1;
+            p[j + 2] = base + __builtin_ctzll(bits | 1ull << 63), bits &= bits - 1;
+            p[j + 3] = base + __builtin_ctzll(bits | 1ull << 63), bits &= bits - 1;
+        }
+        n += cnt;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------- dense forward */
+
+static inline __attribute__((always_inline)) void
+fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
+{
+    __m256 acc[2][5];
+    const float *w = a->w + (size_t)o0 * a->n_in;
+    const uint64_t *x = a->x + (size_t)r0 * a->ldx;
+    int n_in = a->n_in, nc = n_in / 8;
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++)
+            acc[r][o] = _mm256_setzero_ps();
+    for (int c = 0; c < nc; c++) {
+        __m256 xv[2];
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++)
+            xv[r] = _mm256_load_ps(BITS[byte_of(x + (size_t)r * a->ldx, c)]);
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++) {
+            __m256 wv = _mm256_loadu_ps(w + (size_t)o * n_in + 8 * c);
+#pragma GCC unroll 2
+            for (int r = 0; r < R; r++)
+                acc[r][o] = _mm256_fmadd_ps(xv[r], wv, acc[r][o]);
+        }
+    }
+    if (n_in % 8) { /* last partial chunk: masked loads stay inside W */
+        __m256i m = first_lanes(n_in % 8);
+        __m256 xv[2];
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++)
+            xv[r] = _mm256_load_ps(BITS[byte_of(x + (size_t)r * a->ldx, nc)]);
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++) {
+            __m256 wv = _mm256_maskload_ps(w + (size_t)o * n_in + 8 * nc, m);
+#pragma GCC unroll 2
+            for (int r = 0; r < R; r++)
+                acc[r][o] = _mm256_fmadd_ps(xv[r], wv, acc[r][o]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++) {
+        float *y = a->y + (size_t)(r0 + r) * a->n_out + o0;
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++)
+            y[o] = (a->b ? a->b[o0 + o] : 0.0f) + hsum(acc[r][o]);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+fwd_rows(const lif_linear_fwd_args *a, int r0, int R)
+{
+    int o = 0;
+    for (; o + 5 <= a->n_out; o += 5)
+        fwd_block(a, r0, o, R, 5);
+    switch (a->n_out - o) {
+    case 4: fwd_block(a, r0, o, R, 4); break;
+    case 3: fwd_block(a, r0, o, R, 3); break;
+    case 2: fwd_block(a, r0, o, R, 2); break;
+    case 1: fwd_block(a, r0, o, R, 1); break;
+    default: break;
+    }
+}
+
+void lif_linear_fwd_simd_avx2(const lif_linear_fwd_args *a)
+{
+    int r = 0;
+    for (; r + 2 <= a->M; r += 2)
+        fwd_rows(a, r, 2);
+    if (r < a->M)
+        fwd_rows(a, r, 1);
+}
+
+/* ---------------------------------------------------- event-driven forward */
+
+/* Wᵀ into ws: row i holds W[0..n_out-1][i], zero-padded to s floats. */
+static void transpose_w(const float *w, int n_in, int n_out, size_t s, float *wt)
+{
+    for (int i = 0; i < n_in; i++)
+        for (size_t o = (size_t)n_out; o < s; o++)
+            wt[(size_t)i * s + o] = 0.0f;
+    for (int i0 = 0; i0 < n_in; i0 += 16) {
+        int i1 = i0 + 16 < n_in ? i0 + 16 : n_in;
+        for (int o = 0; o < n_out; o++)
+            for (int i = i0; i < i1; i++)
+                wt[(size_t)i * s + o] = w[(size_t)o * n_in + i];
+    }
+}
+
+/* nb (a constant after inlining) ymm of outputs o0.. of one row. */
+static inline __attribute__((always_inline)) void
+fwd_event_wide_block(const float *wt, size_t s, const int32_t *ev, int ne, const float *b,
+                     float *y, int o0, int nb, int n_out)
+{
+    __m256 acc[12];
+#pragma GCC unroll 12
+    for (int j = 0; j < nb; j++)
+        acc[j] = b ? _mm256_maskload_ps(b + o0 + 8 * j, first_lanes(n_out - o0 - 8 * j))
+                   : _mm256_setzero_ps();
+    for (int e = 0; e < ne; e++) {
+        const float *row = wt + (size_t)ev[e] * s + o0;
+#pragma GCC unroll 12
+        for (int j = 0; j < nb; j++)
+            acc[j] = _mm256_add_ps(acc[j], _mm256_load_ps(row + 8 * j));
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < nb; j++)
+        _mm256_maskstore_ps(y + o0 + 8 * j, first_lanes(n_out - o0 - 8 * j), acc[j]);
+}
+
+void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t s = lif_linear_simd_stride(n_out);
+    if (!a->ws) { /* a caller that gave no workspace (breaks the contract): go dense */
+        lif_linear_fwd_simd_avx2(a);
+        return;
+    }
+    float *wt = a->ws;
+    int32_t *ev = (int32_t *)(wt + (size_t)n_in * s);
+    transpose_w(a->w, n_in, n_out, s, wt);
+    size_t nw = ((size_t)n_in + 63) / 64;
+
+    if (n_out <= 16) {
+        /* two ymm per row, in registers across the row's events; two sets
+         * of accumulators (even and odd events) keep more adds in flight */
+        __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
+        __m256 b0 = a->b ? _mm256_maskload_ps(a->b, m0) : _mm256_setzero_ps();
+        __m256 b1 = a->b ? _mm256_maskload_ps(a->b + 8, m1) : _mm256_setzero_ps();
+        for (int r = 0; r < a->M; r++) {
+            int ne = events(a->x + (size_t)r * a->ldx, nw, ev), e = 0;
+            __m256 acc0 = b0, acc1 = b1, acc2 = _mm256_setzero_ps(), acc3 = acc2;
+            for (; e + 2 <= ne; e += 2) {
+                const float *u = wt + (size_t)ev[e] * s, *v = wt + (size_t)ev[e + 1] * s;
+                acc0 = _mm256_add_ps(acc0, _mm256_load_ps(u));
+                acc1 = _mm256_add_ps(acc1, _mm256_load_ps(u + 8));
+                acc2 = _mm256_add_ps(acc2, _mm256_load_ps(v));
+                acc3 = _mm256_add_ps(acc3, _mm256_load_ps(v + 8));
+            }
+            if (e < ne) {
+                const float *u = wt + (size_t)ev[e] * s;
+                acc0 = _mm256_add_ps(acc0, _mm256_load_ps(u));
+                acc1 = _mm256_add_ps(acc1, _mm256_load_ps(u + 8));
+            }
+            float *y = a->y + (size_t)r * n_out;
+            _mm256_maskstore_ps(y, m0, _mm256_add_ps(acc0, acc2));
+            if (n_out > 8)
+                _mm256_maskstore_ps(y + 8, m1, _mm256_add_ps(acc1, acc3));
+        }
+        return;
+    }
+    int nblk = (int)(s / 8);  /* even */
+    for (int r = 0; r < a->M; r++) {
+        int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+        float *y = a->y + (size_t)r * n_out;
+        int j = 0;
+        for (; j + 12 <= nblk; j += 12)
+            fwd_event_wide_block(wt, s, ev, ne, a->b, y, 8 * j, 12, n_out);
+        for (int nb = 8; nb >= 2; nb /= 2)
+            if (nblk - j >= nb) {
+                switch (nb) {
+                case 8: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 8 * j, 8, n_out); break;
+                case 4: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 8 * j, 4, n_out); break;
+                default: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 8 * j, 2, n_out); break;
+                }
+                j += nb;
+            }
+    }
+}
+
+/* --------------------------------------------------- dense weight gradient */
+
+/* Outputs o0..o0+O-1 x inputs 16q .. 16q+15 (bytes 2q, 2q+1 of every row). */
+static inline __attribute__((always_inline)) void
+bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, int q)
+{
+    __m256 acc[5][2];
+    int i0 = 16 * q, n_in = a->n_in;
+    __m256i valid[2] = {first_lanes(n_in - i0), first_lanes(n_in - i0 - 8)};
+#pragma GCC unroll 5
+    for (int o = 0; o < O; o++)
+#pragma GCC unroll 2
+        for (int c = 0; c < 2; c++)
+            acc[o][c] = _mm256_maskload_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c]);
+    const uint64_t *x = a->x + (q >> 2);
+    int sh = 16 * (q & 3);
+    const float *dy = a->dy + o0;
+    for (int r = 0; r < a->M; r++) {
+        unsigned bits = (unsigned)(x[(size_t)r * a->ldx] >> sh) & 0xffffu;
+        /* no early skip of empty rows: at low density it mispredicts */
+        __m256 x0 = _mm256_load_ps(BITS[bits & 0xff]), x1 = _mm256_load_ps(BITS[bits >> 8]);
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++) {
+            __m256 g = _mm256_broadcast_ss(dy + (size_t)r * a->n_out + o);
+            acc[o][0] = _mm256_fmadd_ps(x0, g, acc[o][0]);
+            acc[o][1] = _mm256_fmadd_ps(x1, g, acc[o][1]);
+        }
+    }
+#pragma GCC unroll 5
+    for (int o = 0; o < O; o++)
+#pragma GCC unroll 2
+        for (int c = 0; c < 2; c++)
+            _mm256_maskstore_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c], acc[o][c]);
+}
+
+/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel). */
+static void bias_grad(const float *dy, int M, int n_out, float *db)
+{
+    for (int o0 = 0; o0 < n_out; o0 += 8) {
+        __m256i m = first_lanes(n_out - o0);
+        __m256 acc = _mm256_maskload_ps(db + o0, m);
+        for (int r = 0; r < M; r++)
+            acc = _mm256_add_ps(acc, _mm256_maskload_ps(dy + (size_t)r * n_out + o0, m));
+        _mm256_maskstore_ps(db + o0, m, acc);
+    }
+}
+
+void lif_linear_bwd_w_simd_avx2(const lif_linear_bwd_w_args *a)
+{
+    int nq = (a->n_in + 15) / 16;
+    for (int q = 0; q < nq; q++) {
+        int o = 0;
+        for (; o + 5 <= a->n_out; o += 5)
+            bwd_w_block(a, o, 5, q);
+        switch (a->n_out - o) {
+        case 4: bwd_w_block(a, o, 4, q); break;
+        case 3: bwd_w_block(a, o, 3, q); break;
+        case 2: bwd_w_block(a, o, 2, q); break;
+        case 1: bwd_w_block(a, o, 1, q); break;
+        default: break;
+        }
+    }
+    if (a->db)
+        bias_grad(a->dy, a->M, a->n_out, a->db);
+}
+
+/* ---------------------------------------------- event-driven weight gradient */
+
+static inline __attribute__((always_inline)) void
+bwd_w_event_wide_block(float *gt, size_t s, const int32_t *ev, int ne, const float *dy,
+                       int o0, int nb, int n_out)
+{
+    __m256 g[12];
+#pragma GCC unroll 12
+    for (int j = 0; j < nb; j++)
+        g[j] = _mm256_maskload_ps(dy + o0 + 8 * j, first_lanes(n_out - o0 - 8 * j));
+    for (int e = 0; e < ne; e++) {
+        float *row = gt + (size_t)ev[e] * s + o0;
+#pragma GCC unroll 12
+        for (int j = 0; j < nb; j++)
+            _mm256_store_ps(row + 8 * j, _mm256_add_ps(_mm256_load_ps(row + 8 * j), g[j]));
+    }
+}
+
+void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t s = lif_linear_simd_stride(n_out);
+    if (!a->ws) { /* a caller that gave no workspace (breaks the contract): go dense */
+        lif_linear_bwd_w_simd_avx2(a);
+        return;
+    }
+    float *gt = a->ws;  /* dWᵀ, starts as the transpose of dW */
+    int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
+    transpose_w(a->dw, n_in, n_out, s, gt);
+    size_t nw = ((size_t)n_in + 63) / 64;
+
+    if (n_out <= 16) {
+        __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
+        for (int r = 0; r < a->M; r++) {
+            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            const float *dy = a->dy + (size_t)r * n_out;
+            __m256 g0 = _mm256_maskload_ps(dy, m0), g1 = _mm256_maskload_ps(dy + 8, m1);
+            /* a row's events are distinct inputs: the updates are independent */
+            for (int e = 0; e < ne; e++) {
+                float *row = gt + (size_t)ev[e] * s;
+                _mm256_store_ps(row, _mm256_add_ps(_mm256_load_ps(row), g0));
+                _mm256_store_ps(row + 8, _mm256_add_ps(_mm256_load_ps(row + 8), g1));
+            }
+        }
+    } else {
+        int nblk = (int)(s / 8);
+        for (int r = 0; r < a->M; r++) {
+            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            const float *dy = a->dy + (size_t)r * n_out;
+            int j = 0;
+            for (; j + 12 <= nblk; j += 12)
+                bwd_w_event_wide_block(gt, s, ev, ne, dy, 8 * j, 12, n_out);
+            for (int nb = 8; nb >= 2; nb /= 2)
+                if (nblk - j >= nb) {
+                    switch (nb) {
+                    case 8: bwd_w_event_wide_block(gt, s, ev, ne, dy, 8 * j, 8, n_out); break;
+                    case 4: bwd_w_event_wide_block(gt, s, ev, ne, dy, 8 * j, 4, n_out); break;
+                    default: bwd_w_event_wide_block(gt, s, ev, ne, dy, 8 * j, 2, n_out); break;
+                    }
+                    j += nb;
+                }
+        }
+    }
+    for (int i0 = 0; i0 < n_in; i0 += 16) {
+        int i1 = i0 + 16 < n_in ? i0 + 16 : n_in;
+        for (int o = 0; o < n_out; o++)
+            for (int i = i0; i < i1; i++)
+                a->dw[(size_t)o * n_in + i] = gt[(size_t)i * s + o];
+    }
+    if (a->db)
+        bias_grad(a->dy, a->M, n_out, a->db);
+}
+
+/* ------------------------------------------------------ gradient to input */
+
+/* dX[r][i] = Σ_o dY[r][o] W[o][i]: 4 rows x 2 chunks of 8 inputs. */
+void lif_linear_bwd_x_simd_avx2(const lif_linear_bwd_x_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    for (int r0 = 0; r0 < a->M; r0 += 4) {
+        int R = a->M - r0 < 4 ? a->M - r0 : 4;
+        for (int i0 = 0; i0 < n_in; i0 += 16) {
+            __m256i m0 = first_lanes(n_in - i0), m1 = first_lanes(n_in - i0 - 8);
+            __m256 acc[4][2];
+            for (int r = 0; r < 4; r++)
+                acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+            for (int o = 0; o < n_out; o++) {
+                const float *w = a->w + (size_t)o * n_in + i0;
+                __m256 w0 = _mm256_maskload_ps(w, m0), w1 = _mm256_maskload_ps(w + 8, m1);
+                for (int r = 0; r < 4; r++) {
+                    /* rows past M reuse the last row: computed, never stored */
+                    int rr = r < R ? r : R - 1;
+                    __m256 g = _mm256_broadcast_ss(a->dy + (size_t)(r0 + rr) * n_out + o);
+                    acc[r][0] = _mm256_fmadd_ps(g, w0, acc[r][0]);
+                    acc[r][1] = _mm256_fmadd_ps(g, w1, acc[r][1]);
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                float *dx = a->dx + (size_t)(r0 + r) * n_in + i0;
+                _mm256_maskstore_ps(dx, m0, acc[r][0]);
+                _mm256_maskstore_ps(dx + 8, m1, acc[r][1]);
+            }
+        }
+    }
+}

@@ -1,0 +1,408 @@
+/* Linear layer, AVX-512 kernels (compiled with -mavx512f/bw/vl/dq -mfma).
+ *
+ * Dense kernels take opmasks straight from the spike bits: 16 bits of a row
+ * are the kmask of a 16-float chunk, so a masked add is "add the weights of
+ * the inputs that fired" without expanding anything.
+ *   fwd    y[r][o] = b[o] + dot(x[r], W[o]): 2 rows x 8 outputs of zmm
+ *          accumulators over chunks of 16 inputs, reduced at the end.
+ *   bwd_w  dW[o][i..i+63] += dY[r][o] for the rows whose bit i is set: 5
+ *          outputs x 4 chunks (one 64-bit word) of accumulators kept across
+ *          all M rows; per element the sum runs in row order from dW's old
+ *          value, the scalar kernel's order, so results are bitwise equal.
+ * Event-driven kernels only touch the inputs that fired:
+ *   fwd    adds rows of Wᵀ (workspace, rows padded to 16 floats) to a
+ *          register accumulator initialised with the bias: the scalar
+ *          kernel's order, bitwise equal.
+ *   bwd_w  adds dY[r] into rows of dWᵀ (workspace, initialised from dW) and
+ *          transposes back: again the scalar order, bitwise equal.
+ * Wide layers (n_out > 16) walk the outputs in blocks of up to 16 zmm. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "simd.h"
+#include "linear_simd.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Mask of the first n lanes (n <= 0: none, n >= 16: all). */
+static inline __mmask16 first_lanes(int n)
+{
+    return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
+}
+
+/* The 16 spike bits of inputs 16c .. 16c+15 of a row. */
+static inline __mmask16 chunk_bits(const uint64_t *x, int c)
+{
+    return (__mmask16)(x[c >> 2] >> (16 * (c & 3)));
+}
+
+/* Indices of the set bits of a row of nw words, in increasing order, into
+ * ev (which has 16 ints of slack); returns how many. Branch-free: each 16
+ * bits compress an index vector; a full vector is stored and the write
+ * position advances by the popcount. */
+static inline int events(const uint64_t *x, size_t nw, int32_t *ev)
+{
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(16);
+    int n = 0;
+    for (size_t w = 0; w < nw; w++) {
+        uint64_t bits = x[w];
+        for (int c = 0; c < 4; c++) {
+            __mmask16 k = (__mmask16)(bits >> (16 * c));
+            _mm512_storeu_si512((void *)(ev + n), _mm512_maskz_compress_epi32(k, idx));
+            n += __builtin_popcount((unsigned)k);
+            idx = _mm512_add_epi32(idx, step);
+        }
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------- dense forward */
+
+/* R rows x O outputs of accumulators, chunks of 16 inputs: each chunk of
+ * W[o] is loaded once and masked-added into the R rows' accumulators. */
+static inline __attribute__((always_inline)) void
+fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
+{
+    __m512 acc[4][5];
+    const float *w = a->w + (size_t)o0 * a->n_in;
+    const uint64_t *x = a->x + (size_t)r0 * a->ldx;
+    int n_in = a->n_in, nc = (n_in + 15) / 16;
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++)
+            acc[r][o] = _mm512_setzero_ps();
+    for (int c = 0; c < nc; c++) {
+        __mmask16 k[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            k[r] = chunk_bits(x + (size_t)r * a->ldx, c);
+        __mmask16 valid = first_lanes(n_in - 16 * c); /* stay inside W */
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++) {
+            __m512 wv = _mm512_maskz_loadu_ps(valid, w + (size_t)o * n_in + 16 * c);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r][o] = _mm512_mask_add_ps(acc[r][o], k[r], acc[r][o], wv);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        float *y = a->y + (size_t)(r0 + r) * a->n_out + o0;
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++)
+            y[o] = (a->b ? a->b[o0 + o] : 0.0f) + _mm512_reduce_add_ps(acc[r][o]);
+    }
+}
+
+/* One pass of rows r0..r0+R-1 over all outputs, 5 at a time. */
+static inline __attribute__((always_inline)) void
+fwd_rows(const lif_linear_fwd_args *a, int r0, int R)
+{
+    int o = 0;
+    for (; o + 5 <= a->n_out; o += 5)
+        fwd_block(a, r0, o, R, 5);
+    switch (a->n_out - o) {
+    case 4: fwd_block(a, r0, o, R, 4); break;
+    case 3: fwd_block(a, r0, o, R, 3); break;
+    case 2: fwd_block(a, r0, o, R, 2); break;
+    case 1: fwd_block(a, r0, o, R, 1); break;
+    default: break;
+    }
+}
+
+void lif_linear_fwd_simd_avx512(const lif_linear_fwd_args *a)
+{
+    int r = 0;
+    for (; r + 4 <= a->M; r += 4)
+        fwd_rows(a, r, 4);
+    switch (a->M - r) {
+    case 3: fwd_rows(a, r, 3); break;
+    case 2: fwd_rows(a, r, 2); break;
+    case 1: fwd_rows(a, r, 1); break;
+    default: break;
+    }
+}
+
+/* ---------------------------------------------------- event-driven forward */
+
+/* Wᵀ into ws: row i holds W[0..n_out-1][i], zero-padded to s floats. */
+static void transpose_w(const float *w, int n_in, int n_out, size_t s, float *wt)
+{
+    for (int i = 0; i < n_in; i++) {
+        float *row = wt + (size_t)i * s;
+        for (size_t o = (size_t)n_out; o < s; o++)
+            row[o] = 0.0f;
+    }
+    /* blocks of 16 inputs keep both sides' lines in cache */
+    for (int i0 = 0; i0 < n_in; i0 += 16) {
+        int i1 = i0 + 16 < n_in ? i0 + 16 : n_in;
+        for (int o = 0; o < n_out; o++)
+            for (int i = i0; i < i1; i++)
+                wt[(size_t)i * s + o] = w[(size_t)o * n_in + i];
+    }
+}
+
+/* Wide rows: nb (1..16, a constant after inlining) zmm of outputs per pass
+ * over the row's events. */
+#define WIDE_NB 16
+
+static inline __attribute__((always_inline)) void
+fwd_event_wide_block(const float *wt, size_t s, const int32_t *ev, int ne, const float *b,
+                     float *y, int o0, int nb, int n_out)
+{
+    __m512 acc[WIDE_NB];
+#pragma GCC unroll 16
+    for (int j = 0; j < nb; j++) {
+        __mmask16 m = first_lanes(n_out - o0 - 16 * j);
+        acc[j] = b ? _mm512_maskz_loadu_ps(m, b + o0 + 16 * j) : _mm512_setzero_ps();
+    }
+    for (int e = 0; e < ne; e++) {
+        const float *row = wt + (size_t)ev[e] * s + o0;
+#pragma GCC unroll 16
+        for (int j = 0; j < nb; j++)
+            acc[j] = _mm512_add_ps(acc[j], _mm512_load_ps(row + 16 * j));
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < nb; j++)
+        _mm512_mask_storeu_ps(y + o0 + 16 * j, first_lanes(n_out - o0 - 16 * j), acc[j]);
+}
+
+void lif_linear_fwd_simd_avx512_event(const lif_linear_fwd_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t s = lif_linear_simd_stride(n_out);
+    if (!a->ws) { /* a caller that gave no workspace (breaks the contract): go dense */
+        lif_linear_fwd_simd_avx512(a);
+        return;
+    }
+    float *wt = a->ws;
+    int32_t *ev = (int32_t *)(wt + (size_t)n_in * s);
+    transpose_w(a->w, n_in, n_out, s, wt);
+    size_t nw = ((size_t)n_in + 63) / 64;
+
+    if (n_out <= 16) {
+        /* one zmm per row; four accumulators (events e mod 4) keep four adds
+         * in flight, summed at the end of the row */
+        __mmask16 m = first_lanes(n_out);
+        __m512 b = a->b ? _mm512_maskz_loadu_ps(m, a->b) : _mm512_setzero_ps();
+        for (int r = 0; r < a->M; r++) {
+            int ne = events(a->x + (size_t)r * a->ldx, nw, ev), e = 0;
+            __m512 acc0 = b, acc1 = _mm512_setzero_ps(), acc2 = acc1, acc3 = acc1;
+            for (; e + 4 <= ne; e += 4) {
+                acc0 = _mm512_add_ps(acc0, _mm512_load_ps(wt + (size_t)ev[e] * s));
+                acc1 = _mm512_add_ps(acc1, _mm512_load_ps(wt + (size_t)ev[e + 1] * s));
+                acc2 = _mm512_add_ps(acc2, _mm512_load_ps(wt + (size_t)ev[e + 2] * s));
+                acc3 = _mm512_add_ps(acc3, _mm512_load_ps(wt + (size_t)ev[e + 3] * s));
+            }
+            for (; e < ne; e++)
+                acc0 = _mm512_add_ps(acc0, _mm512_load_ps(wt + (size_t)ev[e] * s));
+            __m512 acc = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
+            _mm512_mask_storeu_ps(a->y + (size_t)r * n_out, m, acc);
+        }
+        return;
+    }
+    int nblk = (int)(s / 16);
+    for (int r = 0; r < a->M; r++) {
+        int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+        float *y = a->y + (size_t)r * n_out;
+        /* blocks of 16, then 8, 4, 2, 1 zmm: constant sizes stay in registers */
+        int j = 0;
+        for (; j + 16 <= nblk; j += 16)
+            fwd_event_wide_block(wt, s, ev, ne, a->b, y, 16 * j, 16, n_out);
+        for (int nb = 8; nb >= 1; nb /= 2)
+            if (nblk - j >= nb) {
+                switch (nb) {
+                case 8: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 16 * j, 8, n_out); break;
+                case 4: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 16 * j, 4, n_out); break;
+                case 2: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 16 * j, 2, n_out); break;
+                default: fwd_event_wide_block(wt, s, ev, ne, a->b, y, 16 * j, 1, n_out); break;
+                }
+                j += nb;
+            }
+    }
+}
+
+/* --------------------------------------------------- dense weight gradient */
+
+/* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+63 (word wd of every row). */
+static inline __attribute__((always_inline)) void
+bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, size_t wd)
+{
+    __m512 acc[5][4];
+    int i0 = (int)wd * 64;
+    __mmask16 valid[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        valid[c] = first_lanes(a->n_in - i0 - 16 * c);
+    }
+#pragma GCC unroll 5
+    for (int o = 0; o < O; o++)
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            acc[o][c] = _mm512_maskz_loadu_ps(valid[c],
+                                              a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c);
+    const uint64_t *x = a->x + wd;
+    const float *dy = a->dy + o0;
+    for (int r = 0; r < a->M; r++) {
+        uint64_t bits = x[(size_t)r * a->ldx];
+        /* no early skip of empty rows: at low density it mispredicts */
+        __m512 g[5];
+#pragma GCC unroll 5
+        for (int o = 0; o < O; o++)
+            g[o] = _mm512_set1_ps(dy[(size_t)r * a->n_out + o]);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            __mmask16 k = (__mmask16)(bits >> (16 * c));
+#pragma GCC unroll 5
+            for (int o = 0; o < O; o++)
+                acc[o][c] = _mm512_mask_add_ps(acc[o][c], k, acc[o][c], g[o]);
+        }
+    }
+#pragma GCC unroll 5
+    for (int o = 0; o < O; o++)
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            _mm512_mask_storeu_ps(a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c, valid[c],
+                                  acc[o][c]);
+}
+
+/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel). */
+static void bias_grad(const float *dy, int M, int n_out, float *db)
+{
+    for (int o0 = 0; o0 < n_out; o0 += 16) {
+        __mmask16 m = first_lanes(n_out - o0);
+        __m512 acc = _mm512_maskz_loadu_ps(m, db + o0);
+        for (int r = 0; r < M; r++)
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, dy + (size_t)r * n_out + o0));
+        _mm512_mask_storeu_ps(db + o0, m, acc);
+    }
+}
+
+void lif_linear_bwd_w_simd_avx512(const lif_linear_bwd_w_args *a)
+{
+    size_t nw = ((size_t)a->n_in + 63) / 64;
+    for (size_t wd = 0; wd < nw; wd++) {
+        int o = 0;
+        for (; o + 5 <= a->n_out; o += 5)
+            bwd_w_block(a, o, 5, wd);
+        switch (a->n_out - o) {
+        case 4: bwd_w_block(a, o, 4, wd); break;
+        case 3: bwd_w_block(a, o, 3, wd); break;
+        case 2: bwd_w_block(a, o, 2, wd); break;
+        case 1: bwd_w_block(a, o, 1, wd); break;
+        default: break;
+        }
+    }
+    if (a->db)
+        bias_grad(a->dy, a->M, a->n_out, a->db);
+}
+
+/* ---------------------------------------------- event-driven weight gradient */
+
+static inline __attribute__((always_inline)) void
+bwd_w_event_wide_block(float *gt, size_t s, const int32_t *ev, int ne, const float *dy,
+                       int o0, int nb, int n_out)
+{
+    __m512 g[WIDE_NB];
+#pragma GCC unroll 16
+    for (int j = 0; j < nb; j++)
+        g[j] = _mm512_maskz_loadu_ps(first_lanes(n_out - o0 - 16 * j), dy + o0 + 16 * j);
+    for (int e = 0; e < ne; e++) {
+        float *row = gt + (size_t)ev[e] * s + o0;
+#pragma GCC unroll 16
+        for (int j = 0; j < nb; j++)
+            _mm512_store_ps(row + 16 * j, _mm512_add_ps(_mm512_load_ps(row + 16 * j), g[j]));
+    }
+}
+
+void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t s = lif_linear_simd_stride(n_out);
+    if (!a->ws) { /* a caller that gave no workspace (breaks the contract): go dense */
+        lif_linear_bwd_w_simd_avx512(a);
+        return;
+    }
+    float *gt = a->ws;  /* dWᵀ, starts as the transpose of dW */
+    int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
+    transpose_w(a->dw, n_in, n_out, s, gt);
+    size_t nw = ((size_t)n_in + 63) / 64;
+
+    if (n_out <= 16) {
+        __mmask16 m = first_lanes(n_out);
+        for (int r = 0; r < a->M; r++) {
+            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            __m512 g = _mm512_maskz_loadu_ps(m, a->dy + (size_t)r * n_out);
+            /* a row's events are distinct inputs: the updates are independent */
+            for (int e = 0; e < ne; e++) {
+                float *row = gt + (size_t)ev[e] * s;
+                _mm512_store_ps(row, _mm512_add_ps(_mm512_load_ps(row), g));
+            }
+        }
+    } else {
+        int nblk = (int)(s / 16);
+        for (int r = 0; r < a->M; r++) {
+            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            const float *dy = a->dy + (size_t)r * n_out;
+            int j = 0;
+            for (; j + 16 <= nblk; j += 16)
+                bwd_w_event_wide_block(gt, s, ev, ne, dy, 16 * j, 16, n_out);
+            for (int nb = 8; nb >= 1; nb /= 2)
+                if (nblk - j >= nb) {
+                    switch (nb) {
+                    case 8: bwd_w_event_wide_block(gt, s, ev, ne, dy, 16 * j, 8, n_out); break;
+                    case 4: bwd_w_event_wide_block(gt, s, ev, ne, dy, 16 * j, 4, n_out); break;
+                    case 2: bwd_w_event_wide_block(gt, s, ev, ne, dy, 16 * j, 2, n_out); break;
+                    default: bwd_w_event_wide_block(gt, s, ev, ne, dy, 16 * j, 1, n_out); break;
+                    }
+                    j += nb;
+                }
+        }
+    }
+    /* fold dWᵀ back into dW */
+    for (int i0 = 0; i0 < n_in; i0 += 16) {
+        int i1 = i0 + 16 < n_in ? i0 + 16 : n_in;
+        for (int o = 0; o < n_out; o++)
+            for (int i = i0; i < i1; i++)
+                a->dw[(size_t)o * n_in + i] = gt[(size_t)i * s + o];
+    }
+    if (a->db)
+        bias_grad(a->dy, a->M, n_out, a->db);
+}
+
+/* ------------------------------------------------------ gradient to input */
+
+/* dX[r][i] = Σ_o dY[r][o] W[o][i]: 4 rows x 2 chunks of 16 inputs. */
+void lif_linear_bwd_x_simd_avx512(const lif_linear_bwd_x_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    for (int r0 = 0; r0 < a->M; r0 += 4) {
+        int R = a->M - r0 < 4 ? a->M - r0 : 4;
+        for (int i0 = 0; i0 < n_in; i0 += 32) {
+            __mmask16 m0 = first_lanes(n_in - i0);
+            __mmask16 m1 = first_lanes(n_in - i0 - 16);
+            __m512 acc[4][2];
+            for (int r = 0; r < 4; r++)
+                acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+            for (int o = 0; o < n_out; o++) {
+                const float *w = a->w + (size_t)o * n_in + i0;
+                __m512 w0 = _mm512_maskz_loadu_ps(m0, w), w1 = _mm512_maskz_loadu_ps(m1, w + 16);
+                for (int r = 0; r < 4; r++) {
+                    /* rows past M reuse the last row: computed, never stored */
+                    int rr = r < R ? r : R - 1;
+                    __m512 g = _mm512_set1_ps(a->dy[(size_t)(r0 + rr) * n_out + o]);
+                    acc[r][0] = _mm512_fmadd_ps(g, w0, acc[r][0]);
+                    acc[r][1] = _mm512_fmadd_ps(g, w1, acc[r][1]);
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                float *dx = a->dx + (size_t)(r0 + r) * n_in + i0;
+                _mm512_mask_storeu_ps(dx, m0, acc[r][0]);
+                _mm512_mask_storeu_ps(dx + 16, m1, acc[r][1]);
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+/* End-to-end benchmark pieces: a net and plan per backend and one whole
+ * training step or inference pass per call, exactly as lif train runs them
+ * (lif_plan_train_batch, lif_plan_forward): the Poisson encoder runs inside
+ * the timed call, as in training; nothing is precomputed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
+
+#include "bench.h"
+
+struct bench_e2e {
+    lif_net *net;
+    lif_plan *plan;
+    const lif_dataset *train, *test;
+    int B;
+    uint32_t *perm;     /* shuffled training order */
+    uint32_t *ids;      /* [B] */
+    uint8_t *pixels;    /* [B, n_in] gathered batch */
+    uint8_t *labels;    /* [B] */
+};
+
+static size_t heap_in_use(void)
+{
+#ifdef HAVE_MALLINFO2
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+lif_status bench_e2e_create(const bench_e2e_cfg *cfg, bench_e2e **out, size_t *plan_bytes)
+{
+    lif_recipe r;
+    lif_status st;
+    lif_recipe_default(&r);
+    r.T = cfg->T;
+    r.batch = cfg->B;
+    r.threads = cfg->threads;
+    r.seed = cfg->seed;
+    if (cfg->hidden > 0) {
+        r.n_hidden = 1;
+        r.hidden[0] = cfg->hidden;
+    }
+    snprintf(r.backend, sizeof r.backend, "%s", cfg->backend);
+    if ((st = lif_recipe_validate(&r)) != LIF_OK)
+        return st;
+    int n_in = cfg->train->rows * cfg->train->cols;
+    if (cfg->test->rows * cfg->test->cols != n_in || cfg->train->n < 1 || cfg->test->n < 1)
+        return lif_error(LIF_ERR_INVALID_ARG, "bench: training and test images differ in size or are empty");
+    bench_e2e *e = calloc(1, sizeof *e);
+    if (!e)
+        return lif_error(LIF_ERR_NOMEM, "bench: out of memory");
+    e->train = cfg->train;
+    e->test = cfg->test;
+    e->B = cfg->B;
+    e->perm = malloc((size_t)cfg->train->n * sizeof *e->perm);
+    e->ids = malloc((size_t)cfg->B * sizeof *e->ids);
+    e->pixels = malloc((size_t)cfg->B * (size_t)n_in);
+    e->labels = malloc((size_t)cfg->B);
+    if (!e->perm || !e->ids || !e->pixels || !e->labels) {
+        st = lif_error(LIF_ERR_NOMEM, "bench: out of memory for batches");
+        goto fail;
+    }
+    lif_shuffle(e->perm, cfg->train->n, cfg->seed, 0);
+    if ((st = lif_net_create(&r, n_in, 10, &e->net)) != LIF_OK)
+        goto fail;
+    size_t before = heap_in_use();
+    if ((st = lif_plan_create(e->net, cfg->B, &e->plan)) != LIF_OK)
+        goto fail;
+    if (plan_bytes) {
+        size_t after = heap_in_use();
+        *plan_bytes = after > before ? after - before : 0;
+    }
+    *out = e;
+    return LIF_OK;
+fail:
+    bench_e2e_destroy(e);
+    return st;
+}
+
+void bench_e2e_destroy(bench_e2e *e)
+{
+    if (!e)
+        return;
+    lif_plan_destroy(e->plan);
+    lif_net_destroy(e->net);
+    free(e->perm);
+    free(e->ids);
+    free(e->pixels);
+    free(e->labels);
+    free(e);
+}
+
+/* Gathers batch i of d (in `order`, or in sequence when NULL) into e. A set
+ * smaller than a batch repeats its images. The gather mirrors what the
+ * training loop does before each step, and is part of the timed call. */
+static void gather(bench_e2e *e, const lif_dataset *d, const uint32_t *order, long i)
+{
+    size_t npx = (size_t)d->rows * (size_t)d->cols;
+    for (int b = 0; b < e->B; b++) {
+        long k = (i * e->B + b) % d->n;
+        uint32_t id = order ? order[k] : (uint32_t)k;
+        e->ids[b] = id;
+        memcpy(e->pixels + (size_t)b * npx, d->images + (size_t)id * npx, npx);
+        e->labels[b] = d->labels[id];
+    }
+}
+
+lif_status bench_e2e_train(bench_e2e *e, long i)
+{
+    gather(e, e->train, e->perm, i);
+    lif_batch bt = {.B = e->B, .pixels = e->pixels, .labels = e->labels, .ids = e->ids,
+                    .epoch = 0, .domain = 0, .spikes = NULL};
+    lif_result res;
+    return lif_plan_train_batch(e->plan, &bt, &res);
+}
+
+lif_status bench_e2e_infer(bench_e2e *e, long i)
+{
+    gather(e, e->test, NULL, i);
+    lif_batch bt = {.B = e->B, .pixels = e->pixels, .labels = e->labels, .ids = e->ids,
+                    .epoch = 0, .domain = 1, .spikes = NULL};
+    lif_result res;
+    return lif_plan_forward(e->plan, &bt, &res);
+}
+
+void bench_e2e_kernels(const bench_e2e *e, char *buf, size_t size)
+{
+    static const lif_op ops[] = {LIF_OP_ENCODE, LIF_OP_LINEAR_FWD, LIF_OP_LIF_FWD, LIF_OP_LIF_BWD,
+                                 LIF_OP_LINEAR_BWD_W, LIF_OP_OPTIM};
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0] && len < size; k++) {
+        int w = snprintf(buf + len, size - len, "%s%s", k ? ", " : "",
+                         lif_plan_kernel(e->plan, ops[k], 0));
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
