@@ -24,9 +24,10 @@ void lif_encode_simd_avx512(const lif_encode_args *a);
 
 /* ---- kernel declarations: neuron, readout, optimizer ---- */
 
-/* LIF forward (H, V bitwise equal to lif_lif_fwd_scalar_ref) and BPTT
- * (bitwise equal with ATan; Sigmoid within a few ulp: vector expf),
- * vectorised over the B·n neurons of a step (lif_simd_<isa>.c). */
+/* LIF forward (H, V, spikes bitwise equal to lif_lif_fwd_scalar_ref) and
+ * BPTT (bitwise equal with ATan; with Sigmoid a vector expf of ≤ 1 ulp
+ * puts σ' within a few ulp), vectorised over the B·n neurons of a step
+ * (lif_simd_<isa>.c). */
 void lif_lif_fwd_simd_avx2(const lif_lif_fwd_args *a);
 void lif_lif_fwd_simd_avx512(const lif_lif_fwd_args *a);
 void lif_lif_bwd_simd_avx2(const lif_lif_bwd_args *a);
