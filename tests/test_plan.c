@@ -33,22 +33,7 @@ static int verbose;   /* LIF_TEST_VERBOSE=1 */
 
 /* ---------------------------------------------------------------- helpers */
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* splitmix64: test inputs only, never the thing under test */
-static uint64_t rnd(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return mix64(*s - 0x9e3779b97f4a7c15ull);
-}
-
-static double urand(uint64_t *s) { return (double)(rnd(s) >> 11) * 0x1.0p-53; }
+/* mix64, rnd, urand: the shared test-input generator of testutil.h */
 
 static void *xcalloc(size_t n, size_t size)
 {

@@ -46,3 +46,19 @@ const char *test_tmpdir(const char *name)
     }
     return path;
 }
+
+uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t rnd(uint64_t *s)
+{
+    *s += 0x9e3779b97f4a7c15ull;
+    return mix64(*s - 0x9e3779b97f4a7c15ull);
+}
+
+double urand(uint64_t *s) { return (double)(rnd(s) >> 11) * 0x1.0p-53; }

@@ -29,6 +29,13 @@ extern int test_checks;
 
 int test_close(double got, double want, double rtol, double atol);
 
+/* splitmix64, for test inputs only (never the thing under test): mix64
+ * hashes a value, rnd steps a stream, urand gives a double in [0, 1). */
+#include <stdint.h>
+uint64_t mix64(uint64_t z);
+uint64_t rnd(uint64_t *s);
+double urand(uint64_t *s);
+
 /* Prints "skipped: <reason>" and exits 77. */
 void test_skip(const char *reason);
 
