@@ -11,6 +11,12 @@
  * (group, 8 steps) and four units run side by side so the multiplier
  * latency is hidden.
  *
+ * Each image's groups that need draws are listed once; the units (group,
+ * 8-step block) of all of them run four at a time, ORing their bits into a
+ * staging block of up to 16 words x 64 steps on the stack, which then goes
+ * out one contiguous row piece per step (rows of dst are far apart:
+ * writing them a word at a time thrashed L1 and cost more than Philox).
+ *
  * Work skipped, with spikes unchanged: a group whose pixels are all 0 or
  * 255 needs no draw (0 never fires; 255 always does, its threshold 65536
  * exceeds every slice). Pixels of 255 are set up front in every group, so
@@ -25,7 +31,9 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-enum { LANES = 8, UNITS = 4, TSUP = 64, TB_MAX = TSUP / LANES };
+/* LANES steps per vector; UNITS vectors in flight; staging blocks of WB
+ * words (GMAX groups) x TSUP steps */
+enum { LANES = 8, UNITS = 4, TSUP = 64, WB = 16, GMAX = 8 * WB };
 
 /* One Philox state of 8 counters: word j of lane l in x[j], lane l. */
 typedef struct { __m512i x[4]; } ph8;
@@ -55,41 +63,51 @@ static inline void philox_units(ph8 s[UNITS], const uint32_t rk[10][2])
     }
 }
 
-/* One unit of work: group g (inputs 8g..8g+7) at steps t..t+7. */
+/* The groups of one image that need draws (some pixel in 1..254), in
+ * increasing order, plus one dummy entry (thresholds 0: never fires) that
+ * pads the last batch of units. */
 typedef struct {
-    uint32_t g, t;
-    int tb;              /* which 8-step block of the accumulator */
-    uint64_t thr[4];     /* word j: thresholds of inputs 8g+2j (bits 0..15) and
-                          * 8g+2j+1 (bits 16..31); 0 never fires */
-} unit;
+    uint32_t g[GMAX + 1];      /* group index (inputs 8g..8g+7) */
+    uint32_t slot[GMAX + 1];   /* its word's row in the staging block: word - w0 */
+    uint64_t shift[GMAX + 1];  /* 8 * (g % 8): the group's byte in the word */
+    uint64_t thr[GMAX + 1][4]; /* word j: thresholds of inputs 8g+2j (bits 0..15)
+                                * and 8g+2j+1 (bits 16..31); 0 never fires */
+} groups;
 
-/* Runs UNITS units and ORs their spike bits into acc[tb]: bit 8·(g%8)+i of
- * lane l is input 8g+i at step t+l. */
-static void run_units(const unit *u, __m512i id, __m512i dom, const uint32_t rk[10][2],
-                      __m512i *acc)
+/* Runs UNITS units (group gi[k], steps t[k]..t[k]+7) and ORs their spike
+ * bits into the staging block: word w, steps t..t+7 is the 64-byte slot
+ * st + slot·TSUP + (t - ts), lane l = step t+l. Two units of one batch may
+ * share a slot; each load-or-store sees the previous one's store. */
+static inline __attribute__((always_inline)) void
+run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
+          __m512i id, __m512i dom, const uint32_t rk[10][2], uint64_t *st)
 {
     const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     ph8 s[UNITS];
+#pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
-        s[k].x[0] = _mm512_set1_epi64(u[k].g);
-        s[k].x[1] = _mm512_add_epi64(_mm512_set1_epi64(u[k].t), iota);
+        s[k].x[0] = _mm512_set1_epi64(gr->g[gi[k]]);
+        s[k].x[1] = _mm512_add_epi64(_mm512_set1_epi64(tt[k]), iota);
         s[k].x[2] = id;
         s[k].x[3] = dom;
     }
     philox_units(s, rk);
+#pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
         /* 16-bit slot 0 of a lane collects the bits of the even inputs (the
          * low halves), slot 1 those of the odd ones, at their final places */
         __m512i v = _mm512_setzero_si512();
+#pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
-            __mmask32 f = _mm512_cmplt_epu16_mask(s[k].x[j], _mm512_set1_epi64((long long)u[k].thr[j]));
+            __mmask32 f = _mm512_cmplt_epu16_mask(s[k].x[j], _mm512_set1_epi64((long long)gr->thr[gi[k]][j]));
             __m512i bit = _mm512_set1_epi64((long long)(1ull << 2 * j | 1ull << (2 * j + 1 + 16)));
             v = _mm512_mask_add_epi16(v, f, v, bit); /* distinct bits: add = or */
         }
         /* (slot 0 | slot 1) & 0xff, then to the group's byte of the word */
         v = _mm512_ternarylogic_epi64(v, _mm512_srli_epi64(v, 16), _mm512_set1_epi64(0xff), 0xA8);
-        v = _mm512_sll_epi64(v, _mm_cvtsi32_si128((int)(u[k].g % 8) * 8));
-        acc[u[k].tb] = _mm512_or_si512(acc[u[k].tb], v);
+        v = _mm512_sllv_epi64(v, _mm512_set1_epi64((long long)gr->shift[gi[k]]));
+        uint64_t *dst = st + (size_t)gr->slot[gi[k]] * TSUP + (tt[k] - ts);
+        _mm512_store_si512(dst, _mm512_or_si512(_mm512_load_si512(dst), v));
     }
 }
 
@@ -109,64 +127,89 @@ void lif_encode_simd_avx512(const lif_encode_args *a)
     const int n_in = a->n_in, nw = (n_in + 63) / 64;
     const size_t ld = a->ld, tstride = (size_t)a->B * ld;
     const __m512i dom = _mm512_set1_epi64(a->domain);
+    /* staging block: word w0+i, step ts+t at st[i·TSUP + t]. Rows of dst
+     * are a whole image-step each, far apart; the block collects WB words x
+     * TSUP steps in L1 and then goes out one contiguous row piece at a time */
+    uint64_t st[WB * TSUP] __attribute__((aligned(64)));
+    groups gr;
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
         const __m512i id = _mm512_set1_epi64(a->ids[b]);
         uint64_t *row0 = a->dst + (size_t)b * ld;
-        for (int ts = 0; ts < a->Tc; ts += TSUP) {
-            int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
-            int ntb = (nt + LANES - 1) / LANES;
-            for (int w = 0; w < nw; w++) {
-                /* the word's 64 pixels, zero beyond n_in */
-                int np = n_in - 64 * w < 64 ? n_in - 64 * w : 64;
+        for (int w0 = 0; w0 < nw; w0 += WB) {
+            int nwb = nw - w0 < WB ? nw - w0 : WB;
+            /* the block's groups that need draws, and its words' 255 bits */
+            uint64_t full[WB];
+            int ng = 0;
+            for (int i = 0; i < nwb; i++) {
+                int w = w0 + i;
+                int np = n_in - 64 * w < 64 ? n_in - 64 * w : 64; /* zero beyond n_in */
                 __m512i pv = _mm512_maskz_loadu_epi8(np == 64 ? ~0ull : (1ull << np) - 1,
                                                      px + 64 * w);
                 uint64_t nz = _mm512_test_epi8_mask(pv, pv);
-                uint64_t full = _mm512_cmpeq_epi8_mask(pv, _mm512_set1_epi8((char)0xff));
-                uint64_t rnd = nz & ~full; /* pixels that need a draw */
-
-                __m512i acc[TB_MAX];
-                for (int tb = 0; tb < ntb; tb++)
-                    acc[tb] = _mm512_set1_epi64((long long)full);
-                if (rnd) {
-                    uint8_t pw[64];
+                full[i] = _mm512_cmpeq_epi8_mask(pv, _mm512_set1_epi8((char)0xff));
+                uint64_t rnd = nz & ~full[i];
+                uint8_t pw[64]; /* the word's pixels, 0 past n_in */
+                if (rnd)
                     _mm512_storeu_si512(pw, pv);
-                    unit u[UNITS];
-                    int nu = 0;
-                    while (rnd) {
-                        int k = __builtin_ctzll(rnd) / 8; /* group in the word */
-                        rnd &= ~(0xffull << 8 * k);
-                        unit x = {.g = (uint32_t)(8 * w + k)};
-                        for (int j = 0; j < 4; j++)
-                            x.thr[j] = thr[pw[8 * k + 2 * j]] | thr[pw[8 * k + 2 * j + 1]] << 16;
-                        for (int tb = 0; tb < ntb; tb++) {
-                            x.t = (uint32_t)(a->t0 + ts + tb * LANES);
-                            x.tb = tb;
-                            u[nu++] = x;
-                            if (nu == UNITS) {
-                                run_units(u, id, dom, rk, acc);
-                                nu = 0;
-                            }
+                while (rnd) {
+                    int k = __builtin_ctzll(rnd) / 8; /* group in the word */
+                    rnd &= ~(0xffull << 8 * k);
+                    const uint8_t *q = pw + 8 * k;
+                    gr.g[ng] = (uint32_t)(8 * w + k);
+                    gr.slot[ng] = (uint32_t)i;
+                    gr.shift[ng] = (uint64_t)(8 * k);
+                    for (int j = 0; j < 4; j++)
+                        gr.thr[ng][j] = thr[q[2 * j]] | thr[q[2 * j + 1]] << 16;
+                    ng++;
+                }
+            }
+            gr.g[ng] = 0, gr.slot[ng] = 0, gr.shift[ng] = 0;
+            gr.thr[ng][0] = gr.thr[ng][1] = gr.thr[ng][2] = gr.thr[ng][3] = 0;
+
+            for (int ts = 0; ts < a->Tc; ts += TSUP) {
+                int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
+                int ntb = (nt + LANES - 1) / LANES;
+                uint32_t t0 = (uint32_t)(a->t0 + ts);
+                for (int i = 0; i < nwb; i++) {
+                    __m512i f = _mm512_set1_epi64((long long)full[i]);
+                    for (int tb = 0; tb < ntb; tb++)
+                        _mm512_store_si512(st + (size_t)i * TSUP + tb * LANES, f);
+                }
+                /* units (group, 8-step block), group-major, UNITS at a time */
+                int gi[UNITS], nu = 0;
+                uint32_t tt[UNITS];
+                for (int g = 0; g < ng; g++)
+                    for (int tb = 0; tb < ntb; tb++) {
+                        gi[nu] = g;
+                        tt[nu] = t0 + (uint32_t)(tb * LANES);
+                        if (++nu == UNITS) {
+                            run_units(&gr, gi, tt, t0, id, dom, rk, st);
+                            nu = 0;
                         }
                     }
-                    if (nu) {
-                        /* pad with units that cannot fire */
-                        for (int k = nu; k < UNITS; k++)
-                            u[k] = (unit){.g = 0, .t = 0, .tb = 0, .thr = {0, 0, 0, 0}};
-                        run_units(u, id, dom, rk, acc);
+                if (nu) {
+                    for (int k = nu; k < UNITS; k++)
+                        gi[k] = ng, tt[k] = t0;  /* the dummy group: ORs zeros */
+                    run_units(&gr, gi, tt, t0, id, dom, rk, st);
+                }
+                /* out: each step's row piece (words w0..w0+nwb-1) in one go */
+                const __m512i vidx = _mm512_setr_epi64(0, TSUP, 2 * TSUP, 3 * TSUP, 4 * TSUP,
+                                                       5 * TSUP, 6 * TSUP, 7 * TSUP);
+                for (int t = 0; t < nt; t++) {
+                    uint64_t *dst = row0 + (size_t)(ts + t) * tstride + w0;
+                    for (int i = 0; i < nwb; i += 8) {
+                        __mmask8 m = (__mmask8)(nwb - i >= 8 ? 0xff : (1u << (nwb - i)) - 1);
+                        __m512i v = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vidx,
+                                                                (const long long *)(st + (size_t)i * TSUP + t), 8);
+                        _mm512_mask_storeu_epi64(dst + i, m, v);
                     }
                 }
-                uint64_t out[TSUP] __attribute__((aligned(64)));
-                for (int tb = 0; tb < ntb; tb++)
-                    _mm512_store_si512(out + tb * LANES, acc[tb]);
-                uint64_t *dst = row0 + (size_t)ts * tstride + w;
-                for (int t = 0; t < nt; t++)
-                    dst[(size_t)t * tstride] = out[t];
             }
-            /* clear the row tails beyond n_in */
-            if ((size_t)nw < ld)
-                for (int t = 0; t < nt; t++)
-                    memset(row0 + (size_t)(ts + t) * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
         }
+        /* clear the row tails beyond n_in */
+        if ((size_t)nw < ld)
+            for (int t = 0; t < a->Tc; t++)
+                memset(row0 + (size_t)t * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
     }
 }

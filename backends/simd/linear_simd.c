@@ -17,8 +17,10 @@
 
 /* Measured crossovers (dense faster above), per ISA and width: narrow
  * layers (n_out <= 16, one zmm / two ymm per row) and wide ones. At n_out
- * 10 the AVX-512 dense kernels run ~0.5 ms per 6400x784 rows at any
- * density, so the event-driven ones only win on very sparse inputs. */
+ * 10 the AVX-512 dense forward runs ~0.55 ms per 6400x784 rows at any
+ * density; the AVX-512 event-driven forward (bench/lif_kernels, encoded
+ * MNIST-like images) 0.48-0.50 ms at 0.13 and 0.88 ms at 0.29, so its
+ * crossover is ~0.15. */
 typedef struct crossover {
     float max;
     const char *why;
@@ -28,7 +30,7 @@ static const crossover FWD_AVX2[2] = {
     {0.15f, "input density > 0.15 with n_out <= 16: the dense AVX2 kernel is faster"},
     {0.50f, "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}};
 static const crossover FWD_AVX512[2] = {
-    {0.06f, "input density > 0.06 with n_out <= 16: the dense AVX-512 kernel is faster"},
+    {0.15f, "input density > 0.15 with n_out <= 16: the dense AVX-512 kernel is faster"},
     {0.40f, "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}};
 static const crossover BWD_AVX2[2] = {
     {0.12f, "input density > 0.12 with n_out <= 16: the dense AVX2 kernel is faster"},
@@ -68,10 +70,11 @@ int lif_linear_bwd_w_simd_avx512_event_supports(const lif_problem *p, const char
     return lif_simd_supports_avx512(p, why) && sparse_enough(p, BWD_AVX512, why);
 }
 
-/* Wᵀ or dWᵀ (n_in rows of n_out padded to 16 floats) + one row's event list
- * (with slack: the decoders store whole vectors / groups of four). */
+/* Wᵀ or dWᵀ (n_in rows of n_out padded to 16 floats, plus a zero row) +
+ * two rows' event lists (with slack: the decoders store whole vectors /
+ * groups of four, the sum pads to a multiple of eight). */
 size_t lif_linear_simd_event_workspace(const lif_problem *p)
 {
-    return (size_t)p->n_in * lif_linear_simd_stride(p->n_out) * sizeof(float) +
-           ((size_t)p->n_in + 32) * sizeof(int32_t);
+    return ((size_t)p->n_in + 1) * lif_linear_simd_stride(p->n_out) * sizeof(float) +
+           2 * ((size_t)p->n_in + 32) * sizeof(int32_t);
 }

@@ -192,10 +192,6 @@ void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
 {
     int n_in = a->n_in, n_out = a->n_out;
     size_t s = lif_linear_simd_stride(n_out);
-    if (!a->ws) { /* a caller that gave no workspace (breaks the contract): go dense */
-        lif_linear_fwd_simd_avx2(a);
-        return;
-    }
     float *wt = a->ws;
     int32_t *ev = (int32_t *)(wt + (size_t)n_in * s);
     transpose_w(a->w, n_in, n_out, s, wt);
@@ -336,10 +332,6 @@ void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a)
 {
     int n_in = a->n_in, n_out = a->n_out;
     size_t s = lif_linear_simd_stride(n_out);
-    if (!a->ws) { /* a caller that gave no workspace (breaks the contract): go dense */
-        lif_linear_bwd_w_simd_avx2(a);
-        return;
-    }
     float *gt = a->ws;  /* dWᵀ, starts as the transpose of dW */
     int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
     transpose_w(a->dw, n_in, n_out, s, gt);
