@@ -1092,6 +1092,10 @@ int main(void)
             if (k->op == LIF_OP_LIF_FWD)
                 printf(" (exact inputs put H on V_th %ld times)", n_exact_hits);
             putchar('\n');
+            /* A kernel this CPU (or LIF_MAX_CPU_ISA) cannot run was not
+             * tested: say so as a skip, never let it pass silently. */
+            if (n_run == 0 && n_seen_why > 0)
+                printf("skipped: kernel %s was not run: %s\n", kn, seen_why[0]);
             total += n_run;
         }
     }
