@@ -206,6 +206,18 @@ fail:
     return rc;
 }
 
+/* The kernels the plan runs, once the first batch's spike densities have
+ * settled the choice between dense and event-driven linear kernels. */
+static void print_kernels(const lif_plan *plan)
+{
+    static const lif_op ops[] = {LIF_OP_ENCODE, LIF_OP_LINEAR_FWD, LIF_OP_LIF_FWD,
+                                 LIF_OP_LIF_BWD, LIF_OP_LINEAR_BWD_W, LIF_OP_OPTIM};
+    printf("kernels:");
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        printf("%s %s", i ? "," : "", lif_plan_kernel(plan, ops[i], 0));
+    printf("\n\n");
+}
+
 static void escape_time(char *buf, size_t size, double seconds_left)
 {
     time_t when = time(NULL) + (time_t)seconds_left;
@@ -314,9 +326,6 @@ int cmd_train(int argc, char **argv)
         printf("%s\n", run_dir);
         printf("data: %d training and %d test images of %dx%d from %s\n", train.n, test.n,
                train.rows, train.cols, data_dir);
-        printf("kernels: %s, %s, %s, %s, %s\n", lif_plan_kernel(plan, LIF_OP_ENCODE, 0),
-               lif_plan_kernel(plan, LIF_OP_LINEAR_FWD, 0), lif_plan_kernel(plan, LIF_OP_LIF_FWD, 0),
-               lif_plan_kernel(plan, LIF_OP_LIF_BWD, 0), lif_plan_kernel(plan, LIF_OP_LINEAR_BWD_W, 0));
         fflush(stdout);
     }
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
@@ -349,7 +358,8 @@ int cmd_train(int argc, char **argv)
     }
 
     int tty = isatty(STDOUT_FILENO);
-    for (int epoch = ts.epoch + 1; epoch < r.epochs; epoch++) {
+    int first_epoch = ts.epoch + 1;
+    for (int epoch = first_epoch; epoch < r.epochs; epoch++) {
         lif_epoch_stats tr, te;
         progress pt = {"train", tty, quiet, 0}, pe = {"test", tty, quiet, 0};
         double t0 = lif_now();
@@ -381,6 +391,8 @@ int cmd_train(int argc, char **argv)
         char when[64];
         escape_time(when, sizeof when, (lif_now() - t0) * (r.epochs - epoch - 1));
         printf("escape time = %s\n\n", when);
+        if (!quiet && epoch == first_epoch)  /* the first batch has settled the kernels */
+            print_kernels(plan);
         fflush(stdout);
         fprintf(log, "{\"epoch\": %d, \"train_loss\": %.17g, \"train_acc\": %.17g, "
                      "\"test_loss\": %.17g, \"test_acc\": %.17g, \"max_test_acc\": %.17g}\n",
