@@ -106,6 +106,51 @@ static int mkdirs(const char *path)
     return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }
 
+/* 1 if dir holds a checkpoint of an earlier run. */
+static int has_checkpoint(const char *dir)
+{
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/checkpoint_latest.lif", dir);
+    if (stat(path, &sb) == 0)
+        return 1;
+    snprintf(path, sizeof path, "%s/checkpoint_max.lif", dir);
+    return stat(path, &sb) == 0;
+}
+
+/* Keeps only the lines of a JSON Lines log whose "epoch" is <= last (those
+ * a resumed checkpoint already holds), so a redone epoch is not logged
+ * twice. Rewrites through a temporary file; a missing log is fine.
+ * Returns 0 or -1 with errno. */
+static int trim_log(const char *path, int last)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return errno == ENOENT ? 0 : -1;
+    char tmp[4300], line[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    while (fgets(line, sizeof line, in)) {
+        int epoch;
+        if (sscanf(line, "{\"epoch\": %d", &epoch) == 1 && epoch > last)
+            continue;
+        fputs(line, out);
+    }
+    int bad = ferror(in) != 0;
+    fclose(in);
+    if (fclose(out) != 0 || bad || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 /* On resume, the checkpoint's recipe rules; only these may change. */
 static int resumable_key(const char *key)
 {
@@ -165,8 +210,7 @@ static void print_namespace(FILE *f, const lif_recipe *r, const char *device, co
 static int final_trace(lif_plan *plan, const lif_dataset *test, uint32_t epoch, int T,
                        const char *run_dir)
 {
-    enum { n = 10 };
-    int rc = LIF_EXIT_FAIL;
+    int n = test->n_classes, rc = LIF_EXIT_FAIL;
     uint32_t id = 0;
     lif_batch bt = {.B = 1, .pixels = test->images, .labels = test->labels, .ids = &id,
                     .epoch = epoch, .domain = 1, .spikes = NULL};
@@ -265,12 +309,18 @@ int cmd_train(int argc, char **argv)
     if (!out_dir)
         out_dir = "./logs";
 
+    if (resume && config) {
+        fprintf(stderr, "lif train: --config and -resume together: a resumed run keeps its "
+                        "checkpoint's recipe; drop --config\n");
+        return LIF_EXIT_USAGE;
+    }
     lif_recipe_default(&r);
     if (config && (st = lif_recipe_load(&r, config)) != LIF_OK)
         return cli_fail_input("train", st);
     if ((rc = cli_apply_recipe(&args, &r, "train")) != 0)
         return rc;
-    if ((st = lif_recipe_validate(&r)) != LIF_OK)
+    /* A resumed run's recipe is the checkpoint's, validated below. */
+    if (!resume && (st = lif_recipe_validate(&r)) != LIF_OK)
         return cli_fail("train", st);
 
     if (resume) {
@@ -300,12 +350,14 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail("train", st);
         goto done;
     }
-    lif_layer_view first;
+    lif_layer_view first, last;
     lif_net_layer(net, 0, &first);
-    if (first.n_in != n_in) {
+    lif_net_layer(net, lif_net_layers(net) - 1, &last);
+    if (first.n_in != n_in || last.n_out != train.n_classes) {
         rc = cli_fail("train", lif_error(LIF_ERR_INVALID_ARG,
-                                         "%s: the checkpoint's network takes %d inputs, the images have %d",
-                                         resume, first.n_in, n_in));
+                                         "%s: the checkpoint's network maps %d inputs to %d classes, "
+                                         "the data set has %d-pixel images in %d classes",
+                                         resume, first.n_in, last.n_out, n_in, train.n_classes));
         goto done;
     }
     if ((st = lif_plan_create(net, r.batch, &plan)) != LIF_OK) {
@@ -315,7 +367,25 @@ int cmd_train(int argc, char **argv)
 
     char name[256], run_dir[4096], path[4200];
     lif_recipe_run_name(&r, name, sizeof name);
-    snprintf(run_dir, sizeof run_dir, "%s/%s", out_dir, name);
+    if (snprintf(run_dir, sizeof run_dir, "%s/%s", out_dir, name) >= (int)sizeof run_dir - 32) {
+        fprintf(stderr, "lif train: -out-dir is too long (%zu characters)\n", strlen(out_dir));
+        rc = LIF_EXIT_USAGE;
+        goto done;
+    }
+    if (resume && !cli_get(&args, "out-dir")) {
+        /* continue in the folder that holds the checkpoint */
+        const char *slash = strrchr(resume, '/');
+        if (slash)
+            snprintf(run_dir, sizeof run_dir, "%.*s", (int)(slash - resume), resume);
+        else
+            snprintf(run_dir, sizeof run_dir, ".");
+    } else if (!resume) {
+        /* never overwrite an earlier run's checkpoints: take the next free
+         * name, <run>_2, <run>_3, ... */
+        size_t base = strlen(run_dir);
+        for (int k = 2; has_checkpoint(run_dir); k++)
+            snprintf(run_dir + base, sizeof run_dir - base, "_%d", k);
+    }
     if (mkdirs(run_dir) != 0) {
         fprintf(stderr, "lif train: cannot create the output folder %s: %s\n", run_dir, strerror(errno));
         rc = LIF_EXIT_FAIL;
@@ -348,10 +418,23 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
-    log = fopen(path, resume ? "a" : "w");
+    if (resume && trim_log(path, ts.epoch) != 0) {
+        fprintf(stderr, "lif train: cannot rewrite %s: %s\n", path, strerror(errno));
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
+    if (!(log = fopen(path, resume ? "a" : "w"))) {
+        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
     snprintf(path, sizeof path, "%s/timing.jsonl", run_dir);
-    timing = fopen(path, resume ? "a" : "w");
-    if (!log || !timing) {
+    if (resume && trim_log(path, ts.epoch) != 0) {
+        fprintf(stderr, "lif train: cannot rewrite %s: %s\n", path, strerror(errno));
+        rc = LIF_EXIT_FAIL;
+        goto done;
+    }
+    if (!(timing = fopen(path, resume ? "a" : "w"))) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
         rc = LIF_EXIT_FAIL;
         goto done;
@@ -372,11 +455,10 @@ int cmd_train(int argc, char **argv)
         if (better)
             ts.max_test_acc = te.acc;
         ts.epoch = epoch;
-        snprintf(path, sizeof path, "%s/checkpoint_latest.lif", run_dir);
-        if ((st = lif_net_save(net, &ts, path)) != LIF_OK) {
-            rc = cli_fail("train", st);
-            goto done;
-        }
+        double train_speed = tr.samples / tr.seconds, test_speed = te.samples / te.seconds;
+        /* checkpoint_latest is the commit point and is written last: if
+         * anything before it fails, a resume redoes this epoch and rewrites
+         * checkpoint_max and the log lines identically. */
         if (better) {
             snprintf(path, sizeof path, "%s/checkpoint_max.lif", run_dir);
             if ((st = lif_net_save(net, &ts, path)) != LIF_OK) {
@@ -384,16 +466,6 @@ int cmd_train(int argc, char **argv)
                 goto done;
             }
         }
-        double train_speed = tr.samples / tr.seconds, test_speed = te.samples / te.seconds;
-        printf("epoch =%d, train_loss =% .4f, train_acc =% .4f, test_loss =% .4f, test_acc =% .4f, "
-               "max_test_acc =% .4f\n", epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
-        printf("train speed =% .4f images/s, test speed =% .4f images/s\n", train_speed, test_speed);
-        char when[64];
-        escape_time(when, sizeof when, (lif_now() - t0) * (r.epochs - epoch - 1));
-        printf("escape time = %s\n\n", when);
-        if (!quiet && epoch == first_epoch)  /* the first batch has settled the kernels */
-            print_kernels(plan);
-        fflush(stdout);
         fprintf(log, "{\"epoch\": %d, \"train_loss\": %.17g, \"train_acc\": %.17g, "
                      "\"test_loss\": %.17g, \"test_acc\": %.17g, \"max_test_acc\": %.17g}\n",
                 epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
@@ -405,6 +477,20 @@ int cmd_train(int argc, char **argv)
             rc = LIF_EXIT_FAIL;
             goto done;
         }
+        snprintf(path, sizeof path, "%s/checkpoint_latest.lif", run_dir);
+        if ((st = lif_net_save(net, &ts, path)) != LIF_OK) {
+            rc = cli_fail("train", st);
+            goto done;
+        }
+        printf("epoch =%d, train_loss =% .4f, train_acc =% .4f, test_loss =% .4f, test_acc =% .4f, "
+               "max_test_acc =% .4f\n", epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
+        printf("train speed =% .4f images/s, test speed =% .4f images/s\n", train_speed, test_speed);
+        char when[64];
+        escape_time(when, sizeof when, (lif_now() - t0) * (r.epochs - epoch - 1));
+        printf("escape time = %s\n\n", when);
+        if (!quiet && epoch == first_epoch)  /* the first batch has settled the kernels */
+            print_kernels(plan);
+        fflush(stdout);
     }
     rc = final_trace(plan, &test, (uint32_t)(ts.epoch < 0 ? 0 : ts.epoch), r.T, run_dir);
 done:

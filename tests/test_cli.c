@@ -1087,6 +1087,53 @@ static void test_dispatch(void)
     run_free(&r);
 }
 
+/* 9. Checkpoints are never lost: a second fresh run into the same out-dir
+ * takes the next folder name; a resume without -out-dir continues next to
+ * its checkpoint; a redone epoch is logged once; --config with -resume is
+ * refused. */
+static void test_no_lost_checkpoint(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_keep", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    size_t n0 = 0;
+    unsigned char *first = slurp("out_keep/" RUN_NAME "/checkpoint_latest.lif", &n0);
+    r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_keep -lr 0.01", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_keep", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(exists("out_keep/" RUN_NAME "_2/checkpoint_latest.lif"),
+          "a second run into out_keep did not go to " RUN_NAME "_2: %s", r.cmd);
+    run_free(&r);
+    size_t n1 = 0;
+    unsigned char *again = slurp("out_keep/" RUN_NAME "/checkpoint_latest.lif", &n1);
+    CHECK(first && again && n0 == n1 && memcmp(first, again, n0) == 0,
+          "a second fresh run overwrote out_keep/%s/checkpoint_latest.lif", RUN_NAME);
+    free(first);
+    free(again);
+
+    /* resume without -out-dir: continues in the checkpoint's folder, and a
+     * log line of an epoch the checkpoint does not hold is dropped */
+    FILE *f = fopen("out_keep/" RUN_NAME "/log.jsonl", "a");
+    if (f) {
+        fputs("{\"epoch\": 1, \"train_loss\": 9, \"train_acc\": 0, \"test_loss\": 9, "
+              "\"test_acc\": 0, \"max_test_acc\": 0}\n", f);
+        fclose(f);
+    }
+    r = run_lif(NULL, "train -resume out_keep/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s --quiet", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    check_log("out_keep/" RUN_NAME, 2, r.cmd);
+    CHECK(same_bytes("out_keep/" RUN_NAME "/log.jsonl", "out1/" RUN_NAME "/log.jsonl"),
+          "resume next to the checkpoint: log.jsonl differs from the uninterrupted run's "
+          "(a stale line kept?): %s", r.cmd);
+    run_free(&r);
+
+    expect_usage("train -resume out_keep/" RUN_NAME "/checkpoint_latest.lif --config "
+                 "out_keep/x.json -data-dir out_keep", "--config");
+}
+
 int main(void)
 {
     tmpdir = test_tmpdir("cli");
@@ -1109,6 +1156,7 @@ int main(void)
     test_bad_input();
     test_variants();
     test_dispatch();
+    test_no_lost_checkpoint();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
 }

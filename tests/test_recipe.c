@@ -376,10 +376,10 @@ static void test_validate(void)
     } while (0)
     BAD(r.T = 0, "-T must be >= 1, got 0");
     BAD(r.T = 100001, "-T must be <= 100000, got 100001");
-    BAD(r.Tc = -1, "-Tc must be >= 0, got -1");
-    BAD(r.Tc = 101, "-Tc ");
-    BAD(r.batch = 0, "-batch must be >= 1, got 0");
-    BAD(r.batch = 65537, "-batch ");
+    BAD(r.Tc = -1, "--tc must be >= 0, got -1");
+    BAD(r.Tc = 101, "--tc ");
+    BAD(r.batch = 0, "-b must be >= 1, got 0");
+    BAD(r.batch = 65537, "-b ");
     BAD(r.epochs = 0, "-epochs must be >= 1, got 0");
     BAD(r.n_hidden = 9, "-hidden ");
     BAD(r.n_hidden = -1, "-hidden ");
@@ -390,13 +390,13 @@ static void test_validate(void)
     BAD(r.neuron.tau = 1.0f, "-tau must be > 1, got 1");
     BAD(r.neuron.tau = INFINITY, "-tau must be finite");
     BAD(r.neuron.tau = NAN, "-tau ");
-    BAD(r.neuron.v_threshold = INFINITY, "-v_threshold must be finite");
-    BAD(r.neuron.v_threshold = NAN, "-v_threshold ");
-    BAD(r.neuron.v_reset = NAN, "-v_reset ");
-    BAD(r.neuron.v_reset = 1.0f, "-v_reset must be < v_threshold (1), got 1");
-    BAD(r.neuron.v_reset = 2.0f, "-v_reset ");
-    BAD(r.neuron.decay_input = 5, "-decay_input ");
-    BAD(r.neuron.detach_reset = -1, "-detach_reset ");
+    BAD(r.neuron.v_threshold = INFINITY, "--v-threshold must be finite");
+    BAD(r.neuron.v_threshold = NAN, "--v-threshold ");
+    BAD(r.neuron.v_reset = NAN, "--v-reset ");
+    BAD(r.neuron.v_reset = 1.0f, "--v-reset must be < --v-threshold (1), got 1");
+    BAD(r.neuron.v_reset = 2.0f, "--v-reset ");
+    BAD(r.neuron.decay_input = 5, "--decay-input ");
+    BAD(r.neuron.detach_reset = -1, "--detach-reset ");
     BAD(r.neuron.surrogate = (lif_surrogate)7, "-surrogate ");
     BAD(r.neuron.alpha = 0.0f, "-alpha must be > 0, got 0");
     BAD(r.neuron.alpha = INFINITY, "-alpha ");
@@ -408,20 +408,20 @@ static void test_validate(void)
     BAD(r.lr = NAN, "-lr ");
     BAD(r.momentum = 1.0, "-momentum must be < 1, got 1");
     BAD(r.momentum = -0.5, "-momentum must be >= 0, got -0.5");
-    BAD(r.beta1 = 1.0, "-beta1 ");
-    BAD(r.beta1 = -1e-9, "-beta1 ");
-    BAD(r.beta2 = 1.0, "-beta2 ");
-    BAD(r.beta2 = -1, "-beta2 ");
-    BAD(r.eps = 0, "-eps must be > 0");
-    BAD(r.eps = NAN, "-eps ");
+    BAD(r.beta1 = 1.0, "recipe key \"beta1\" ");
+    BAD(r.beta1 = -1e-9, "recipe key \"beta1\" ");
+    BAD(r.beta2 = 1.0, "recipe key \"beta2\" ");
+    BAD(r.beta2 = -1, "recipe key \"beta2\" ");
+    BAD(r.eps = 0, "recipe key \"eps\" must be > 0");
+    BAD(r.eps = NAN, "recipe key \"eps\" ");
     BAD(r.backend[0] = '\0', "-backend ");
     BAD(strcpy(r.backend, "AVX2"), "-backend ");
     BAD(strcpy(r.backend, "a.b"), "-backend ");
     BAD(memset(r.backend, 'a', sizeof r.backend), "-backend ");
     BAD(r.threads = 0, "-threads must be >= 1, got 0");
     BAD(r.threads = 1025, "-threads must be <= 1024, got 1025");
-    BAD(r.workers = 0, "-workers must be >= 1, got 0");
-    BAD(r.workers = 1025, "-workers ");
+    BAD(r.workers = 0, "-j must be >= 1, got 0");
+    BAD(r.workers = 1025, "-j ");
 #undef BAD
 
     /* edges that are fine */

@@ -51,6 +51,8 @@ static const lif_kernel_i kernels[] = {
         lif_linear_fwd_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_event", 12, lif_linear_fwd_simd_avx2_event_supports,
         lif_linear_fwd_simd_avx2_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_table", 11, lif_linear_fwd_simd_avx2_table_supports,
+        lif_linear_fwd_simd_avx2_table, lif_linear_simd_table_workspace),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512", 20, lif_simd_supports_avx512,
         lif_linear_fwd_simd_avx512, NULL),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_event", 22,

@@ -1,17 +1,30 @@
 /* Poisson encoder, AVX2: Philox4x32-10 on 4 counters at once, the same
  * draws and spikes as lif_encode_scalar_ref (16-bit draws, eight per call:
- * see lif_encode_args).
+ * see lif_encode_args). The structure is that of encode_simd_avx512.c.
  *
- * The layout is that of encode_simd_avx512.c: each Philox word in the low
- * half of a 64-bit lane (one vpmuludq gives lo and hi, no shuffles), the 4
- * lanes are 4 consecutive time steps of one group of eight inputs, and a
- * "unit" (group, 4 steps) runs three at a time to hide the multiplier
- * latency within AVX2's 16 registers.
+ * Layout. Each Philox word sits in the low half of a 64-bit lane, so one
+ * vpmuludq gives the whole 32x32 -> 64 product (lo in the low half, hi in
+ * the high half) and no shuffles are needed; the high halves carry garbage
+ * that vpmuludq ignores and that the compare ignores (its threshold there
+ * never fires). The 4 lanes are 4 consecutive time steps of one group of
+ * eight inputs (counter {group, t..t+3, id, domain}); a "unit" is one such
+ * (group, 4 steps), and UNITS of them run side by side so the multiplier
+ * latency is hidden.
+ *
+ * Each image's groups that need draws are listed once (per block of WB
+ * words); their units run UNITS at a time, ORing their bits into a staging
+ * block of WB words x 64 steps on the stack, which then goes out one
+ * contiguous row piece per step (rows of dst are a whole image-step apart:
+ * writing each word for all steps one row at a time thrashed L1).
  *
  * Work skipped, with spikes unchanged: a group whose pixels are all 0 or
  * 255 needs no draw (0 never fires; 255 always does, its threshold 65536
  * exceeds every slice). Pixels of 255 are set up front in every group, so
- * the vector compare can use 16-bit thresholds with 0 for them. */
+ * the vector compare can use 16-bit thresholds, "never" for them.
+ *
+ * AVX2 compares 16-bit lanes signed only: x <u T  <=>  (x ^ 0x8000) <s
+ * (T ^ 0x8000). Thresholds are stored biased; the draws of words 0 and 2
+ * get their bias for free from the last round's keys (x0' = hi1^x1^k0). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -22,173 +35,191 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-enum { LANES = 4, UNITS = 3, TSUP = 64, TB_MAX = TSUP / LANES };
+/* LANES steps per vector; UNITS vectors in flight; staging blocks of WB
+ * words (GMAX groups) x TSUP steps */
+enum { LANES = 4, UNITS = 5, TSUP = 64, WB = 16, GMAX = 8 * WB };
+
+/* biased 16-bit threshold that no draw is below */
+#define NEVER 0x8000u
+#define NEVER4 0x8000800080008000ull
 
 /* One Philox state of 4 counters: word j of lane l in x[j], lane l. */
 typedef struct { __m256i x[4]; } ph4;
 
-/* Random123's philox4x32round:
- *   (hi0, lo0) = M0·x0, (hi1, lo1) = M1·x2,
- *   x' = {hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0}. */
-static inline void round4(ph4 *s, __m256i m0, __m256i m1, __m256i k0, __m256i k1)
-{
-    __m256i p0 = _mm256_mul_epu32(s->x[0], m0);
-    __m256i p1 = _mm256_mul_epu32(s->x[2], m1);
-    s->x[0] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), s->x[1]), k0);
-    s->x[1] = p1;
-    s->x[2] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), s->x[3]), k1);
-    s->x[3] = p0;
-}
-
-/* Philox4x32-10 of UNITS states side by side (interleaved so that the
- * multiplies of one state overlap the others'); rk[r] is round r's key. */
-static inline void philox_units(ph4 s[UNITS], const uint32_t rk[10][2])
-{
-    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
-    for (int r = 0; r < 10; r++) {
-        __m256i k0 = _mm256_set1_epi64x(rk[r][0]), k1 = _mm256_set1_epi64x(rk[r][1]);
-        for (int k = 0; k < UNITS; k++)
-            round4(&s[k], m0, m1, k0, k1);
-    }
-}
-
-/* One unit of work: group g (inputs 8g..8g+7) at steps t..t+3. */
+/* The groups of one staging block that need draws (some pixel in 1..254),
+ * in increasing order, plus one dummy entry (never fires) that pads the
+ * last batch of units. */
 typedef struct {
-    uint32_t g, t;
-    int tb;              /* which 4-step block of the accumulator */
-    uint64_t thr[4];     /* word j: thresholds of inputs 8g+2j (bits 0..15) and
-                          * 8g+2j+1 (bits 16..31), each XOR 0x8000 (see below);
-                          * 0x8000 never fires */
-} unit;
+    uint64_t thr[GMAX + 1][4]; /* word j: biased thresholds of inputs 8g+2j (bits
+                                * 0..15) and 8g+2j+1 (bits 16..31); NEVER in 32..63 */
+    uint64_t g[GMAX + 1];      /* group index (inputs 8g..8g+7) */
+    uint64_t shift[GMAX + 1];  /* 8 * (g % 8): the group's byte in the word */
+    uint32_t slot[GMAX + 1];   /* its word's row in the staging block: word - w0 */
+} groups;
 
-/* Runs UNITS units and ORs their spike bits into acc[tb]: bit 8·(g%8)+i of
- * lane l is input 8g+i at step t+l. */
-static void run_units(const unit *u, __m256i id, __m256i dom, const uint32_t rk[10][2],
-                      __m256i *acc)
+/* Round keys, pre-broadcast (memory operands of vpxor): round r uses key +
+ * r·W (Random123's bumpkey); the last round's also carry the compare bias. */
+typedef struct { __m256i k0[10], k1[10]; } keys;
+
+/* Runs UNITS units (group gi[k], steps tt[k]..tt[k]+3) and ORs their spike
+ * bits into the staging block: word w, steps t..t+3 are the 32 bytes at
+ * st + slot·TSUP + (t - ts), lane l = step t+l. Two units of one batch may
+ * share a slot; each load-or-store sees the previous one's store. */
+static inline __attribute__((always_inline)) void
+run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
+          __m256i id, __m256i dom, const keys *rk, uint64_t *st)
 {
     const __m256i iota = _mm256_set_epi64x(3, 2, 1, 0);
+    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
     ph4 s[UNITS];
+#pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
-        s[k].x[0] = _mm256_set1_epi64x(u[k].g);
-        s[k].x[1] = _mm256_add_epi64(_mm256_set1_epi64x(u[k].t), iota);
+        s[k].x[0] = _mm256_set1_epi64x((long long)gr->g[gi[k]]);
+        s[k].x[1] = _mm256_add_epi64(_mm256_set1_epi64x(tt[k]), iota);
         s[k].x[2] = id;
         s[k].x[3] = dom;
     }
-    philox_units(s, rk);
-    /* AVX2 compares 16-bit lanes signed only: x <u T  <=>  (x ^ 0x8000) <s (T ^ 0x8000) */
-    const __m256i bias = _mm256_set1_epi16((short)0x8000);
+    /* Random123's philox4x32round:
+     *   (hi0, lo0) = M0·x0, (hi1, lo1) = M1·x2,
+     *   x' = {hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0}
+     * the units interleaved so that one's multiplies overlap the others' */
+#pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {
+#pragma GCC unroll 8
+        for (int k = 0; k < UNITS; k++) {
+            __m256i p0 = _mm256_mul_epu32(s[k].x[0], m0);
+            __m256i p1 = _mm256_mul_epu32(s[k].x[2], m1);
+            s[k].x[0] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), s[k].x[1]),
+                                         _mm256_load_si256(&rk->k0[r]));
+            s[k].x[1] = p1;
+            s[k].x[2] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), s[k].x[3]),
+                                         _mm256_load_si256(&rk->k1[r]));
+            s[k].x[3] = p0;
+        }
+    }
+    const __m256i bias = _mm256_set1_epi64x(0x80008000);
+#pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
+        const uint64_t *thr = gr->thr[gi[k]];
+        /* words 1 and 3 (products) still need the bias */
+        __m256i x[4] = {s[k].x[0], _mm256_xor_si256(s[k].x[1], bias), s[k].x[2],
+                        _mm256_xor_si256(s[k].x[3], bias)};
         /* 16-bit slot 0 of a lane collects the bits of the even inputs (the
          * low halves), slot 1 those of the odd ones, at their final places */
         __m256i v = _mm256_setzero_si256();
+#pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
-            __m256i x = _mm256_xor_si256(s[k].x[j], bias);
-            __m256i f = _mm256_cmpgt_epi16(_mm256_set1_epi64x((long long)u[k].thr[j]), x);
+            __m256i f = _mm256_cmpgt_epi16(_mm256_set1_epi64x((long long)thr[j]), x[j]);
             __m256i bit = _mm256_set1_epi64x((long long)(1ull << 2 * j | 1ull << (2 * j + 1 + 16)));
             v = _mm256_or_si256(v, _mm256_and_si256(f, bit));
         }
         /* (slot 0 | slot 1) & 0xff, then to the group's byte of the word */
         v = _mm256_and_si256(_mm256_or_si256(v, _mm256_srli_epi64(v, 16)), _mm256_set1_epi64x(0xff));
-        v = _mm256_sll_epi64(v, _mm_cvtsi32_si128((int)(u[k].g % 8) * 8));
-        acc[u[k].tb] = _mm256_or_si256(acc[u[k].tb], v);
+        v = _mm256_sllv_epi64(v, _mm256_set1_epi64x((long long)gr->shift[gi[k]]));
+        __m256i *dst = (__m256i *)(st + (size_t)gr->slot[gi[k]] * TSUP + (tt[k] - ts));
+        _mm256_store_si256(dst, _mm256_or_si256(_mm256_load_si256(dst), v));
     }
-}
-
-/* Bit i of the result: pixel i is not 0 (nz) / is 255 (full), for the 64
- * pixels of pw. */
-static void classify(const uint8_t pw[64], uint64_t *nz, uint64_t *full)
-{
-    const __m256i zero = _mm256_setzero_si256(), ff = _mm256_set1_epi8((char)0xff);
-    __m256i lo = _mm256_loadu_si256((const __m256i *)pw);
-    __m256i hi = _mm256_loadu_si256((const __m256i *)(pw + 32));
-    uint64_t z = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, zero)) |
-                 (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, zero)) << 32;
-    *nz = ~z;
-    *full = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, ff)) |
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, ff)) << 32;
 }
 
 void lif_encode_simd_avx2(const lif_encode_args *a)
 {
-    /* 16-bit thresholds, biased for the signed compare; 255 (threshold
-     * 65536) is handled separately, as is the garbage in slots 2 and 3 */
+    /* biased 16-bit thresholds; 255 (threshold 65536) is handled separately */
     uint64_t thr[256];
     for (int p = 0; p < 256; p++)
-        thr[p] = (p == 255 ? 0 : lif_encode_threshold((uint8_t)p)) ^ 0x8000u;
-    const uint64_t never = 0x80008000ull << 32;
-    /* round keys: round r uses key + r·W (Random123's bumpkey) */
-    uint32_t rk[10][2];
+        thr[p] = (p == 255 ? 0 : lif_encode_threshold((uint8_t)p)) ^ NEVER;
+    keys rk __attribute__((aligned(32)));
     for (int r = 0; r < 10; r++) {
-        rk[r][0] = a->key[0] + (uint32_t)r * PHILOX_W0;
-        rk[r][1] = a->key[1] + (uint32_t)r * PHILOX_W1;
+        uint32_t b = r == 9 ? 0x80008000u : 0;
+        rk.k0[r] = _mm256_set1_epi64x((uint32_t)(a->key[0] + (uint32_t)r * PHILOX_W0) ^ b);
+        rk.k1[r] = _mm256_set1_epi64x((uint32_t)(a->key[1] + (uint32_t)r * PHILOX_W1) ^ b);
     }
 
     const int n_in = a->n_in, nw = (n_in + 63) / 64;
     const size_t ld = a->ld, tstride = (size_t)a->B * ld;
     const __m256i dom = _mm256_set1_epi64x(a->domain);
+    const __m256i zero = _mm256_setzero_si256(), ff = _mm256_set1_epi8((char)0xff);
+    /* staging block: word w0+i, step ts+t at st[i·TSUP + t] */
+    uint64_t st[WB * TSUP] __attribute__((aligned(32)));
+    groups gr __attribute__((aligned(32)));
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
         const __m256i id = _mm256_set1_epi64x(a->ids[b]);
         uint64_t *row0 = a->dst + (size_t)b * ld;
-        for (int ts = 0; ts < a->Tc; ts += TSUP) {
-            int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
-            int ntb = (nt + LANES - 1) / LANES;
-            for (int w = 0; w < nw; w++) {
-                /* the word's 64 pixels, zero beyond n_in */
+        for (int w0 = 0; w0 < nw; w0 += WB) {
+            int nwb = nw - w0 < WB ? nw - w0 : WB;
+            /* the block's groups that need draws, and its words' 255 bits */
+            uint64_t full[WB];
+            int ng = 0;
+            for (int i = 0; i < nwb; i++) {
+                int w = w0 + i;
                 int np = n_in - 64 * w < 64 ? n_in - 64 * w : 64;
-                uint8_t tail[64];
+                uint8_t tail[64]; /* the word's pixels, 0 past n_in */
                 const uint8_t *pw = px + 64 * w;
                 if (np < 64) {
                     memset(tail, 0, sizeof tail);
                     memcpy(tail, pw, (size_t)np);
                     pw = tail;
                 }
-                uint64_t nz, full;
-                classify(pw, &nz, &full);
-                uint64_t rnd = nz & ~full; /* pixels that need a draw */
+                __m256i lo = _mm256_loadu_si256((const __m256i *)pw);
+                __m256i hi = _mm256_loadu_si256((const __m256i *)(pw + 32));
+                uint64_t z = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, zero)) |
+                             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, zero)) << 32;
+                full[i] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, ff)) |
+                          (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, ff)) << 32;
+                uint64_t rnd = ~z & ~full[i]; /* pixels that need a draw */
+                while (rnd) {
+                    int k = __builtin_ctzll(rnd) / 8; /* group in the word */
+                    rnd &= ~(0xffull << 8 * k);
+                    const uint8_t *q = pw + 8 * k;
+                    gr.g[ng] = (uint64_t)(8 * w + k);
+                    gr.slot[ng] = (uint32_t)i;
+                    gr.shift[ng] = (uint64_t)(8 * k);
+                    for (int j = 0; j < 4; j++)
+                        gr.thr[ng][j] = (NEVER4 & ~0xffffffffull) | thr[q[2 * j]] |
+                                        thr[q[2 * j + 1]] << 16;
+                    ng++;
+                }
+            }
+            gr.g[ng] = 0, gr.slot[ng] = 0, gr.shift[ng] = 0;
+            gr.thr[ng][0] = gr.thr[ng][1] = gr.thr[ng][2] = gr.thr[ng][3] = NEVER4;
 
-                __m256i acc[TB_MAX];
-                for (int tb = 0; tb < ntb; tb++)
-                    acc[tb] = _mm256_set1_epi64x((long long)full);
-                if (rnd) {
-                    unit u[UNITS];
-                    int nu = 0;
-                    while (rnd) {
-                        int k = __builtin_ctzll(rnd) / 8; /* group in the word */
-                        rnd &= ~(0xffull << 8 * k);
-                        unit x = {.g = (uint32_t)(8 * w + k)};
-                        for (int j = 0; j < 4; j++)
-                            x.thr[j] = never | thr[pw[8 * k + 2 * j]] | thr[pw[8 * k + 2 * j + 1]] << 16;
-                        for (int tb = 0; tb < ntb; tb++) {
-                            x.t = (uint32_t)(a->t0 + ts + tb * LANES);
-                            x.tb = tb;
-                            u[nu++] = x;
-                            if (nu == UNITS) {
-                                run_units(u, id, dom, rk, acc);
-                                nu = 0;
-                            }
+            for (int ts = 0; ts < a->Tc; ts += TSUP) {
+                int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
+                int ntb = (nt + LANES - 1) / LANES;
+                uint32_t t0 = (uint32_t)(a->t0 + ts);
+                for (int i = 0; i < nwb; i++) {
+                    __m256i f = _mm256_set1_epi64x((long long)full[i]);
+                    for (int tb = 0; tb < ntb; tb++)
+                        _mm256_store_si256((__m256i *)(st + (size_t)i * TSUP + tb * LANES), f);
+                }
+                /* units (group, 4-step block), group-major, UNITS at a time */
+                int gi[UNITS], nu = 0;
+                uint32_t tt[UNITS];
+                for (int g = 0; g < ng; g++)
+                    for (int tb = 0; tb < ntb; tb++) {
+                        gi[nu] = g;
+                        tt[nu] = t0 + (uint32_t)(tb * LANES);
+                        if (++nu == UNITS) {
+                            run_units(&gr, gi, tt, t0, id, dom, &rk, st);
+                            nu = 0;
                         }
                     }
-                    if (nu) {
-                        /* pad with units that cannot fire */
-                        for (int k = nu; k < UNITS; k++)
-                            u[k] = (unit){.g = 0, .t = 0, .tb = 0,
-                                          .thr = {never | 0x80008000u, never | 0x80008000u,
-                                                  never | 0x80008000u, never | 0x80008000u}};
-                        run_units(u, id, dom, rk, acc);
-                    }
+                if (nu) {
+                    for (int k = nu; k < UNITS; k++)
+                        gi[k] = ng, tt[k] = t0; /* the dummy group: ORs zeros */
+                    run_units(&gr, gi, tt, t0, id, dom, &rk, st);
                 }
-                uint64_t out[TSUP] __attribute__((aligned(32)));
-                for (int tb = 0; tb < ntb; tb++)
-                    _mm256_store_si256((__m256i *)(out + tb * LANES), acc[tb]);
-                uint64_t *dst = row0 + (size_t)ts * tstride + w;
-                for (int t = 0; t < nt; t++)
-                    dst[(size_t)t * tstride] = out[t];
+                /* out: each step's row piece (words w0..w0+nwb-1) in one go */
+                for (int t = 0; t < nt; t++) {
+                    uint64_t *dst = row0 + (size_t)(ts + t) * tstride + w0;
+                    for (int i = 0; i < nwb; i++)
+                        dst[i] = st[(size_t)i * TSUP + t];
+                }
             }
-            /* clear the row tails beyond n_in */
-            if ((size_t)nw < ld)
-                for (int t = 0; t < nt; t++)
-                    memset(row0 + (size_t)(ts + t) * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
         }
+        /* clear the row tails beyond n_in */
+        if ((size_t)nw < ld)
+            for (int t = 0; t < a->Tc; t++)
+                memset(row0 + (size_t)t * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
     }
 }

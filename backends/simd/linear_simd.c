@@ -20,14 +20,19 @@
  * 10 the AVX-512 dense forward runs ~0.55 ms per 6400x784 rows at any
  * density; the AVX-512 event-driven forward (bench/lif_kernels, encoded
  * MNIST-like images) 0.48-0.50 ms at 0.13 and 0.88 ms at 0.29, so its
- * crossover is ~0.15. */
+ * crossover is ~0.15. AVX2, n_out 10 (bench/lif_kernels, T100 b64): the
+ * table-driven forward (priority 11, between dense and event) runs 0.28 /
+ * 0.57 / 0.71 / 0.85 ms at density 0.02 / 0.13 / 0.29 / 0.50, the
+ * event-driven one 0.15 / 0.66-0.79 / 1.1 / 1.8, dense 1.2 at any: the
+ * event kernel's crossover is ~0.07. The AVX2 event weight gradient ties
+ * the dense one at 0.13 (1.3-1.4 ms), hence 0.12. */
 typedef struct crossover {
     float max;
     const char *why;
 } crossover;
 
 static const crossover FWD_AVX2[2] = {
-    {0.15f, "input density > 0.15 with n_out <= 16: the dense AVX2 kernel is faster"},
+    {0.07f, "input density > 0.07 with n_out <= 16: the table-driven AVX2 kernel is faster"},
     {0.50f, "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}};
 static const crossover FWD_AVX512[2] = {
     {0.15f, "input density > 0.15 with n_out <= 16: the dense AVX-512 kernel is faster"},
@@ -77,4 +82,23 @@ size_t lif_linear_simd_event_workspace(const lif_problem *p)
 {
     return ((size_t)p->n_in + 1) * lif_linear_simd_stride(p->n_out) * sizeof(float) +
            2 * ((size_t)p->n_in + 32) * sizeof(int32_t);
+}
+
+/* The table-driven AVX2 forward: narrow layers only (rows of 16 floats). */
+int lif_linear_fwd_simd_avx2_table_supports(const lif_problem *p, const char **why)
+{
+    if (!lif_simd_supports_avx2(p, why))
+        return 0;
+    if (p->n_out > 16) {
+        *why = "n_out > 16: the table-driven forward handles rows of at most 16 outputs";
+        return 0;
+    }
+    return 1;
+}
+
+/* 16 partial sums of 16 floats per nibble of the input, plus a tile of 128
+ * rows of Y (16 floats each). */
+size_t lif_linear_simd_table_workspace(const lif_problem *p)
+{
+    return (((size_t)p->n_in + 63) / 64 * 16 * 16 * 16 + 128 * 16) * sizeof(float);
 }

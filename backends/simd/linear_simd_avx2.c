@@ -77,6 +77,78 @@ static inline int events(const uint64_t *x, size_t nw, int32_t *ev)
     return n;
 }
 
+/* offs[v] = the byte offsets (bit index · 64: rows of 16 floats) of the set
+ * bits of byte v, in increasing order, then zeros. */
+static void byte_offsets(int32_t offs[256][8])
+{
+    for (int v = 0; v < 256; v++) {
+        int n = 0;
+        for (int j = 0; j < 8; j++)
+            if (v >> j & 1)
+                offs[v][n++] = j * 64;
+        while (n < 8)
+            offs[v][n++] = 0;
+    }
+}
+
+/* As events(), but writes byte offsets of the rows of Wᵀ (index · 64, rows
+ * of 16 floats), so that the sum adds them to the base as they are, and
+ * visits only the nonzero bytes of the row (Poisson-encoded images leave
+ * most of them empty: the background never fires): 32 bytes at a time are
+ * tested at once into a mask that a tzcnt loop walks; each byte stores its
+ * eight table offsets plus its base and advances by its popcount. ev needs
+ * 8 ints of slack. */
+static inline int event_offsets(const uint64_t *x, size_t nw, const int32_t offs[256][8],
+                                int32_t *ev)
+{
+    int n = 0;
+    for (size_t w0 = 0; w0 < nw; w0 += 4) {
+        __m256i v;
+        if (nw - w0 >= 4)
+            v = _mm256_loadu_si256((const __m256i *)(const void *)(x + w0));
+        else /* the row's last words: stay inside it */
+            v = _mm256_maskload_epi64((const long long *)(const void *)(x + w0),
+                                      _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(nw - w0)),
+                                                         _mm256_setr_epi64x(0, 1, 2, 3)));
+        unsigned nz = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+        const unsigned char *bytes = (const unsigned char *)(x + w0); /* little-endian */
+        int base = (int)w0 * 64 * 64; /* byte offset of input 64·w0's row */
+        while (nz) {
+            int c = __builtin_ctz(nz);
+            nz &= nz - 1;
+            unsigned k = bytes[c];
+            __m256i off = _mm256_add_epi32(_mm256_load_si256((const __m256i *)(const void *)offs[k]),
+                                           _mm256_set1_epi32(base + c * 8 * 64));
+            _mm256_storeu_si256((__m256i *)(void *)(ev + n), off);
+            n += __builtin_popcount(k);
+        }
+    }
+    return n;
+}
+
+/* y0, y1 += Σ of the rows of Wᵀ (two ymm each) at byte offsets
+ * ev[0..ne-1] from wt: four accumulator pairs (events e mod 4) keep eight
+ * adds in flight. The list is padded to a multiple of 4 with the offset of
+ * a zero row (zrow), so the loop has no remainder. */
+static inline void sum_rows(const char *wt, int32_t *ev, int ne, int32_t zrow, __m256 *y0,
+                            __m256 *y1)
+{
+    __m256 a0[4], a1[4];
+    a0[0] = *y0, a1[0] = *y1;
+    for (int j = 1; j < 4; j++)
+        a0[j] = a1[j] = _mm256_setzero_ps();
+    _mm_storeu_si128((__m128i *)(void *)(ev + ne), _mm_set1_epi32(zrow));
+    for (int e = 0; e < ne; e += 4)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const float *row = (const float *)(const void *)(wt + ev[e + j]);
+            a0[j] = _mm256_add_ps(a0[j], _mm256_load_ps(row));
+            a1[j] = _mm256_add_ps(a1[j], _mm256_load_ps(row + 8));
+        }
+    *y0 = _mm256_add_ps(_mm256_add_ps(a0[0], a0[1]), _mm256_add_ps(a0[2], a0[3]));
+    *y1 = _mm256_add_ps(_mm256_add_ps(a1[0], a1[1]), _mm256_add_ps(a1[2], a1[3]));
+}
+
 /* ---------------------------------------------------------- dense forward */
 
 static inline __attribute__((always_inline)) void
@@ -193,35 +265,36 @@ void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
     int n_in = a->n_in, n_out = a->n_out;
     size_t s = lif_linear_simd_stride(n_out);
     float *wt = a->ws;
-    int32_t *ev = (int32_t *)(wt + (size_t)n_in * s);
+    int32_t *ev = (int32_t *)(wt + ((size_t)n_in + 1) * s);
     transpose_w(a->w, n_in, n_out, s, wt);
     size_t nw = ((size_t)n_in + 63) / 64;
 
     if (n_out <= 16) {
-        /* two ymm per row, in registers across the row's events; two sets
-         * of accumulators (even and odd events) keep more adds in flight */
+        /* two ymm per row of Wᵀ (one cache line). Row r+1's events are
+         * decoded before row r is summed: the dword loads of an event list
+         * then come well after its vector stores (loading from a pending
+         * ymm store stalls on store forwarding), and the decode overlaps
+         * the sum. */
         __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
         __m256 b0 = a->b ? _mm256_maskload_ps(a->b, m0) : _mm256_setzero_ps();
         __m256 b1 = a->b ? _mm256_maskload_ps(a->b + 8, m1) : _mm256_setzero_ps();
+        int32_t offs[256][8] __attribute__((aligned(32)));
+        byte_offsets(offs);
+        int32_t *cur = ev, *next = ev + n_in + 32;
+        int32_t zrow = n_in * 64; /* Wᵀ's zero row past the last input */
+        _mm256_store_ps(wt + (size_t)n_in * s, _mm256_setzero_ps());
+        _mm256_store_ps(wt + (size_t)n_in * s + 8, _mm256_setzero_ps());
+        int ne = a->M > 0 ? event_offsets(a->x, nw, offs, cur) : 0;
         for (int r = 0; r < a->M; r++) {
-            int ne = events(a->x + (size_t)r * a->ldx, nw, ev), e = 0;
-            __m256 acc0 = b0, acc1 = b1, acc2 = _mm256_setzero_ps(), acc3 = acc2;
-            for (; e + 2 <= ne; e += 2) {
-                const float *u = wt + (size_t)ev[e] * s, *v = wt + (size_t)ev[e + 1] * s;
-                acc0 = _mm256_add_ps(acc0, _mm256_load_ps(u));
-                acc1 = _mm256_add_ps(acc1, _mm256_load_ps(u + 8));
-                acc2 = _mm256_add_ps(acc2, _mm256_load_ps(v));
-                acc3 = _mm256_add_ps(acc3, _mm256_load_ps(v + 8));
-            }
-            if (e < ne) {
-                const float *u = wt + (size_t)ev[e] * s;
-                acc0 = _mm256_add_ps(acc0, _mm256_load_ps(u));
-                acc1 = _mm256_add_ps(acc1, _mm256_load_ps(u + 8));
-            }
+            int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, offs, next) : 0;
+            __m256 y0 = b0, y1 = b1;
+            sum_rows((const char *)wt, cur, ne, zrow, &y0, &y1);
             float *y = a->y + (size_t)r * n_out;
-            _mm256_maskstore_ps(y, m0, _mm256_add_ps(acc0, acc2));
+            _mm256_maskstore_ps(y, m0, y0);
             if (n_out > 8)
-                _mm256_maskstore_ps(y + 8, m1, _mm256_add_ps(acc1, acc3));
+                _mm256_maskstore_ps(y + 8, m1, y1);
+            int32_t *tmp = cur;
+            cur = next, next = tmp, ne = ne_next;
         }
         return;
     }
@@ -241,6 +314,83 @@ void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
                 }
                 j += nb;
             }
+    }
+}
+
+/* ------------------------------------------ table-driven forward (narrow) */
+
+/* For n_out <= 16 (rows of 16 floats): each nibble c of the input (inputs
+ * 4c..4c+3) gets a table of its 16 partial sums, tab[c][v] = Σ_{j in v}
+ * Wᵀ[4c+j] (workspace; a word's 16 nibbles are 16 KB, L1-resident), and a
+ * row of Y is the sum of one entry per nibble: 16 two-ymm adds per 64
+ * inputs at any density. Rows go in tiles of TROWS whose Y (16 floats per
+ * row, from the bias) stays in L1 while the tables stream through word by
+ * word; a zero word is skipped. Not the scalar order (equal within float
+ * rounding; exact for 1/64 weights). */
+enum { TROWS = 128 };
+
+void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t nw = ((size_t)n_in + 63) / 64, nn = 16 * nw; /* words, nibbles */
+    float *tab = a->ws;                  /* [nn][16 patterns][16 floats] */
+    float *yt = tab + nn * 16 * 16;      /* [TROWS][16] */
+    for (size_t c = 0; c < nn; c++) {
+        float *t = tab + c * 256;
+        memset(t, 0, 16 * sizeof(float));
+        for (int j = 0; j < 4; j++) {
+            float *e = t + (16 << j);
+            size_t i = 4 * c + (size_t)j;
+            for (int o = 0; o < 16; o++)
+                e[o] = o < n_out && i < (size_t)n_in ? a->w[(size_t)o * n_in + i] : 0.0f;
+        }
+        for (int v = 3; v < 16; v++) {
+            if (!(v & (v - 1)))
+                continue;
+            const float *lo = t + 16 * (v & -v), *hi = t + 16 * (v & (v - 1));
+            _mm256_store_ps(t + 16 * v, _mm256_add_ps(_mm256_load_ps(hi), _mm256_load_ps(lo)));
+            _mm256_store_ps(t + 16 * v + 8, _mm256_add_ps(_mm256_load_ps(hi + 8), _mm256_load_ps(lo + 8)));
+        }
+    }
+    __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
+    __m256 b0 = a->b ? _mm256_maskload_ps(a->b, m0) : _mm256_setzero_ps();
+    __m256 b1 = a->b ? _mm256_maskload_ps(a->b + 8, m1) : _mm256_setzero_ps();
+    for (int r0 = 0; r0 < a->M; r0 += TROWS) {
+        int R = a->M - r0 < TROWS ? a->M - r0 : TROWS;
+        for (int r = 0; r < R; r++) {
+            _mm256_store_ps(yt + 16 * r, b0);
+            _mm256_store_ps(yt + 16 * r + 8, b1);
+        }
+        for (size_t w = 0; w < nw; w++) {
+            const char *tw = (const char *)(tab + w * 16 * 256);
+            const uint64_t *x = a->x + (size_t)r0 * a->ldx + w;
+            for (int r = 0; r < R; r++) {
+                uint64_t xw = x[(size_t)r * a->ldx];
+                if (!xw)
+                    continue;
+                __m256 s0[4], s1[4];
+#pragma GCC unroll 16
+                for (int k = 0; k < 16; k++) {
+                    /* entry (xw >> 4k) & 15 of nibble k: byte offset k·1 KB + v·64 */
+                    const float *e = (const float *)(const void *)(tw + k * 1024 +
+                                                                   ((xw >> (4 * k) & 15) << 6));
+                    if (k < 4) {
+                        s0[k] = _mm256_load_ps(e);
+                        s1[k] = _mm256_load_ps(e + 8);
+                    } else {
+                        s0[k & 3] = _mm256_add_ps(s0[k & 3], _mm256_load_ps(e));
+                        s1[k & 3] = _mm256_add_ps(s1[k & 3], _mm256_load_ps(e + 8));
+                    }
+                }
+                float *y = yt + 16 * r;
+                __m256 t0 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), _mm256_add_ps(s0[2], s0[3]));
+                __m256 t1 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), _mm256_add_ps(s1[2], s1[3]));
+                _mm256_store_ps(y, _mm256_add_ps(_mm256_load_ps(y), t0));
+                _mm256_store_ps(y + 8, _mm256_add_ps(_mm256_load_ps(y + 8), t1));
+            }
+        }
+        for (int r = 0; r < R; r++)
+            memcpy(a->y + (size_t)(r0 + r) * n_out, yt + 16 * r, (size_t)n_out * sizeof(float));
     }
 }
 

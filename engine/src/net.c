@@ -195,7 +195,7 @@ lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st)
             count *= want[i].shape[d];
         memcpy(want[i].data, got->data, count * sizeof(float));
     }
-    if (c.epoch < -1 || !(c.max_test_acc >= 0.0 && c.max_test_acc <= 1.0)) {
+    if (c.epoch < -1 || c.epoch >= 100000000 || !(c.max_test_acc >= 0.0 && c.max_test_acc <= 1.0)) {
         s = lif_error(LIF_ERR_FORMAT, "%s: implausible epoch %d or max_test_acc %g", path,
                       (int)c.epoch, c.max_test_acc);
         goto fail;

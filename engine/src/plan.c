@@ -6,9 +6,11 @@
  * Forward walks chunks of Tc steps first to last; backward walks them last
  * to first, carrying dL/dV between chunks, so the gradients are those of the
  * unchunked BPTT. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -84,6 +86,37 @@ static lif_status measure_density(lif_plan *p, int *changed)
     return LIF_OK;
 }
 
+/* a * b, or SIZE_MAX on overflow. */
+static size_t mul_sat(size_t a, size_t b)
+{
+    return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+/* Bytes of the buffers lif_plan_create allocates (SIZE_MAX on overflow). */
+static size_t plan_bytes(const lif_net *net, int B, int T, int Tc)
+{
+    size_t TB = mul_sat((size_t)T, (size_t)B), total = 0, widest = 0;
+    for (int l = 0; l <= net->n_layers; l++)
+        total = add_sat(total, mul_sat(TB, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t n = (size_t)net->dims[l + 1];
+        widest = n > widest ? n : widest;
+        total = add_sat(total, mul_sat(mul_sat(TB, n), 3 * sizeof(float)));
+        total = add_sat(total, (2 * (size_t)B * n + n * (size_t)net->dims[l] + n) * sizeof(float));
+    }
+    total = add_sat(total, mul_sat(mul_sat((size_t)Tc * B, widest), sizeof(float)));
+    return total;
+}
+
+/* Physical memory in bytes (0 if unknown). */
+static size_t physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
+}
+
 lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
 {
     const lif_recipe *r = &net->r;
@@ -98,6 +131,23 @@ lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
     p->Tc = r->Tc > 0 && r->Tc < r->T ? r->Tc : r->T;
     p->L = net->n_layers;
     lif_status st = LIF_OK;
+    /* Kernels take M = Tc*B rows as an int. */
+    if ((size_t)p->Tc * B > INT_MAX / 2) {
+        st = lif_error(LIF_ERR_INVALID_ARG,
+                       "plan: a chunk of %d steps x batch %d = %zu rows is too many; lower --tc or -b",
+                       p->Tc, B, (size_t)p->Tc * B);
+        goto fail;
+    }
+    /* All the buffers together must fit in this machine's memory: refuse
+     * with a figure rather than be killed while touching the pages. */
+    size_t need = plan_bytes(net, B, p->T, p->Tc), phys = physical_memory();
+    if (need == SIZE_MAX || (phys && need > phys / 10 * 9)) {
+        st = lif_error(LIF_ERR_NOMEM,
+                       "plan: T %d x batch %d needs %.1f GiB of buffers, this machine has %.1f GiB; "
+                       "lower -T or -b", p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
+                       phys / 1073741824.0);
+        goto fail;
+    }
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < p->L; l++)
             if ((st = bind(p, (lif_op)op, l)) != LIF_OK)

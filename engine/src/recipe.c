@@ -603,21 +603,41 @@ void lif_recipe_default(lif_recipe *r)
     r->workers = 4;
 }
 
+/* The lif train flag that sets a recipe key, for messages ("-b" for
+ * "batch"); keys only a config file sets are named as such. */
+static const char *flag_name(const char *key, char *buf, size_t size)
+{
+    static const char *const map[][2] = {
+        {"T", "-T"}, {"Tc", "--tc"}, {"batch", "-b"}, {"epochs", "-epochs"},
+        {"seed", "--seed"}, {"hidden", "--hidden"}, {"bias", "--bias"}, {"tau", "-tau"},
+        {"v_threshold", "--v-threshold"}, {"v_reset", "--v-reset"},
+        {"decay_input", "--decay-input"}, {"detach_reset", "--detach-reset"},
+        {"surrogate", "--surrogate"}, {"alpha", "--alpha"}, {"loss", "--loss"},
+        {"opt", "-opt"}, {"lr", "-lr"}, {"momentum", "-momentum"}, {"backend", "--backend"},
+        {"threads", "--threads"}, {"workers", "-j"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], key) == 0)
+            return map[i][1];
+    snprintf(buf, size, "recipe key \"%s\"", key);
+    return buf;
+}
+
 /* Checks every field, then the relations between fields. */
 lif_status lif_recipe_validate(const lif_recipe *r)
 {
-    char msg[160], a[64], b[64];
+    char msg[160], a[64], b[64], fb[64];
     for (size_t i = 0; i < N_FIELDS; i++)
         if (check_field(r, &fields[i], msg, sizeof msg))
-            return lif_error(LIF_ERR_INVALID_ARG, "-%s %s", fields[i].key, msg);
+            return lif_error(LIF_ERR_INVALID_ARG, "%s %s",
+                             flag_name(fields[i].key, fb, sizeof fb), msg);
     if (r->Tc > r->T)
-        return lif_error(LIF_ERR_INVALID_ARG, "-Tc must be 0 or in 1..T (T = %d), got %d",
+        return lif_error(LIF_ERR_INVALID_ARG, "--tc must be 0 or in 1..T (T = %d), got %d",
                          r->T, r->Tc);
     if (!r->neuron.soft_reset && !(r->neuron.v_reset < r->neuron.v_threshold)) {
         flt_text(r->neuron.v_reset, a, sizeof a);
         flt_text(r->neuron.v_threshold, b, sizeof b);
         return lif_error(LIF_ERR_INVALID_ARG,
-                         "-v_reset must be < v_threshold (%s), got %s", b, a);
+                         "--v-reset must be < --v-threshold (%s), got %s", b, a);
     }
     return LIF_OK;
 }

@@ -32,7 +32,7 @@ static lif_status run_pass(lif_plan *plan, const lif_dataset *d, const uint32_t 
                            lif_progress_fn progress, void *ctx, lif_epoch_stats *out)
 {
     const lif_net *net = plan->net;
-    int B = net->r.batch;
+    int B = plan->B;
     size_t px = (size_t)d->rows * d->cols;
     lif_status st = LIF_OK;
     if ((int)px != net->n_in)
@@ -83,11 +83,11 @@ lif_status lif_train_epoch(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
                            lif_progress_fn progress, void *ctx, lif_epoch_stats *out)
 {
     const lif_recipe *r = &plan->net->r;
-    long n = (long)d->n / r->batch * r->batch;   /* drop_last */
+    long n = (long)d->n / plan->B * plan->B;   /* drop_last */
     if (n == 0)
         return lif_error(LIF_ERR_INVALID_ARG,
                          "%s: %d training images, fewer than one batch of %d", d->images_path,
-                         d->n, r->batch);
+                         d->n, plan->B);
     uint32_t *perm = malloc((size_t)d->n * sizeof *perm);
     if (!perm)
         return lif_error(LIF_ERR_NOMEM, "out of memory for the shuffle");

@@ -133,7 +133,7 @@ typedef struct lif_epoch_stats {
 typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds);
 
 /* One training epoch: shuffles d deterministically from (seed, epoch),
- * drops the last partial batch, trains batch by batch. */
+ * drops the last partial batch, trains in batches of the plan's B. */
 lif_status lif_train_epoch(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
                            lif_progress_fn progress, void *ctx, lif_epoch_stats *out);
 
