@@ -75,6 +75,8 @@ int cmd_eval(int argc, char **argv)
             goto done;  /* unreachable: the table holds only allowed keys */
     if ((rc = cli_apply_recipe(&args, r, "eval")) != 0)
         goto done;
+    if (r->Tc > r->T)  /* a shorter -T than the checkpoint's chunk: one chunk */
+        r->Tc = 0;
     if ((st = lif_recipe_validate(r)) != LIF_OK) {
         rc = cli_fail("eval", st);
         goto done;

@@ -26,7 +26,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nenvironment:\n"
                "  LIF_VERBOSE=dispatch     print which kernel runs each op and why others declined\n"
-               "  LIF_FORCE_KERNEL=a,b     force kernels by name (op/backend/variant)\n");
+               "  LIF_FORCE_KERNEL=a,b     force kernels by name (op/backend/variant)\n"
+               "  LIF_MAX_CPU_ISA=I        cap the SIMD kernels' ISA: scalar, avx2 or avx512\n");
 }
 
 int main(int argc, char **argv)
@@ -44,6 +45,10 @@ int main(int argc, char **argv)
         printf("lif %s\n", lif_version());
         return LIF_EXIT_OK;
     }
+    const lif_cpu *cpu = lif_cpu_get();
+    if (cpu->cap_ignored[0])
+        fprintf(stderr, "lif: warning: LIF_MAX_CPU_ISA=%s is not one of scalar, avx2, avx512; "
+                        "ignored\n", cpu->cap_ignored);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 2, argv + 2);

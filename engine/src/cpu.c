@@ -1,6 +1,7 @@
 /* CPU detection: cpuid for the feature bits, xgetbv for what the OS saves
  * on a context switch (a CPU with AVX-512 under an OS that does not save
  * ZMM registers cannot use them). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,11 +91,17 @@ static void detect(lif_cpu *c)
     c->isa = c->best;
     const char *cap = getenv("LIF_MAX_CPU_ISA");
     if (cap && *cap) {
+        int known = 0;
         for (int i = 0; i < LIF_ISA_COUNT; i++)
-            if (strcmp(cap, isa_names[i]) == 0 && (lif_isa)i < c->isa) {
-                c->isa = (lif_isa)i;
-                c->capped = 1;
+            if (strcmp(cap, isa_names[i]) == 0) {
+                known = 1;
+                if ((lif_isa)i < c->isa) {
+                    c->isa = (lif_isa)i;
+                    c->capped = 1;
+                }
             }
+        if (!known)
+            snprintf(c->cap_ignored, sizeof c->cap_ignored, "%.31s", cap);
     }
 }
 

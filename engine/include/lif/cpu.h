@@ -24,6 +24,8 @@ typedef struct lif_cpu {
     lif_isa best;                 /* the best ISA this CPU and OS can run */
     lif_isa isa;                  /* best, capped by LIF_MAX_CPU_ISA */
     int capped;                   /* 1 when the cap lowered the ISA */
+    char cap_ignored[32];         /* a LIF_MAX_CPU_ISA value that names no ISA
+                                     (ignored), or "" */
 } lif_cpu;
 
 /* This machine, detected once (thread-safe after the first call returns). */
