@@ -22,6 +22,11 @@
  * exceeds every slice). Pixels of 255 are set up front in every group, so
  * the vector compare can use 16-bit thresholds, "never" for them.
  *
+ * Rounds 0..2 mostly do not depend on the step: of their six multiplies
+ * four (M0·g, M1·id, and one each in rounds 1 and 2) are per group or per
+ * image, done once in scalar code (group_state), so a unit runs two
+ * multiplies there and seven full rounds after.
+ *
  * AVX2 compares 16-bit lanes signed only: x <u T  <=>  (x ^ 0x8000) <s
  * (T ^ 0x8000). Thresholds are stored biased; the draws of words 0 and 2
  * get their bias for free from the last round's keys (x0' = hi1^x1^k0). */
@@ -52,7 +57,8 @@ typedef struct { __m256i x[4]; } ph4;
 typedef struct {
     uint64_t thr[GMAX + 1][4]; /* word j: biased thresholds of inputs 8g+2j (bits
                                 * 0..15) and 8g+2j+1 (bits 16..31); NEVER in 32..63 */
-    uint64_t g[GMAX + 1];      /* group index (inputs 8g..8g+7) */
+    /* the step-independent parts of rounds 0..2 (see group_state) */
+    uint64_t b[GMAX + 1], c[GMAX + 1], e[GMAX + 1], f[GMAX + 1];
     uint64_t shift[GMAX + 1];  /* 8 * (g % 8): the group's byte in the word */
     uint32_t slot[GMAX + 1];   /* its word's row in the staging block: word - w0 */
 } groups;
@@ -61,30 +67,61 @@ typedef struct {
  * r·W (Random123's bumpkey); the last round's also carry the compare bias. */
 typedef struct { __m256i k0[10], k1[10]; } keys;
 
+/* Rounds 0..2 for counter {g, t, id, dom}: of their six multiplies only
+ * two depend on the step t, so the other four run once per group here (and
+ * one per image: M1·id, whose low half is lo1):
+ *   round 0: y0 = t ^ a (a = hi(M1·id) ^ k0, per image), y1 = lo1,
+ *            y2 = hi(M0·g) ^ dom ^ k1, y3 = lo(M0·g)                 (no t)
+ *   round 1: q = M0·y0 (t);  z0 = hi(M1·y2) ^ y1 ^ k0', z1 = lo(M1·y2) (no t),
+ *            z2 = hi(q) ^ b with b = y3 ^ k1', z3 = q
+ *   round 2: p = M1·z2 (t);  x0 = hi(p) ^ c with c = z1 ^ k0'', x1 = p,
+ *            x2 = q ^ e with e = hi(M0·z0) ^ k1'', x3 = f = lo(M0·z0) (no t)
+ * (z3 = q enters x2 unshifted: the high half of q is garbage there, as
+ * everywhere; only low halves count). */
+static void group_state(groups *gr, int n, uint32_t g, uint32_t lo1, uint32_t dom, const uint32_t key[2])
+{
+    uint64_t p0 = (uint64_t)PHILOX_M0 * g;
+    uint32_t y2 = (uint32_t)(p0 >> 32) ^ dom ^ key[1];
+    uint64_t q1 = (uint64_t)PHILOX_M1 * y2;
+    uint32_t z0 = (uint32_t)(q1 >> 32) ^ lo1 ^ (key[0] + PHILOX_W0);
+    uint64_t r0 = (uint64_t)PHILOX_M0 * z0;
+    gr->b[n] = (uint32_t)p0 ^ (key[1] + PHILOX_W1);
+    gr->c[n] = (uint32_t)q1 ^ (key[0] + 2 * PHILOX_W0);
+    gr->e[n] = (uint32_t)(r0 >> 32) ^ (key[1] + 2 * PHILOX_W1);
+    gr->f[n] = (uint32_t)r0;
+}
+
 /* Runs UNITS units (group gi[k], steps tt[k]..tt[k]+3) and ORs their spike
  * bits into the staging block: word w, steps t..t+3 are the 32 bytes at
  * st + slot·TSUP + (t - ts), lane l = step t+l. Two units of one batch may
  * share a slot; each load-or-store sees the previous one's store. */
 static inline __attribute__((always_inline)) void
 run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
-          __m256i id, __m256i dom, const keys *rk, uint64_t *st)
+          __m256i ta, const keys *rk, uint64_t *st)
 {
     const __m256i iota = _mm256_set_epi64x(3, 2, 1, 0);
     const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
     ph4 s[UNITS];
+    /* rounds 0..2 (group_state): two multiplies left per unit */
 #pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
-        s[k].x[0] = _mm256_set1_epi64x((long long)gr->g[gi[k]]);
-        s[k].x[1] = _mm256_add_epi64(_mm256_set1_epi64x(tt[k]), iota);
-        s[k].x[2] = id;
-        s[k].x[3] = dom;
+        __m256i y0 = _mm256_xor_si256(_mm256_add_epi64(_mm256_set1_epi64x(tt[k]), iota), ta);
+        __m256i q = _mm256_mul_epu32(y0, m0);
+        __m256i z2 = _mm256_xor_si256(_mm256_srli_epi64(q, 32),
+                                      _mm256_set1_epi64x((long long)gr->b[gi[k]]));
+        __m256i p = _mm256_mul_epu32(z2, m1);
+        s[k].x[0] = _mm256_xor_si256(_mm256_srli_epi64(p, 32),
+                                     _mm256_set1_epi64x((long long)gr->c[gi[k]]));
+        s[k].x[1] = p;
+        s[k].x[2] = _mm256_xor_si256(q, _mm256_set1_epi64x((long long)gr->e[gi[k]]));
+        s[k].x[3] = _mm256_set1_epi64x((long long)gr->f[gi[k]]);
     }
     /* Random123's philox4x32round:
      *   (hi0, lo0) = M0·x0, (hi1, lo1) = M1·x2,
      *   x' = {hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0}
      * the units interleaved so that one's multiplies overlap the others' */
 #pragma GCC unroll 10
-    for (int r = 0; r < 10; r++) {
+    for (int r = 3; r < 10; r++) {
 #pragma GCC unroll 8
         for (int k = 0; k < UNITS; k++) {
             __m256i p0 = _mm256_mul_epu32(s[k].x[0], m0);
@@ -136,14 +173,15 @@ void lif_encode_simd_avx2(const lif_encode_args *a)
 
     const int n_in = a->n_in, nw = (n_in + 63) / 64;
     const size_t ld = a->ld, tstride = (size_t)a->B * ld;
-    const __m256i dom = _mm256_set1_epi64x(a->domain);
     const __m256i zero = _mm256_setzero_si256(), ff = _mm256_set1_epi8((char)0xff);
     /* staging block: word w0+i, step ts+t at st[i·TSUP + t] */
     uint64_t st[WB * TSUP] __attribute__((aligned(32)));
     groups gr __attribute__((aligned(32)));
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
-        const __m256i id = _mm256_set1_epi64x(a->ids[b]);
+        /* round 0's M1·id: a = hi ^ k0 for the units, lo for group_state */
+        uint64_t p1 = (uint64_t)PHILOX_M1 * a->ids[b];
+        const __m256i ta = _mm256_set1_epi64x((uint32_t)(p1 >> 32) ^ a->key[0]);
         uint64_t *row0 = a->dst + (size_t)b * ld;
         for (int w0 = 0; w0 < nw; w0 += WB) {
             int nwb = nw - w0 < WB ? nw - w0 : WB;
@@ -171,7 +209,7 @@ void lif_encode_simd_avx2(const lif_encode_args *a)
                     int k = __builtin_ctzll(rnd) / 8; /* group in the word */
                     rnd &= ~(0xffull << 8 * k);
                     const uint8_t *q = pw + 8 * k;
-                    gr.g[ng] = (uint64_t)(8 * w + k);
+                    group_state(&gr, ng, (uint32_t)(8 * w + k), (uint32_t)p1, a->domain, a->key);
                     gr.slot[ng] = (uint32_t)i;
                     gr.shift[ng] = (uint64_t)(8 * k);
                     for (int j = 0; j < 4; j++)
@@ -180,7 +218,8 @@ void lif_encode_simd_avx2(const lif_encode_args *a)
                     ng++;
                 }
             }
-            gr.g[ng] = 0, gr.slot[ng] = 0, gr.shift[ng] = 0;
+            group_state(&gr, ng, 0, (uint32_t)p1, a->domain, a->key);
+            gr.slot[ng] = 0, gr.shift[ng] = 0;
             gr.thr[ng][0] = gr.thr[ng][1] = gr.thr[ng][2] = gr.thr[ng][3] = NEVER4;
 
             for (int ts = 0; ts < a->Tc; ts += TSUP) {
@@ -200,14 +239,14 @@ void lif_encode_simd_avx2(const lif_encode_args *a)
                         gi[nu] = g;
                         tt[nu] = t0 + (uint32_t)(tb * LANES);
                         if (++nu == UNITS) {
-                            run_units(&gr, gi, tt, t0, id, dom, &rk, st);
+                            run_units(&gr, gi, tt, t0, ta, &rk, st);
                             nu = 0;
                         }
                     }
                 if (nu) {
                     for (int k = nu; k < UNITS; k++)
                         gi[k] = ng, tt[k] = t0; /* the dummy group: ORs zeros */
-                    run_units(&gr, gi, tt, t0, id, dom, &rk, st);
+                    run_units(&gr, gi, tt, t0, ta, &rk, st);
                 }
                 /* out: each step's row piece (words w0..w0+nwb-1) in one go */
                 for (int t = 0; t < nt; t++) {

@@ -21,24 +21,25 @@
  * density; the AVX-512 event-driven forward (bench/lif_kernels, encoded
  * MNIST-like images) 0.48-0.50 ms at 0.13 and 0.88 ms at 0.29, so its
  * crossover is ~0.15. AVX2, n_out 10 (bench/lif_kernels, T100 b64): the
- * table-driven forward (priority 11, between dense and event) runs 0.28 /
- * 0.57 / 0.71 / 0.85 ms at density 0.02 / 0.13 / 0.29 / 0.50, the
- * event-driven one 0.15 / 0.66-0.79 / 1.1 / 1.8, dense 1.2 at any: the
- * event kernel's crossover is ~0.07. The AVX2 event weight gradient ties
- * the dense one at 0.13 (1.3-1.4 ms), hence 0.12. */
+ * table-driven forward (priority 11, between dense and event) runs 0.18 /
+ * 0.32 / 0.44 / 0.53 ms at density 0.02 / 0.13 / 0.29 / 0.50, the
+ * event-driven one 0.14 / 0.66-0.79 / 1.1 / 1.8, dense 1.2 at any: the
+ * event kernel's crossover is ~0.03 (interpolated). The AVX2 event weight
+ * gradient runs 0.25 ms at 0.02 and 1.3-1.4 at 0.13, the dense one 1.0 at
+ * any density: crossover ~0.09 (interpolated). */
 typedef struct crossover {
     float max;
     const char *why;
 } crossover;
 
 static const crossover FWD_AVX2[2] = {
-    {0.07f, "input density > 0.07 with n_out <= 16: the table-driven AVX2 kernel is faster"},
+    {0.03f, "input density > 0.03 with n_out <= 16: the table-driven AVX2 kernel is faster"},
     {0.50f, "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}};
 static const crossover FWD_AVX512[2] = {
     {0.15f, "input density > 0.15 with n_out <= 16: the dense AVX-512 kernel is faster"},
     {0.40f, "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}};
 static const crossover BWD_AVX2[2] = {
-    {0.12f, "input density > 0.12 with n_out <= 16: the dense AVX2 kernel is faster"},
+    {0.09f, "input density > 0.09 with n_out <= 16: the dense AVX2 kernel is faster"},
     {0.50f, "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}};
 static const crossover BWD_AVX512[2] = {
     {0.04f, "input density > 0.04 with n_out <= 16: the dense AVX-512 kernel is faster"},
@@ -96,9 +97,13 @@ int lif_linear_fwd_simd_avx2_table_supports(const lif_problem *p, const char **w
     return 1;
 }
 
-/* 16 partial sums of 16 floats per nibble of the input, plus a tile of 128
- * rows of Y (16 floats each). */
+/* 32 partial sums of 16 floats per 5-bit chunk of the input (13 chunks a
+ * word), plus a tile of LIF_SIMD_TABLE_ROWS rows of Y (16 floats each). */
 size_t lif_linear_simd_table_workspace(const lif_problem *p)
 {
-    return (((size_t)p->n_in + 63) / 64 * 16 * 16 * 16 + 128 * 16) * sizeof(float);
+    size_t nw = ((size_t)p->n_in + 63) / 64;
+    /* n_out <= 10: chunk tables of 8 floats and byte tables of 2 */
+    size_t tabs = p->n_out <= 10 ? nw * (LIF_SIMD_TABLE_CHUNKS * 32 * 8 + 8 * 256 * 2)
+                                 : nw * LIF_SIMD_TABLE_CHUNKS * 32 * 16;
+    return (tabs + LIF_SIMD_TABLE_ROWS * 16) * sizeof(float);
 }

@@ -5,7 +5,7 @@
  * the same as adding the weight of an input that fired.
  *   fwd    y[r][o] = b[o] + dot(x[r], W[o]): 2 rows x 5 outputs of ymm
  *          accumulators over chunks of 8 inputs, reduced at the end.
- *   bwd_w  dW[o][i..i+15] += dY[r][o] x[r][i..]: 5 outputs x 2 chunks of
+ *   bwd_w  dW[o][i..i+23] += dY[r][o] x[r][i..]: 4 outputs x 3 chunks of
  *          accumulators kept across all M rows; per element the sum runs
  *          in row order from dW's old value (the scalar order: bitwise).
  * Event-driven kernels only touch the inputs that fired (see the AVX-512
@@ -319,39 +319,151 @@ void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
 
 /* ------------------------------------------ table-driven forward (narrow) */
 
-/* For n_out <= 16 (rows of 16 floats): each nibble c of the input (inputs
- * 4c..4c+3) gets a table of its 16 partial sums, tab[c][v] = Σ_{j in v}
- * Wᵀ[4c+j] (workspace; a word's 16 nibbles are 16 KB, L1-resident), and a
- * row of Y is the sum of one entry per nibble: 16 two-ymm adds per 64
- * inputs at any density. Rows go in tiles of TROWS whose Y (16 floats per
+/* For n_out <= 16 (rows of 16 floats): each word of the input is cut into
+ * 13 chunks of 5 bits (inputs 64w+5c .. 64w+5c+4; the last chunk has 4),
+ * and each chunk gets a table of its 32 partial sums, tab[w][c][v] =
+ * Σ_{j in v} Wᵀ[64w+5c+j] (workspace; a word's tables are 26 KB,
+ * L1-resident); a row of Y is the sum of one entry per chunk: 13 two-ymm
+ * loads and adds per 64 inputs at any density (nibbles took 16, and the
+ * loads bound the loop). Rows go in tiles of TROWS whose Y (16 floats per
  * row, from the bias) stays in L1 while the tables stream through word by
  * word; a zero word is skipped. Not the scalar order (equal within float
  * rounding; exact for 1/64 weights). */
-enum { TROWS = 128 };
+enum { TROWS = LIF_SIMD_TABLE_ROWS, TCH = LIF_SIMD_TABLE_CHUNKS, TBITS = 5 };
+
+/* Byte offset in a word's tables of chunk c's entry for the word x:
+ * c·2 KB + ((x >> 5c) & 31)·64, as one shift and one mask. */
+#define TAB_OFF(x, c)                                                                      \
+    ((size_t)(c) * 2048 + ((5 * (c) < 6 ? (size_t)((x) << (6 - 5 * (c)))                  \
+                                        : (size_t)((x) >> (5 * (c) - 6))) & 0x7c0))
+
+/* n_out <= 10: outputs 0..7 from 5-bit chunk tables of 8 floats (32 B
+ * entries, 13 KB a word) and outputs 8, 9 from byte tables of 2 floats (8 B
+ * entries, 256 a byte, 16 KB a word): 13 ymm and 8 two-float loads per row
+ * word instead of 26 ymm ones. */
+#define TAB8_OFF(x, c)                                                                     \
+    ((size_t)(c) * 1024 + ((5 * (c) < 5 ? (size_t)((x) << (5 - 5 * (c)))                  \
+                                        : (size_t)((x) >> (5 * (c) - 5))) & 0x3e0))
+#define TAB2_OFF(x, k)                                                                     \
+    ((size_t)(k) * 2048 + (((k) == 0 ? (size_t)((x) << 3) : (size_t)((x) >> (8 * (k) - 3))) & 0x7f8))
+
+static void fwd_table10(const lif_linear_fwd_args *a)
+{
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t nw = ((size_t)n_in + 63) / 64;
+    float *ta = a->ws;                  /* [nw][TCH][32][8] */
+    float *tb = ta + nw * TCH * 32 * 8; /* [nw][8 bytes][256][2] */
+    float *yt = tb + nw * 8 * 256 * 2;  /* [TROWS][16] */
+    for (size_t w = 0; w < nw; w++) {
+        for (int c = 0; c < TCH; c++) {
+            float *t = ta + (w * TCH + (size_t)c) * 32 * 8;
+            memset(t, 0, 8 * sizeof(float));
+            for (int j = 0; j < TBITS; j++) {
+                float *e = t + (8 << j);
+                size_t i = 64 * w + TBITS * (size_t)c + (size_t)j;
+                for (int o = 0; o < 8; o++)
+                    e[o] = o < n_out && i < (size_t)n_in && TBITS * c + j < 64
+                               ? a->w[(size_t)o * n_in + i] : 0.0f;
+            }
+            for (int v = 3; v < 32; v++)
+                if (v & (v - 1))
+                    _mm256_store_ps(t + 8 * v, _mm256_add_ps(_mm256_load_ps(t + 8 * (v & (v - 1))),
+                                                             _mm256_load_ps(t + 8 * (v & -v))));
+        }
+        for (int k = 0; k < 8; k++) {
+            float *t = tb + (w * 8 + (size_t)k) * 256 * 2;
+            t[0] = t[1] = 0.0f;
+            for (int j = 0; j < 8; j++) {
+                size_t i = 64 * w + 8 * (size_t)k + (size_t)j;
+                for (int o = 8; o < 10; o++)
+                    t[(2 << j) + o - 8] = o < n_out && i < (size_t)n_in ? a->w[(size_t)o * n_in + i] : 0.0f;
+            }
+            /* entries base + v = entry v + input j's pair, base = 2^j: four
+             * entries (8 floats) per ymm from base 4 on */
+            for (int v = 3; v < 4; v++)
+                for (int o = 0; o < 2; o++)
+                    t[2 * v + o] = t[2 * (v - 2) + o] + t[4 + o];
+            for (int base = 4; base < 256; base *= 2) {
+                __m256 p = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(const void *)(t + 2 * base)));
+                for (int v = 0; v < base; v += 4)
+                    _mm256_store_ps(t + 2 * (base + v), _mm256_add_ps(_mm256_load_ps(t + 2 * v), p));
+            }
+        }
+    }
+    __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
+    __m256 b0 = a->b ? _mm256_maskload_ps(a->b, m0) : _mm256_setzero_ps();
+    __m256 b1 = a->b ? _mm256_maskload_ps(a->b + 8, m1) : _mm256_setzero_ps();
+    const int hi = n_out > 8;
+    for (int r0 = 0; r0 < a->M; r0 += TROWS) {
+        int R = a->M - r0 < TROWS ? a->M - r0 : TROWS;
+        for (int r = 0; r < R; r++) {
+            _mm256_store_ps(yt + 16 * r, b0);
+            _mm256_store_ps(yt + 16 * r + 8, b1);
+        }
+        for (size_t w = 0; w < nw; w++) {
+            const char *tw = (const char *)(ta + w * TCH * 32 * 8);
+            const char *tv = (const char *)(tb + w * 8 * 256 * 2);
+            const uint64_t *x = a->x + (size_t)r0 * a->ldx + w;
+            for (int r = 0; r < R; r++) {
+                uint64_t xw = x[(size_t)r * a->ldx];
+                if (!xw)
+                    continue;
+                __m256 s[4];
+#pragma GCC unroll 16
+                for (int c = 0; c < TCH; c++) {
+                    __m256 e = _mm256_load_ps((const float *)(const void *)(tw + TAB8_OFF(xw, c)));
+                    s[c & 3] = c < 4 ? e : _mm256_add_ps(s[c & 3], e);
+                }
+                float *y = yt + 16 * r;
+                __m256 t0 = _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3]));
+                _mm256_store_ps(y, _mm256_add_ps(_mm256_load_ps(y), t0));
+                if (hi) {
+                    __m128 h[2];
+#pragma GCC unroll 8
+                    for (int k = 0; k < 8; k++) {
+                        __m128 e = _mm_castsi128_ps(_mm_loadl_epi64(
+                            (const __m128i *)(const void *)(tv + TAB2_OFF(xw, k))));
+                        h[k & 1] = k < 2 ? e : _mm_add_ps(h[k & 1], e);
+                    }
+                    _mm_store_ps(y + 8, _mm_add_ps(_mm_load_ps(y + 8), _mm_add_ps(h[0], h[1])));
+                }
+            }
+        }
+        for (int r = 0; r < R; r++)
+            memcpy(a->y + (size_t)(r0 + r) * n_out, yt + 16 * r, (size_t)n_out * sizeof(float));
+    }
+}
 
 void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
 {
-    int n_in = a->n_in, n_out = a->n_out;
-    size_t nw = ((size_t)n_in + 63) / 64, nn = 16 * nw; /* words, nibbles */
-    float *tab = a->ws;                  /* [nn][16 patterns][16 floats] */
-    float *yt = tab + nn * 16 * 16;      /* [TROWS][16] */
-    for (size_t c = 0; c < nn; c++) {
-        float *t = tab + c * 256;
-        memset(t, 0, 16 * sizeof(float));
-        for (int j = 0; j < 4; j++) {
-            float *e = t + (16 << j);
-            size_t i = 4 * c + (size_t)j;
-            for (int o = 0; o < 16; o++)
-                e[o] = o < n_out && i < (size_t)n_in ? a->w[(size_t)o * n_in + i] : 0.0f;
-        }
-        for (int v = 3; v < 16; v++) {
-            if (!(v & (v - 1)))
-                continue;
-            const float *lo = t + 16 * (v & -v), *hi = t + 16 * (v & (v - 1));
-            _mm256_store_ps(t + 16 * v, _mm256_add_ps(_mm256_load_ps(hi), _mm256_load_ps(lo)));
-            _mm256_store_ps(t + 16 * v + 8, _mm256_add_ps(_mm256_load_ps(hi + 8), _mm256_load_ps(lo + 8)));
-        }
+    if (a->n_out <= 10) {
+        fwd_table10(a);
+        return;
     }
+    int n_in = a->n_in, n_out = a->n_out;
+    size_t nw = ((size_t)n_in + 63) / 64;
+    float *tab = a->ws;                    /* [nw][TCH][32 patterns][16 floats] */
+    float *yt = tab + nw * TCH * 32 * 16;  /* [TROWS][16] */
+    for (size_t w = 0; w < nw; w++)
+        for (int c = 0; c < TCH; c++) {
+            float *t = tab + (w * TCH + (size_t)c) * 32 * 16;
+            memset(t, 0, 16 * sizeof(float));
+            for (int j = 0; j < TBITS; j++) {
+                float *e = t + (16 << j);
+                size_t i = 64 * w + TBITS * (size_t)c + (size_t)j;
+                for (int o = 0; o < 16; o++)
+                    e[o] = o < n_out && i < (size_t)n_in && TBITS * c + j < 64
+                               ? a->w[(size_t)o * n_in + i] : 0.0f;
+            }
+            for (int v = 3; v < 32; v++) {
+                if (!(v & (v - 1)))
+                    continue;
+                const float *lo = t + 16 * (v & -v), *hi = t + 16 * (v & (v - 1));
+                _mm256_store_ps(t + 16 * v, _mm256_add_ps(_mm256_load_ps(hi), _mm256_load_ps(lo)));
+                _mm256_store_ps(t + 16 * v + 8, _mm256_add_ps(_mm256_load_ps(hi + 8), _mm256_load_ps(lo + 8)));
+            }
+        }
+    const __m256 one = _mm256_set1_ps(1.0f);
     __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
     __m256 b0 = a->b ? _mm256_maskload_ps(a->b, m0) : _mm256_setzero_ps();
     __m256 b1 = a->b ? _mm256_maskload_ps(a->b + 8, m1) : _mm256_setzero_ps();
@@ -362,7 +474,7 @@ void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
             _mm256_store_ps(yt + 16 * r + 8, b1);
         }
         for (size_t w = 0; w < nw; w++) {
-            const char *tw = (const char *)(tab + w * 16 * 256);
+            const char *tw = (const char *)(tab + w * TCH * 32 * 16);
             const uint64_t *x = a->x + (size_t)r0 * a->ldx + w;
             for (int r = 0; r < R; r++) {
                 uint64_t xw = x[(size_t)r * a->ldx];
@@ -370,16 +482,19 @@ void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
                     continue;
                 __m256 s0[4], s1[4];
 #pragma GCC unroll 16
-                for (int k = 0; k < 16; k++) {
-                    /* entry (xw >> 4k) & 15 of nibble k: byte offset k·1 KB + v·64 */
-                    const float *e = (const float *)(const void *)(tw + k * 1024 +
-                                                                   ((xw >> (4 * k) & 15) << 6));
-                    if (k < 4) {
-                        s0[k] = _mm256_load_ps(e);
-                        s1[k] = _mm256_load_ps(e + 8);
+                for (int c = 0; c < TCH; c++) {
+                    const float *e = (const float *)(const void *)(tw + TAB_OFF(xw, c));
+                    if (c < 4) {
+                        s0[c] = _mm256_load_ps(e);
+                        s1[c] = _mm256_load_ps(e + 8);
+                    } else if (c & 2) {
+                        s0[c & 3] = _mm256_add_ps(s0[c & 3], _mm256_load_ps(e));
+                        s1[c & 3] = _mm256_add_ps(s1[c & 3], _mm256_load_ps(e + 8));
                     } else {
-                        s0[k & 3] = _mm256_add_ps(s0[k & 3], _mm256_load_ps(e));
-                        s1[k & 3] = _mm256_add_ps(s1[k & 3], _mm256_load_ps(e + 8));
+                        /* 1·e + s is exactly e + s: half the sums go to the FMA
+                         * pipes, which plain adds leave idle */
+                        s0[c & 3] = _mm256_fmadd_ps(_mm256_load_ps(e), one, s0[c & 3]);
+                        s1[c & 3] = _mm256_fmadd_ps(_mm256_load_ps(e + 8), one, s1[c & 3]);
                     }
                 }
                 float *y = yt + 16 * r;
@@ -396,37 +511,71 @@ void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
 
 /* --------------------------------------------------- dense weight gradient */
 
-/* Outputs o0..o0+O-1 x inputs 16q .. 16q+15 (bytes 2q, 2q+1 of every row). */
+/* Outputs o0..o0+O-1 x inputs 8c0 .. 8(c0+C)-1 (bytes c0..c0+C-1 of every
+ * row, all in word c0/8): C·O accumulators, C ≤ 3 and C·O ≤ 12, so that
+ * with the C input chunks and one broadcast they fit the 16 ymm registers.
+ * Per row: C table loads and O broadcasts feed C·O FMAs (3 x 4: 7 loads for
+ * 12 FMAs; the former 2 chunks x 5 outputs took 7 for 10). */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, int q)
+bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, int c0, int C)
 {
-    __m256 acc[5][2];
-    int i0 = 16 * q, n_in = a->n_in;
-    __m256i valid[2] = {first_lanes(n_in - i0), first_lanes(n_in - i0 - 8)};
-#pragma GCC unroll 5
+    __m256 acc[12];
+    int n_in = a->n_in, n_out = a->n_out, i0 = 8 * c0;
+    __m256i valid[3];
+#pragma GCC unroll 3
+    for (int c = 0; c < C; c++)
+        valid[c] = first_lanes(n_in - i0 - 8 * c);
+#pragma GCC unroll 12
     for (int o = 0; o < O; o++)
-#pragma GCC unroll 2
-        for (int c = 0; c < 2; c++)
-            acc[o][c] = _mm256_maskload_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c]);
-    const uint64_t *x = a->x + (q >> 2);
-    int sh = 16 * (q & 3);
+#pragma GCC unroll 3
+        for (int c = 0; c < C; c++)
+            acc[o * C + c] = _mm256_maskload_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c]);
+    const uint64_t *x = a->x + (c0 >> 3);
+    int sh = 8 * (c0 & 7);
+    size_t ldx = a->ldx;
     const float *dy = a->dy + o0;
-    for (int r = 0; r < a->M; r++) {
-        unsigned bits = (unsigned)(x[(size_t)r * a->ldx] >> sh) & 0xffffu;
+    for (int r = a->M; r > 0; r--, x += ldx, dy += n_out) {
+        uint64_t bits = *x >> sh;
         /* no early skip of empty rows: at low density it mispredicts */
-        __m256 x0 = _mm256_load_ps(BITS[bits & 0xff]), x1 = _mm256_load_ps(BITS[bits >> 8]);
-#pragma GCC unroll 5
+        __m256 xc[3];
+#pragma GCC unroll 3
+        for (int c = 0; c < C; c++)
+            xc[c] = _mm256_load_ps(BITS[bits >> 8 * c & 0xff]);
+#pragma GCC unroll 12
         for (int o = 0; o < O; o++) {
-            __m256 g = _mm256_broadcast_ss(dy + (size_t)r * a->n_out + o);
-            acc[o][0] = _mm256_fmadd_ps(x0, g, acc[o][0]);
-            acc[o][1] = _mm256_fmadd_ps(x1, g, acc[o][1]);
+            __m256 g = _mm256_broadcast_ss(dy + o);
+#pragma GCC unroll 3
+            for (int c = 0; c < C; c++)
+                acc[o * C + c] = _mm256_fmadd_ps(xc[c], g, acc[o * C + c]);
         }
     }
-#pragma GCC unroll 5
+#pragma GCC unroll 12
     for (int o = 0; o < O; o++)
-#pragma GCC unroll 2
-        for (int c = 0; c < 2; c++)
-            _mm256_maskstore_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c], acc[o][c]);
+#pragma GCC unroll 3
+        for (int c = 0; c < C; c++)
+            _mm256_maskstore_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c], acc[o * C + c]);
+}
+
+/* All outputs for chunks c0 .. c0+C-1, in blocks of at most 12 / C. */
+static inline __attribute__((always_inline)) void
+bwd_w_chunks(const lif_linear_bwd_w_args *a, int c0, int C)
+{
+    int omax = 12 / C, n_out = a->n_out;
+    /* n blocks of near-equal size (10 outputs at C = 3: 4, 3, 3) */
+    int nb = (n_out + omax - 1) / omax;
+    for (int k = 0, o = 0; k < nb; k++) {
+        int O = (n_out - o) / (nb - k);
+        if ((n_out - o) % (nb - k))
+            O++;
+        switch (O) {
+#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, o, n, c0, C); break;
+        BWD_CASE(1) BWD_CASE(2) BWD_CASE(3) BWD_CASE(4) BWD_CASE(5) BWD_CASE(6)
+        BWD_CASE(7) BWD_CASE(8) BWD_CASE(9) BWD_CASE(10) BWD_CASE(11) BWD_CASE(12)
+#undef BWD_CASE
+        default: break;
+        }
+        o += O;
+    }
 }
 
 /* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel). */
@@ -443,18 +592,18 @@ static void bias_grad(const float *dy, int M, int n_out, float *db)
 
 void lif_linear_bwd_w_simd_avx2(const lif_linear_bwd_w_args *a)
 {
-    int nq = (a->n_in + 15) / 16;
-    for (int q = 0; q < nq; q++) {
-        int o = 0;
-        for (; o + 5 <= a->n_out; o += 5)
-            bwd_w_block(a, o, 5, q);
-        switch (a->n_out - o) {
-        case 4: bwd_w_block(a, o, 4, q); break;
-        case 3: bwd_w_block(a, o, 3, q); break;
-        case 2: bwd_w_block(a, o, 2, q); break;
-        case 1: bwd_w_block(a, o, 1, q); break;
-        default: break;
+    /* bytes of each word in groups of 3, 3, 2 (a group stays in one word) */
+    int nc = (a->n_in + 7) / 8;
+    for (int c0 = 0; c0 < nc;) {
+        int left = nc - c0, inword = 8 - (c0 & 7);
+        int C = left < inword ? left : inword;
+        C = C > 3 ? 3 : C;
+        switch (C) {
+        case 3: bwd_w_chunks(a, c0, 3); break;
+        case 2: bwd_w_chunks(a, c0, 2); break;
+        default: bwd_w_chunks(a, c0, 1); break;
         }
+        c0 += C;
     }
     if (a->db)
         bias_grad(a->dy, a->M, a->n_out, a->db);

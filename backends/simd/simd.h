@@ -58,8 +58,11 @@ void lif_linear_fwd_simd_avx2(const lif_linear_fwd_args *a);
 void lif_linear_fwd_simd_avx512(const lif_linear_fwd_args *a);
 void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a);
 void lif_linear_fwd_simd_avx512_event(const lif_linear_fwd_args *a);
-/* Narrow layers (n_out <= 16), AVX2: per-nibble tables of partial sums of
- * Wᵀ rows (workspace), one lookup per 4 inputs at any density. */
+/* Narrow layers (n_out <= 16), AVX2: per-chunk tables of partial sums of
+ * Wᵀ rows (workspace), one lookup per 5 inputs (13 chunks a 64-bit word)
+ * at any density. */
+#define LIF_SIMD_TABLE_CHUNKS 13
+#define LIF_SIMD_TABLE_ROWS 64 /* rows of Y per tile (workspace) */
 void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a);
 int lif_linear_fwd_simd_avx2_table_supports(const lif_problem *p, const char **why);
 size_t lif_linear_simd_table_workspace(const lif_problem *p);
