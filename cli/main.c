@@ -1,5 +1,6 @@
 /* lif — train, evaluate and inspect spiking networks on CPUs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -30,6 +31,33 @@ static void usage(FILE *f)
                "  LIF_MAX_CPU_ISA=I        cap the SIMD kernels' ISA: scalar, avx2 or avx512\n");
 }
 
+/* Warns about LIF_FORCE_KERNEL names that match no registered kernel: a
+ * typo would otherwise leave the choice to dispatch without a word. */
+static void check_forced_kernels(void)
+{
+    const char *force = getenv("LIF_FORCE_KERNEL");
+    if (!force || !*force)
+        return;
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    for (const char *s = force; *s;) {
+        size_t len = strcspn(s, ",");
+        int found = 0;
+        for (size_t i = 0; i < nb && !found; i++)
+            for (size_t j = 0; j < bs[i]->n_kernels && !found; j++) {
+                char name[128];
+                lif_kernel_name(&bs[i]->kernels[j], name, sizeof name);
+                found = strlen(name) == len && strncmp(name, s, len) == 0;
+            }
+        if (!found && len)
+            fprintf(stderr, "lif: warning: LIF_FORCE_KERNEL names '%.*s', which is no kernel "
+                            "(lif info lists them)\n", (int)len, s);
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -45,6 +73,7 @@ int main(int argc, char **argv)
         printf("lif %s\n", lif_version());
         return LIF_EXIT_OK;
     }
+    check_forced_kernels();
     const lif_cpu *cpu = lif_cpu_get();
     if (cpu->cap_ignored[0])
         fprintf(stderr, "lif: warning: LIF_MAX_CPU_ISA=%s is not one of scalar, avx2, avx512; "

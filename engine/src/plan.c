@@ -34,6 +34,18 @@ static lif_problem problem(const lif_plan *p, lif_op op, int l)
     return q;
 }
 
+/* The slot an op of layer l is bound in: per-layer ops in l; the per-net
+ * ops in the one layer they serve (the encoder feeds layer 0, the readout
+ * reads the last). */
+static int net_slot(const lif_plan *p, lif_op op, int l)
+{
+    if (op == LIF_OP_ENCODE)
+        return 0;
+    if (op == LIF_OP_SPIKE_COUNT || op == LIF_OP_LOSS)
+        return p->L - 1;
+    return l;
+}
+
 /* Binds op of layer l to its kernel and gives it its workspace. */
 static lif_status bind(lif_plan *p, lif_op op, int l)
 {
@@ -150,7 +162,7 @@ lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
     }
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < p->L; l++)
-            if ((st = bind(p, (lif_op)op, l)) != LIF_OK)
+            if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l)) != LIF_OK)
                 goto fail;
     size_t TB = (size_t)p->T * B;
     int widest = 0;
@@ -220,7 +232,7 @@ const char *lif_plan_kernel(const lif_plan *p, lif_op op, int layer)
 {
     if ((unsigned)op >= LIF_OP_COUNT || layer < 0 || layer >= p->L)
         return "";
-    return p->kname[op][layer];
+    return p->kname[op][net_slot(p, op, layer)];
 }
 
 /* Packs [rows, n] 0/1 floats into spike bits. */
