@@ -151,6 +151,21 @@ static int trim_log(const char *path, int last)
     return 0;
 }
 
+/* Opens run_dir/name for this run's lines: fresh, or on resume appended
+ * after the lines of the epochs the checkpoint holds. Prints the error and
+ * returns NULL on failure. */
+static FILE *open_log(const char *run_dir, const char *name, int resume, int last_epoch)
+{
+    char path[4200];
+    FILE *f = NULL;
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    if (resume && trim_log(path, last_epoch) != 0)
+        fprintf(stderr, "lif train: cannot rewrite %s: %s\n", path, strerror(errno));
+    else if (!(f = fopen(path, resume ? "a" : "w")))
+        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
+    return f;
+}
+
 /* On resume, the checkpoint's recipe rules; only these may change. */
 static int resumable_key(const char *key)
 {
@@ -417,25 +432,8 @@ int cmd_train(int argc, char **argv)
         rc = LIF_EXIT_FAIL;
         goto done;
     }
-    snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
-    if (resume && trim_log(path, ts.epoch) != 0) {
-        fprintf(stderr, "lif train: cannot rewrite %s: %s\n", path, strerror(errno));
-        rc = LIF_EXIT_FAIL;
-        goto done;
-    }
-    if (!(log = fopen(path, resume ? "a" : "w"))) {
-        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
-        rc = LIF_EXIT_FAIL;
-        goto done;
-    }
-    snprintf(path, sizeof path, "%s/timing.jsonl", run_dir);
-    if (resume && trim_log(path, ts.epoch) != 0) {
-        fprintf(stderr, "lif train: cannot rewrite %s: %s\n", path, strerror(errno));
-        rc = LIF_EXIT_FAIL;
-        goto done;
-    }
-    if (!(timing = fopen(path, resume ? "a" : "w"))) {
-        fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
+    if (!(log = open_log(run_dir, "log.jsonl", resume != NULL, ts.epoch)) ||
+        !(timing = open_log(run_dir, "timing.jsonl", resume != NULL, ts.epoch))) {
         rc = LIF_EXIT_FAIL;
         goto done;
     }

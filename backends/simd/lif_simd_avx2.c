@@ -17,19 +17,13 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "avx2_util.h"
 #include "simd.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define INLINE static inline __attribute__((always_inline))
-
-/* Lanes 0 .. rem-1 set (rem in 1..8), for maskload / maskstore. */
-INLINE __m256i tail_mask(int rem)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 /* ------------------------------------------------------------- forward */
 
