@@ -29,4 +29,18 @@ static inline int lif_linear_simd_events(const uint64_t *x, size_t nw, int32_t *
     return n;
 }
 
+/* Copies the transposed gradient dWᵀ (n_in rows of stride s) back into
+ * dw [n_out, n_in], 16 inputs at a time so both sides stay in cache. The
+ * event-driven weight-gradient kernels of every ISA end with this. */
+static inline void lif_linear_simd_fold(const float *gt, size_t s, int n_in, int n_out,
+                                        float *dw)
+{
+    for (int i0 = 0; i0 < n_in; i0 += 16) {
+        int i1 = i0 + 16 < n_in ? i0 + 16 : n_in;
+        for (int o = 0; o < n_out; o++)
+            for (int i = i0; i < i1; i++)
+                dw[(size_t)o * n_in + i] = gt[(size_t)i * s + o];
+    }
+}
+
 #endif

@@ -410,13 +410,7 @@ void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a)
                 }
         }
     }
-    /* fold dWᵀ back into dW */
-    for (int i0 = 0; i0 < n_in; i0 += 16) {
-        int i1 = i0 + 16 < n_in ? i0 + 16 : n_in;
-        for (int o = 0; o < n_out; o++)
-            for (int i = i0; i < i1; i++)
-                a->dw[(size_t)o * n_in + i] = gt[(size_t)i * s + o];
-    }
+    lif_linear_simd_fold(gt, s, n_in, n_out, a->dw);
     if (a->db)
         bias_grad(a->dy, a->M, n_out, a->db);
 }
