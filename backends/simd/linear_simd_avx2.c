@@ -337,6 +337,20 @@ enum { TROWS = LIF_SIMD_TABLE_ROWS, TCH = LIF_SIMD_TABLE_CHUNKS, TBITS = 5 };
     ((size_t)(c) * 2048 + ((5 * (c) < 6 ? (size_t)((x) << (6 - 5 * (c)))                  \
                                         : (size_t)((x) >> (5 * (c) - 6))) & 0x7c0))
 
+/* Entry 0 (zero) and the single-input entries 1, 2, 4, 8, 16 of the table
+ * for chunk c of input word w: outputs 0 .. width-1 of Wᵀ rows, zero past
+ * n_out and n_in. The sums of the other patterns are built from these. */
+static void table_seed(float *t, int width, const lif_linear_fwd_args *a, size_t w, int c)
+{
+    memset(t, 0, (size_t)width * sizeof(float));
+    for (int j = 0; j < TBITS; j++) {
+        float *e = t + (width << j);
+        size_t i = 64 * w + TBITS * (size_t)c + (size_t)j;
+        for (int o = 0; o < width; o++)
+            e[o] = o < a->n_out && i < (size_t)a->n_in && TBITS * c + j < 64
+                       ? a->w[(size_t)o * a->n_in + i] : 0.0f;
+    }
+
 /* n_out <= 10: outputs 0..7 from 5-bit chunk tables of 8 floats (32 B
  * entries, 13 KB a word) and outputs 8, 9 from byte tables of 2 floats (8 B
  * entries, 256 a byte, 16 KB a word): 13 ymm and 8 two-float loads per row
@@ -346,6 +360,8 @@ enum { TROWS = LIF_SIMD_TABLE_ROWS, TCH = LIF_SIMD_TABLE_CHUNKS, TBITS = 5 };
                                         : (size_t)((x) >> (5 * (c) - 5))) & 0x3e0))
 #define TAB2_OFF(x, k)                                                                     \
     ((size_t)(k) * 2048 + (((k) == 0 ? (size_t)((x) << 3) : (size_t)((x) >> (8 * (k) - 3))) & 0x7f8))
+
+}
 
 static void fwd_table10(const lif_linear_fwd_args *a)
 {
@@ -357,14 +373,7 @@ static void fwd_table10(const lif_linear_fwd_args *a)
     for (size_t w = 0; w < nw; w++) {
         for (int c = 0; c < TCH; c++) {
             float *t = ta + (w * TCH + (size_t)c) * 32 * 8;
-            memset(t, 0, 8 * sizeof(float));
-            for (int j = 0; j < TBITS; j++) {
-                float *e = t + (8 << j);
-                size_t i = 64 * w + TBITS * (size_t)c + (size_t)j;
-                for (int o = 0; o < 8; o++)
-                    e[o] = o < n_out && i < (size_t)n_in && TBITS * c + j < 64
-                               ? a->w[(size_t)o * n_in + i] : 0.0f;
-            }
+            table_seed(t, 8, a, w, c);
             for (int v = 3; v < 32; v++)
                 if (v & (v - 1))
                     _mm256_store_ps(t + 8 * v, _mm256_add_ps(_mm256_load_ps(t + 8 * (v & (v - 1))),
@@ -447,14 +456,7 @@ void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
     for (size_t w = 0; w < nw; w++)
         for (int c = 0; c < TCH; c++) {
             float *t = tab + (w * TCH + (size_t)c) * 32 * 16;
-            memset(t, 0, 16 * sizeof(float));
-            for (int j = 0; j < TBITS; j++) {
-                float *e = t + (16 << j);
-                size_t i = 64 * w + TBITS * (size_t)c + (size_t)j;
-                for (int o = 0; o < 16; o++)
-                    e[o] = o < n_out && i < (size_t)n_in && TBITS * c + j < 64
-                               ? a->w[(size_t)o * n_in + i] : 0.0f;
-            }
+            table_seed(t, 16, a, w, c);
             for (int v = 3; v < 32; v++) {
                 if (!(v & (v - 1)))
                     continue;
