@@ -71,7 +71,7 @@ const char *cli_get(const cli_args *args, const char *key)
 {
     const char *v = NULL;
     for (int i = 0; i < args->n; i++)
-        if (args->a[i].flag->kind != FLAG_RECIPE && strcmp(args->a[i].flag->key, key) == 0)
+        if (args->a[i].flag->kind == FLAG_OPTION && strcmp(args->a[i].flag->key, key) == 0)
             v = args->a[i].value ? args->a[i].value : "1";
     return v;
 }
@@ -93,6 +93,56 @@ int cli_apply_recipe(const cli_args *args, lif_recipe *r, const char *cmd)
         }
     }
     return 0;
+}
+
+int cli_apply_plan(const cli_args *args, lif_plan_opts *o, const char *cmd)
+{
+    for (int i = 0; i < args->n; i++) {
+        const cli_arg *a = &args->a[i];
+        if (a->flag->kind != FLAG_PLAN)
+            continue;
+        if (lif_plan_opts_set(o, a->flag->key, a->value ? a->value : "1", a->typed) != LIF_OK) {
+            fprintf(stderr, "lif %s: %s\n", cmd, lif_last_error());
+            return LIF_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* The reference script's flags are written with one dash, lif's own with two. */
+static const char *dashes(const char *name)
+{
+    static const char *const ref[] = {"T",      "device", "b",   "epochs", "j",   "data-dir",
+                                      "out-dir", "resume", "amp", "opt",    "momentum",
+                                      "lr",     "tau"};
+    for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++)
+        if (strcmp(ref[i], name) == 0)
+            return "-";
+    return "--";
+}
+
+const char *cli_flag_for(const cli_flag *flags, const char *key, char *buf, size_t size)
+{
+    for (const cli_flag *fl = flags; fl->name; fl++)
+        if (fl->kind != FLAG_OPTION && strcmp(fl->key, key) == 0) {
+            snprintf(buf, size, "%s%s", dashes(fl->name), fl->name);
+            return buf;
+        }
+    snprintf(buf, size, "recipe key \"%s\"", key);
+    return buf;
+}
+
+int cli_fail_key(const char *cmd, lif_status st, const char *key, const cli_flag *flags)
+{
+    const char *detail = lif_last_error();
+    size_t n = key ? strlen(key) : 0;
+    if (!key || strncmp(detail, key, n) != 0 || detail[n] != ' ')
+        return cli_fail(cmd, st);
+    char flag[96];
+    fprintf(stderr, "lif %s: %s: %s%s\n", cmd, lif_status_str(st),
+            cli_flag_for(flags, key, flag, sizeof flag), detail + n);
+    return st == LIF_ERR_INVALID_ARG || st == LIF_ERR_NOT_FOUND || st == LIF_ERR_UNSUPPORTED
+               ? LIF_EXIT_USAGE : LIF_EXIT_FAIL;
 }
 
 void cli_print_flags(FILE *f, const cli_flag *flags)

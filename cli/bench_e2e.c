@@ -40,13 +40,11 @@ lif_status bench_e2e_create(const bench_e2e_cfg *cfg, bench_e2e **out, size_t *p
     lif_recipe_default(&r);
     r.T = cfg->T;
     r.batch = cfg->B;
-    r.threads = cfg->threads;
     r.seed = cfg->seed;
     if (cfg->hidden > 0) {
         r.n_hidden = 1;
         r.hidden[0] = cfg->hidden;
     }
-    snprintf(r.backend, sizeof r.backend, "%s", cfg->backend);
     if ((st = lif_recipe_validate(&r)) != LIF_OK)
         return st;
     int n_in = cfg->train->rows * cfg->train->cols;
@@ -70,7 +68,11 @@ lif_status bench_e2e_create(const bench_e2e_cfg *cfg, bench_e2e **out, size_t *p
     if ((st = lif_net_create(&r, n_in, 10, &e->net)) != LIF_OK)
         goto fail;
     size_t before = heap_in_use();
-    if ((st = lif_plan_create(e->net, cfg->B, &e->plan)) != LIF_OK)
+    lif_plan_opts o;
+    lif_plan_opts_default(&o);
+    o.threads = cfg->threads;
+    snprintf(o.backend, sizeof o.backend, "%s", cfg->backend);
+    if ((st = lif_plan_create(e->net, cfg->B, &o, &e->plan)) != LIF_OK)
         goto fail;
     if (plan_bytes) {
         size_t after = heap_in_use();

@@ -16,6 +16,7 @@ enum {
 /* How a flag takes its value. */
 typedef enum {
     FLAG_RECIPE,   /* sets the recipe key `key` through lif_recipe_set */
+    FLAG_PLAN,     /* sets the plan option `key` through lif_plan_opts_set */
     FLAG_OPTION,   /* stores its value in the option slot `key` */
 } flag_kind;
 
@@ -55,6 +56,19 @@ const char *cli_get(const cli_args *args, const char *key);
 /* Applies every FLAG_RECIPE argument to r, in command-line order. Prints
  * the error naming the flag and returns LIF_EXIT_USAGE on a bad value. */
 int cli_apply_recipe(const cli_args *args, lif_recipe *r, const char *cmd);
+
+/* Applies every FLAG_PLAN argument to o, in command-line order. Prints
+ * the error naming the flag and returns LIF_EXIT_USAGE on a bad value. */
+int cli_apply_plan(const cli_args *args, lif_plan_opts *o, const char *cmd);
+
+/* The flag of `flags` that sets recipe key or plan option `key`, as
+ * "-name" into buf; the key itself ("recipe key \"beta1\"") when no flag
+ * sets it. Returns buf. */
+const char *cli_flag_for(const cli_flag *flags, const char *key, char *buf, size_t size);
+
+/* cli_fail for a failed lif_recipe_check / lif_plan_opts_check: the
+ * detail's leading key (`key`) is printed as the flag that sets it. */
+int cli_fail_key(const char *cmd, lif_status st, const char *key, const cli_flag *flags);
 
 /* Prints the flags of a table as help text. */
 void cli_print_flags(FILE *f, const cli_flag *flags);

@@ -10,20 +10,14 @@ static const cli_flag eval_flags[] = {
     {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (/usr/share/datasets/fashion-mnist)"},
     {"T", FLAG_RECIPE, "T", "N", "time steps per image (the checkpoint's)"},
     {"b", FLAG_RECIPE, "batch", "N", "batch size (the checkpoint's)"},
-    {"backend", FLAG_RECIPE, "backend", "NAME", "kernel backend (auto)"},
-    {"threads", FLAG_RECIPE, "threads", "N", "kernel threads (1)"},
-    {"tc", FLAG_RECIPE, "Tc", "N", "time steps per chunk, 0 = T"},
+    {"backend", FLAG_PLAN, "backend", "LIST", "kernel backends in order of preference, or auto (auto)"},
+    {"threads", FLAG_PLAN, "threads", "N", "kernel threads (1)"},
+    {"tc", FLAG_PLAN, "Tc", "N", "time steps per chunk, 0 = T"},
     {"epoch", FLAG_OPTION, "epoch", "N", "draw the Poisson spikes of this epoch (the checkpoint's)"},
     {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported"},
     {"quiet", FLAG_OPTION, "quiet", NULL, "print only the result line"},
     {NULL, 0, NULL, NULL, NULL},
 };
-
-static int allowed(const char *key)
-{
-    return strcmp(key, "T") == 0 || strcmp(key, "batch") == 0 || strcmp(key, "backend") == 0 ||
-           strcmp(key, "threads") == 0 || strcmp(key, "Tc") == 0;
-}
 
 int cmd_eval(int argc, char **argv)
 {
@@ -69,16 +63,18 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    lif_recipe *r = lif_net_recipe_mut(net);
-    for (int i = 0; i < args.n; i++)
-        if (args.a[i].flag->kind == FLAG_RECIPE && !allowed(args.a[i].flag->key))
-            goto done;  /* unreachable: the table holds only allowed keys */
-    if ((rc = cli_apply_recipe(&args, r, "eval")) != 0)
+    /* -T and -b change the checkpoint's schedule; the rest are plan options */
+    lif_recipe rr = *lif_net_recipe(net), *r = &rr;
+    lif_plan_opts opts;
+    const char *bad;
+    lif_plan_opts_default(&opts);
+    if ((rc = cli_apply_recipe(&args, r, "eval")) != 0 ||
+        (rc = cli_apply_plan(&args, &opts, "eval")) != 0)
         goto done;
-    if (r->Tc > r->T)  /* a shorter -T than the checkpoint's chunk: one chunk */
-        r->Tc = 0;
-    if ((st = lif_recipe_validate(r)) != LIF_OK) {
-        rc = cli_fail("eval", st);
+    if ((st = lif_recipe_check(r, &bad)) != LIF_OK ||
+        (st = lif_plan_opts_check(&opts, &bad)) != LIF_OK ||
+        (st = lif_net_set_schedule(net, r->T, 0)) != LIF_OK) {
+        rc = cli_fail_key("eval", st, bad, eval_flags);
         goto done;
     }
     if ((st = lif_data_open_dir(data_dir, NULL, &test)) != LIF_OK) {
@@ -93,8 +89,8 @@ int cmd_eval(int argc, char **argv)
                                         test.images_path, test.rows, test.cols, first.n_in));
         goto done;
     }
-    if ((st = lif_plan_create(net, r->batch, &plan)) != LIF_OK) {
-        rc = cli_fail("eval", st);
+    if ((st = lif_plan_create(net, r->batch, &opts, &plan)) != LIF_OK) {
+        rc = cli_fail_key("eval", st, "Tc", eval_flags);
         goto done;
     }
     lif_epoch_stats te;

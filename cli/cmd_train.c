@@ -18,7 +18,7 @@ static const cli_flag train_flags[] = {
     {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported (lif is a CPU engine)"},
     {"b", FLAG_RECIPE, "batch", "N", "batch size (64)"},
     {"epochs", FLAG_RECIPE, "epochs", "N", "number of epochs (100)"},
-    {"j", FLAG_RECIPE, "workers", "N", "data-loading threads (4); accepted now, used once the OpenMP backend lands"},
+    {"j", FLAG_PLAN, "workers", "N", "data-loading threads (4); accepted and recorded, the loader is serial today"},
     {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (" DEFAULT_DATA_DIR ")"},
     {"out-dir", FLAG_OPTION, "out-dir", "DIR", "where run folders go (./logs)"},
     {"resume", FLAG_OPTION, "resume", "FILE", "continue from a checkpoint (.lif)"},
@@ -29,12 +29,12 @@ static const cli_flag train_flags[] = {
     {"tau", FLAG_RECIPE, "tau", "TAU", "LIF membrane time constant, > 1 (2.0)"},
     /* lif's own */
     {"config", FLAG_OPTION, "config", "FILE", "recipe JSON (configs/lif_fc_mnist.json); flags override it"},
-    {"backend", FLAG_RECIPE, "backend", "NAME", "kernel backend: auto or a name from lif info (auto)"},
+    {"backend", FLAG_PLAN, "backend", "LIST", "kernel backends in order of preference, e.g. simd,scalar, or auto (auto)"},
     {"seed", FLAG_RECIPE, "seed", "N", "seed of init, shuffling and spikes, 0..4294967295 (0)"},
-    {"threads", FLAG_RECIPE, "threads", "N", "kernel threads (1; the scalar backend is serial)"},
+    {"threads", FLAG_PLAN, "threads", "N", "kernel threads (1; the scalar and simd backends are serial)"},
     {"hidden", FLAG_RECIPE, "hidden", "N[,N]", "hidden Linear+LIF layers, e.g. 400 (none)"},
     {"bias", FLAG_RECIPE, "bias", NULL, "give the Linear layers a bias"},
-    {"tc", FLAG_RECIPE, "Tc", "N", "time steps per chunk, 0 = T (0)"},
+    {"tc", FLAG_PLAN, "Tc", "N", "time steps per chunk, 0 = T (0)"},
     {"v-threshold", FLAG_RECIPE, "v_threshold", "V", "firing threshold (1.0)"},
     {"v-reset", FLAG_RECIPE, "v_reset", "V|none", "hard-reset value, or none for soft reset (0.0)"},
     {"decay-input", FLAG_RECIPE, "decay_input", "BOOL", "input decays with tau (true)"},
@@ -166,15 +166,9 @@ static FILE *open_log(const char *run_dir, const char *name, int resume, int las
     return f;
 }
 
-/* On resume, the checkpoint's recipe rules; only these may change. */
-static int resumable_key(const char *key)
-{
-    static const char *const keys[] = {"epochs", "backend", "threads", "workers", "Tc"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (strcmp(key, keys[i]) == 0)
-            return 1;
-    return 0;
-}
+/* On resume, the checkpoint's recipe rules; only the epochs may change
+ * (the plan options — backend, threads, -j, --tc — are not in a recipe). */
+static int resumable_key(const char *key) { return strcmp(key, "epochs") == 0; }
 
 static int reconcile_resume(const cli_args *args, lif_recipe *ck)
 {
@@ -198,7 +192,8 @@ static int reconcile_resume(const cli_args *args, lif_recipe *ck)
         free(y);
         if (!same) {
             fprintf(stderr, "lif train: %s %s differs from the checkpoint's recipe; a resumed run "
-                            "keeps its recipe (only -epochs, --backend, --threads, -j, --tc may change)\n",
+                            "keeps its recipe (only -epochs may change, and the run options --backend, "
+                            "--threads, -j, --tc)\n",
                     a->typed, val);
             return LIF_EXIT_USAGE;
         }
@@ -206,15 +201,16 @@ static int reconcile_resume(const cli_args *args, lif_recipe *ck)
     return 0;
 }
 
-static void print_namespace(FILE *f, const lif_recipe *r, const char *device, const char *data_dir,
-                            const char *out_dir, const char *resume)
+static void print_namespace(FILE *f, const lif_recipe *r, const lif_plan_opts *o,
+                            const char *device, const char *data_dir, const char *out_dir,
+                            const char *resume)
 {
     fprintf(f, "Namespace(T=%d, device='%s', b=%d, epochs=%d, j=%d, data_dir='%s', out_dir='%s', "
                "resume=%s%s%s, amp=False, opt='%s', momentum=%g, lr=%g, tau=%g, backend='%s', "
                "seed=%u, threads=%d, hidden=[",
-            r->T, device, r->batch, r->epochs, r->workers, data_dir, out_dir, resume ? "'" : "",
+            r->T, device, r->batch, r->epochs, o->workers, data_dir, out_dir, resume ? "'" : "",
             resume ? resume : "None", resume ? "'" : "", r->opt == LIF_OPT_SGD ? "sgd" : "adam",
-            r->momentum, r->lr, (double)r->neuron.tau, r->backend, r->seed, r->threads);
+            r->momentum, r->lr, (double)r->neuron.tau, o->backend, r->seed, o->threads);
     for (int i = 0; i < r->n_hidden; i++)
         fprintf(f, "%s%d", i ? ", " : "", r->hidden[i]);
     fprintf(f, "])\n");
@@ -289,6 +285,7 @@ int cmd_train(int argc, char **argv)
 {
     cli_args args;
     lif_recipe r;
+    lif_plan_opts opts;
     lif_net *net = NULL;
     lif_plan *plan = NULL;
     lif_dataset train = {0}, test = {0};
@@ -329,26 +326,33 @@ int cmd_train(int argc, char **argv)
                         "checkpoint's recipe; drop --config\n");
         return LIF_EXIT_USAGE;
     }
+    const char *bad;
     lif_recipe_default(&r);
-    if (config && (st = lif_recipe_load(&r, config)) != LIF_OK)
+    lif_plan_opts_default(&opts);
+    if (config && ((st = lif_recipe_load(&r, config)) != LIF_OK ||
+                   (st = lif_plan_opts_load(&opts, config)) != LIF_OK))
         return cli_fail_input("train", st);
-    if ((rc = cli_apply_recipe(&args, &r, "train")) != 0)
+    if ((rc = cli_apply_recipe(&args, &r, "train")) != 0 ||
+        (rc = cli_apply_plan(&args, &opts, "train")) != 0)
         return rc;
     /* A resumed run's recipe is the checkpoint's, validated below. */
-    if (!resume && (st = lif_recipe_validate(&r)) != LIF_OK)
-        return cli_fail("train", st);
+    if (!resume && (st = lif_recipe_check(&r, &bad)) != LIF_OK)
+        return cli_fail_key("train", st, bad, train_flags);
+    if ((st = lif_plan_opts_check(&opts, &bad)) != LIF_OK)
+        return cli_fail_key("train", st, bad, train_flags);
 
     if (resume) {
         if ((st = lif_net_load(resume, &net, &ts)) != LIF_OK)
             return cli_fail_input("train", st);
-        lif_recipe *nr = lif_net_recipe_mut(net);
-        if ((rc = reconcile_resume(&args, nr)) != 0)
+        lif_recipe nr = *lif_net_recipe(net);
+        if ((rc = reconcile_resume(&args, &nr)) != 0)
             goto done;
-        if ((st = lif_recipe_validate(nr)) != LIF_OK) {
-            rc = cli_fail("train", st);
+        if ((st = lif_recipe_check(&nr, &bad)) != LIF_OK ||
+            (st = lif_net_set_schedule(net, 0, nr.epochs)) != LIF_OK) {
+            rc = cli_fail_key("train", st, bad, train_flags);
             goto done;
         }
-        r = *nr;
+        r = nr;
     }
 
     if ((st = lif_data_open_dir(data_dir, &train, &test)) != LIF_OK) {
@@ -375,8 +379,8 @@ int cmd_train(int argc, char **argv)
                                          resume, first.n_in, last.n_out, n_in, train.n_classes));
         goto done;
     }
-    if ((st = lif_plan_create(net, r.batch, &plan)) != LIF_OK) {
-        rc = cli_fail("train", st);
+    if ((st = lif_plan_create(net, r.batch, &opts, &plan)) != LIF_OK) {
+        rc = cli_fail_key("train", st, "Tc", train_flags);
         goto done;
     }
 
@@ -407,7 +411,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     if (!quiet) {
-        print_namespace(stdout, &r, device ? device : "cpu", data_dir, out_dir, resume);
+        print_namespace(stdout, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
         printf("%s\n", run_dir);
         printf("data: %d training and %d test images of %dx%d from %s\n", train.n, test.n,
                train.rows, train.cols, data_dir);
@@ -415,18 +419,20 @@ int cmd_train(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     FILE *af = fopen(path, "w");
-    char *json = lif_recipe_to_json(&r);
-    if (!af || !json) {
+    char *json = lif_recipe_to_json(&r), *ojson = lif_plan_opts_to_json(&opts);
+    if (!af || !json || !ojson) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
         if (af)
             fclose(af);
         free(json);
+        free(ojson);
         rc = LIF_EXIT_FAIL;
         goto done;
     }
-    print_namespace(af, &r, device ? device : "cpu", data_dir, out_dir, resume);
-    fprintf(af, "%s\n", json);
+    print_namespace(af, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
+    fprintf(af, "%s\n%s\n", json, ojson);
     free(json);
+    free(ojson);
     if (fclose(af) != 0) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
         rc = LIF_EXIT_FAIL;

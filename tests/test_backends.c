@@ -23,12 +23,14 @@ static int run(const char *backend, const lif_dataset *train, const lif_dataset 
     r.T = 20;
     r.epochs = 1;
     r.seed = 3;
-    snprintf(r.backend, sizeof r.backend, "%s", backend);
+    lif_plan_opts o;
+    lif_plan_opts_default(&o);
+    snprintf(o.backend, sizeof o.backend, "%s", backend);
     lif_net *net = NULL;
     lif_plan *plan = NULL;
     lif_epoch_stats tr, te;
     int ok = lif_net_create(&r, 784, 10, &net) == LIF_OK &&
-             lif_plan_create(net, r.batch, &plan) == LIF_OK &&
+             lif_plan_create(net, r.batch, &o, &plan) == LIF_OK &&
              lif_train_epoch(plan, train, 0, NULL, NULL, &tr) == LIF_OK &&
              lif_evaluate(plan, test, 0, NULL, NULL, &te) == LIF_OK;
     CHECK(ok, "backend %s: %s", backend, lif_last_error());

@@ -94,11 +94,17 @@ static const char *repro(const tcase *c, int B, int T, int Tc, uint64_t seed)
     return buf;
 }
 
+/* How the plans of the test being run are made: make_recipe sets the
+ * chunk length (and the default backend list), run_once the backend. */
+static lif_plan_opts plan_opts;
+
 static void make_recipe(const tcase *c, int T, int Tc, int batch, lif_recipe *r)
 {
     lif_recipe_default(r);
+    lif_plan_opts_default(&plan_opts);
+    plan_opts.Tc = Tc;
+    plan_opts.workers = 1;
     r->T = T;
-    r->Tc = Tc;
     r->batch = batch;
     r->epochs = 1;
     r->seed = 7;
@@ -116,7 +122,6 @@ static void make_recipe(const tcase *c, int T, int Tc, int batch, lif_recipe *r)
     r->neuron.v_reset = c->v_reset;
     r->opt = c->opt;
     r->lr = c->lr;
-    r->workers = 1;
 }
 
 static orc_neuron to_orc(const lif_neuron *n)
@@ -506,7 +511,7 @@ static void test_oracle_case(const tcase *c, int B, int T, int steps, uint64_t s
     CHECK(st == LIF_OK, "net_create: %s %s", lif_last_error(), rp0);
     if (st != LIF_OK)
         return;
-    st = lif_plan_create(net, B, &plan);
+    st = lif_plan_create(net, B, &plan_opts, &plan);
     CHECK(st == LIF_OK, "plan_create: %s %s", lif_last_error(), rp0);
     if (st != LIF_OK) {
         lif_net_destroy(net);
@@ -803,7 +808,7 @@ static int run_once(const tcase *c, int T, int Tc, int B, const char *backend, l
 {
     lif_recipe r;
     make_recipe(c, T, Tc, B, &r);
-    snprintf(r.backend, sizeof r.backend, "%s", backend);
+    snprintf(plan_opts.backend, sizeof plan_opts.backend, "%s", backend);
     lif_net *net = NULL;
     lif_plan *plan = NULL;
     const char *rp = repro(c, B, T, Tc, seed);
@@ -815,7 +820,7 @@ static int run_once(const tcase *c, int T, int Tc, int B, const char *backend, l
         copy_params(net, from);
     else
         set_net_dyadic(net, seed);
-    if (lif_plan_create(net, B, &plan) != LIF_OK) {
+    if (lif_plan_create(net, B, &plan_opts, &plan) != LIF_OK) {
         CHECK(0, "plan_create: %s %s", lif_last_error(), rp);
         lif_net_destroy(net);
         return 0;
@@ -960,7 +965,7 @@ static float *forward_I(lif_net *net, int B, const lif_batch *bt, lif_result *re
 {
     lif_plan *plan = NULL;
     int T = lif_net_recipe(net)->T;
-    if (lif_plan_create(net, B, &plan) != LIF_OK) {
+    if (lif_plan_create(net, B, &plan_opts, &plan) != LIF_OK) {
         CHECK(0, "plan_create: %s %s", lif_last_error(), rp);
         return FALLOC((size_t)T * B * 10);
     }
@@ -1088,7 +1093,7 @@ static void test_encoder(void)
     /* forward twice on one plan, with another batch in between: state
      * (V, counts) is reset, results identical */
     lif_plan *plan = NULL;
-    if (lif_plan_create(n1, B, &plan) == LIF_OK) {
+    if (lif_plan_create(n1, B, &plan_opts, &plan) == LIF_OK) {
         lif_result r1, r2, r3;
         size_t cnt;
         lif_plan_forward(plan, &bt, &r1);
@@ -1263,7 +1268,7 @@ static void test_epochs(void)
     /* determinism: two nets from the same recipe end bitwise equal */
     lif_net *a = synth_net(0, 5), *b = synth_net(0, 5);
     lif_plan *pa = NULL, *pb = NULL;
-    if (!a || !b || lif_plan_create(a, 16, &pa) != LIF_OK || lif_plan_create(b, 16, &pb) != LIF_OK) {
+    if (!a || !b || lif_plan_create(a, 16, &plan_opts, &pa) != LIF_OK || lif_plan_create(b, 16, &plan_opts, &pb) != LIF_OK) {
         CHECK(0, "setup: %s %s", lif_last_error(), rp);
         goto out;
     }
@@ -1308,7 +1313,7 @@ static void test_epochs(void)
 
         /* the same by hand: forward in order, domain 1, ids = indices */
         lif_plan *pc = NULL;
-        lif_plan_create(c, 16, &pc);
+        lif_plan_create(c, 16, &plan_opts, &pc);
         double loss = 0.0;
         long correct = 0;
         for (int k = 0; k < 101; k += 16) {
@@ -1333,8 +1338,8 @@ static void test_epochs(void)
          * set, domain 0, epoch 2 */
         lif_net *d1 = synth_net(0, 5), *d2 = synth_net(0, 5);
         lif_plan *p1 = NULL, *p2 = NULL;
-        if (d1 && d2 && lif_plan_create(d1, 16, &p1) == LIF_OK &&
-            lif_plan_create(d2, 16, &p2) == LIF_OK) {
+        if (d1 && d2 && lif_plan_create(d1, 16, &plan_opts, &p1) == LIF_OK &&
+            lif_plan_create(d2, 16, &plan_opts, &p2) == LIF_OK) {
             lif_epoch_stats e2;
             CHECK(lif_train_epoch(p1, &train, 2, NULL, NULL, &e2) == LIF_OK, "train: %s %s",
                   lif_last_error(), rp);
@@ -1376,7 +1381,7 @@ static void test_epochs(void)
     {
         lif_net *h = synth_net(16, 9);
         lif_plan *ph = NULL;
-        if (h && lif_plan_create(h, 16, &ph) == LIF_OK) {
+        if (h && lif_plan_create(h, 16, &plan_opts, &ph) == LIF_OK) {
             lif_epoch_stats st = {0};
             for (uint32_t ep = 0; ep < 5; ep++)
                 lif_train_epoch(ph, &train, ep, NULL, NULL, &st);
@@ -1424,7 +1429,7 @@ static void test_errors(void)
     make_recipe(&cases[0], 9, 0, 4, &r);
     lif_net *net = NULL;
     lif_plan *plan = NULL;
-    if (lif_net_create(&r, 784, 10, &net) != LIF_OK || lif_plan_create(net, 4, &plan) != LIF_OK) {
+    if (lif_net_create(&r, 784, 10, &net) != LIF_OK || lif_plan_create(net, 4, &plan_opts, &plan) != LIF_OK) {
         CHECK(0, "setup: %s %s", lif_last_error(), rp);
         lif_net_destroy(net);
         return;
@@ -1492,42 +1497,42 @@ static void test_errors(void)
     net = NULL;
     st = lif_net_create(&bad, 784, 10, &net);
     CHECK(st == LIF_ERR_INVALID_ARG && net == NULL, "T 0: %s %s", lif_status_str(st), rp);
-    bad = r;
-    bad.Tc = 10;
-    st = lif_net_create(&bad, 784, 10, &net);
-    CHECK(st == LIF_ERR_INVALID_ARG, "Tc 10 > T 9: %s %s", lif_status_str(st), rp);
+    lif_plan_opts o;
+    lif_plan_opts_default(&o);
+    o.Tc = 10;
+    net = NULL;
+    if (lif_net_create(&r, 784, 10, &net) == LIF_OK) {
+        plan = NULL;
+        st = lif_plan_create(net, 4, &o, &plan);
+        CHECK(st == LIF_ERR_INVALID_ARG && plan == NULL, "Tc 10 > T 9: %s %s",
+              lif_status_str(st), rp);
+        lif_plan_destroy(plan);
+        lif_net_destroy(net);
+    }
     st = lif_net_create(&r, 0, 10, &net);
     CHECK(st == LIF_ERR_INVALID_ARG, "n_in 0: %s %s", lif_status_str(st), rp);
 
-    /* unknown backend: NOT_FOUND from lif_plan_create */
-    bad = r;
-    snprintf(bad.backend, sizeof bad.backend, "no_such_backend");
-    net = NULL;
-    st = lif_net_create(&bad, 784, 10, &net);
-    if (st == LIF_OK) {
-        plan = NULL;
-        st = lif_plan_create(net, 4, &plan);
-        CHECK(st == LIF_ERR_NOT_FOUND && plan == NULL, "backend no_such_backend: %s (%s) %s",
-              lif_status_str(st), lif_last_error(), rp);
-        lif_plan_destroy(plan);
-        lif_net_destroy(net);
-    } else {
-        /* a recipe may refuse the name already; that is fine too */
-        CHECK(st == LIF_ERR_NOT_FOUND || st == LIF_ERR_INVALID_ARG,
-              "backend no_such_backend at net_create: %s %s", lif_status_str(st), rp);
-    }
-    /* the same through lif_net_recipe_mut after creation */
+    /* unknown backend, or a malformed preference list: refused by lif_plan_create */
+    static const struct { const char *list; lif_status st; } bad_lists[] = {
+        {"no_such_backend", LIF_ERR_NOT_FOUND}, {"simd,no_such_backend", LIF_ERR_NOT_FOUND},
+        {"scalar,,simd", LIF_ERR_INVALID_ARG}, {"scalar,scalar", LIF_ERR_INVALID_ARG},
+        {"auto,scalar", LIF_ERR_INVALID_ARG}, {"Scalar", LIF_ERR_INVALID_ARG},
+        {",", LIF_ERR_INVALID_ARG}};
     net = NULL;
     if (lif_net_create(&r, 784, 10, &net) == LIF_OK) {
-        snprintf(lif_net_recipe_mut(net)->backend, sizeof r.backend, "no_such_backend");
-        plan = NULL;
-        st = lif_plan_create(net, 4, &plan);
-        CHECK(st == LIF_ERR_NOT_FOUND && plan == NULL,
-              "backend no_such_backend (recipe_mut): %s (%s) %s", lif_status_str(st),
-              lif_last_error(), rp);
-        lif_plan_destroy(plan);
-        snprintf(lif_net_recipe_mut(net)->backend, sizeof r.backend, "scalar");
-        st = lif_plan_create(net, 0, &plan);
+        for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++) {
+            lif_plan_opts_default(&o);
+            snprintf(o.backend, sizeof o.backend, "%s", bad_lists[i].list);
+            plan = NULL;
+            st = lif_plan_create(net, 4, &o, &plan);
+            CHECK(st == bad_lists[i].st && plan == NULL, "backend '%s': %s (%s) %s",
+                  bad_lists[i].list, lif_status_str(st), lif_last_error(), rp);
+            CHECK(strstr(lif_last_error(), "backend") != NULL,
+                  "backend '%s': the message does not say what is wrong: %s", bad_lists[i].list,
+                  lif_last_error());
+            lif_plan_destroy(plan);
+        }
+        st = lif_plan_create(net, 0, &plan_opts, &plan);
         CHECK(st == LIF_ERR_INVALID_ARG, "plan of batch 0: %s %s", lif_status_str(st), rp);
         lif_net_destroy(net);
     }
@@ -1601,7 +1606,7 @@ static void test_checkpoint_case(const tcase *c, const char *dir)
     lif_net *net = NULL, *back = NULL;
     lif_plan *plan = NULL, *pback = NULL;
     if (lif_net_create(&r, c->n_in, 10, &net) != LIF_OK ||
-        lif_plan_create(net, B, &plan) != LIF_OK) {
+        lif_plan_create(net, B, &plan_opts, &plan) != LIF_OK) {
         CHECK(0, "setup: %s %s", lif_last_error(), rp);
         goto out;
     }
@@ -1638,7 +1643,7 @@ static void test_checkpoint_case(const tcase *c, const char *dir)
     CHECK(files_equal(p1, p2), "re-saved checkpoint not byte-identical %s", rp);
 
     /* one more batch from both: identical parameters and state */
-    if (lif_plan_create(back, B, &pback) != LIF_OK) {
+    if (lif_plan_create(back, B, &plan_opts, &pback) != LIF_OK) {
         CHECK(0, "plan for the loaded net: %s %s", lif_last_error(), rp);
         goto out;
     }

@@ -38,6 +38,7 @@ struct lif_net {
 
 struct lif_plan {
     lif_net *net;
+    lif_plan_opts opts;                    /* as given, Tc resolved to 1..T */
     int B, T, Tc, L;
     int Bcur;                              /* B of the last forward */
     const lif_kernel_i *k[LIF_OP_COUNT][N_SLOTS];

@@ -87,7 +87,17 @@ void lif_net_destroy(lif_net *net)
 }
 
 const lif_recipe *lif_net_recipe(const lif_net *net) { return &net->r; }
-lif_recipe *lif_net_recipe_mut(lif_net *net) { return &net->r; }
+lif_status lif_net_set_schedule(lif_net *net, int T, int epochs)
+{
+    if (T < 0 || T > 100000 || epochs < 0)
+        return lif_error(LIF_ERR_INVALID_ARG, "net: schedule T %d, epochs %d out of range", T,
+                         epochs);
+    if (T)
+        net->r.T = T;
+    if (epochs)
+        net->r.epochs = epochs;
+    return LIF_OK;
+}
 int lif_net_layers(const lif_net *net) { return net->n_layers; }
 long lif_net_step(const lif_net *net) { return net->step; }
 

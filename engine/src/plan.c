@@ -30,7 +30,7 @@ static lif_problem problem(const lif_plan *p, lif_op op, int l)
     q.nrn = &net->r.neuron;
     q.opt = net->r.opt;
     q.loss = net->r.loss;
-    q.threads = net->r.threads;
+    q.threads = p->opts.threads;
     return q;
 }
 
@@ -51,7 +51,7 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
 {
     const lif_kernel_i *k;
     lif_problem q = problem(p, op, l);
-    lif_status st = lif_kernel_select(&q, p->net->r.backend, &k);
+    lif_status st = lif_kernel_select(&q, p->opts.backend, &k);
     if (st != LIF_OK)
         return st;
     if (k == p->k[op][l])
@@ -129,20 +129,32 @@ static size_t physical_memory(void)
     return pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
 }
 
-lif_status lif_plan_create(lif_net *net, int B, lif_plan **out)
+lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_plan **out)
 {
     const lif_recipe *r = &net->r;
+    lif_plan_opts dflt;
+    lif_status st;
+    if (!opts) {
+        lif_plan_opts_default(&dflt);
+        opts = &dflt;
+    }
     if (B < 1 || B > 0x10000)
         return lif_error(LIF_ERR_INVALID_ARG, "plan: batch %d out of range 1..65536", B);
+    if ((st = lif_plan_opts_check(opts, NULL)) != LIF_OK)
+        return st;
+    if (opts->Tc > r->T)
+        return lif_error(LIF_ERR_INVALID_ARG, "Tc must be 0 or in 1..T (T = %d), got %d", r->T,
+                         opts->Tc);
     lif_plan *p = calloc(1, sizeof *p);
     if (!p)
         return lif_error(LIF_ERR_NOMEM, "plan: out of memory");
     p->net = net;
+    p->opts = *opts;
     p->B = B;
     p->T = r->T;
-    p->Tc = r->Tc > 0 && r->Tc < r->T ? r->Tc : r->T;
+    p->Tc = opts->Tc > 0 && opts->Tc < r->T ? opts->Tc : r->T;
+    p->opts.Tc = p->Tc;
     p->L = net->n_layers;
-    lif_status st = LIF_OK;
     /* Kernels take M = Tc*B rows as an int. */
     if ((size_t)p->Tc * B > INT_MAX / 2) {
         st = lif_error(LIF_ERR_INVALID_ARG,
@@ -227,6 +239,8 @@ void lif_plan_destroy(lif_plan *p)
     lif_free(p->ds_out);
     free(p);
 }
+
+const lif_plan_opts *lif_plan_options(const lif_plan *p) { return &p->opts; }
 
 const char *lif_plan_kernel(const lif_plan *p, lif_op op, int layer)
 {

@@ -3,6 +3,7 @@
  * Every key is one row of `fields`; set(), from_json() and validate() all
  * walk that table, so a key's type, range and wording live in one place. */
 #include "lif/recipe.h"
+#include "lif/net.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -23,7 +24,6 @@ typedef enum kind {
     K_SURR,   /* neuron.surrogate */
     K_LOSS,   /* loss */
     K_OPT,    /* opt */
-    K_NAME,   /* backend */
     K_HIDDEN, /* n_hidden + hidden[] */
     K_VRESET  /* neuron.v_reset + neuron.soft_reset */
 } kind;
@@ -43,7 +43,6 @@ typedef struct field {
 /* Table order is the order of application: surrogate before alpha. */
 static const field fields[] = {
     {"T", K_INT, OFF(T), 1, 100000, 0, 0, "an integer in 1..100000"},
-    {"Tc", K_INT, OFF(Tc), 0, 100000, 0, 0, "an integer in 0..100000"},
     {"batch", K_INT, OFF(batch), 1, 65536, 0, 0, "an integer in 1..65536"},
     {"epochs", K_INT, OFF(epochs), 1, INT_MAX, 0, 0, "an integer >= 1"},
     {"seed", K_U32, OFF(seed), 0, UINT32_MAX, 0, 0, "an integer in 0..4294967295"},
@@ -64,9 +63,6 @@ static const field fields[] = {
     {"beta1", K_DBL, OFF(beta1), 0, 1, 0, 1, "a number in [0, 1)"},
     {"beta2", K_DBL, OFF(beta2), 0, 1, 0, 1, "a number in [0, 1)"},
     {"eps", K_DBL, OFF(eps), 0, INFINITY, 1, 0, "a number > 0"},
-    {"backend", K_NAME, 0, 0, 0, 0, 0, NULL},
-    {"threads", K_INT, OFF(threads), 1, 1024, 0, 0, "an integer in 1..1024"},
-    {"workers", K_INT, OFF(workers), 1, 1024, 0, 0, "an integer in 1..1024"},
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -204,17 +200,6 @@ static void num_text(const lif_recipe *r, const field *f, char *buf, size_t n)
         snprintf(buf, n, "%.*g", dbl_prec(num_of(r, f)), num_of(r, f));
 }
 
-static int name_ok(const char *s, size_t cap)
-{
-    const char *end = memchr(s, '\0', cap);
-    if (!end || end == s)
-        return 0;
-    for (; s < end; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-            return 0;
-    return 1;
-}
-
 /* Checks field f of r alone; on failure writes "must be ..., got ..." */
 static int check_field(const lif_recipe *r, const field *f, char *msg, size_t n)
 {
@@ -278,13 +263,6 @@ static int check_field(const lif_recipe *r, const field *f, char *msg, size_t n)
             return -1;
         }
         return 0;
-    case K_NAME:
-        if (!name_ok(r->backend, sizeof r->backend)) {
-            snprintf(msg, n, "must be 1..%zu characters of [a-z0-9_], got '%.*s'",
-                     sizeof r->backend - 1, (int)sizeof r->backend, r->backend);
-            return -1;
-        }
-        return 0;
     case K_HIDDEN:
         if (r->n_hidden < 0 || r->n_hidden > LIF_MAX_HIDDEN) {
             snprintf(msg, n, "must have 0..%d layers, got %d", LIF_MAX_HIDDEN, r->n_hidden);
@@ -324,9 +302,6 @@ static const char *expect(const field *f, int json)
         return json ? "\"mse\" or \"ce\"" : "mse or ce";
     case K_OPT:
         return json ? "\"adam\" or \"sgd\"" : "adam or sgd";
-    case K_NAME:
-        return json ? "a string of 1..31 characters [a-z0-9_]"
-                    : "a name of 1..31 characters [a-z0-9_]";
     case K_HIDDEN:
         return json ? "an array of at most 8 integers in 1..100000"
                     : "a comma-separated list of at most 8 integers in 1..100000, or none";
@@ -405,16 +380,6 @@ static void put_num(lif_recipe *r, const field *f, double v)
         *(double *)p = v;
 }
 
-static int put_name(lif_recipe *r, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= sizeof r->backend)
-        return -1;
-    memset(r->backend, 0, sizeof r->backend);
-    memcpy(r->backend, s, n);
-    return 0;
-}
-
 static void put_surr(lif_recipe *r, int s)
 {
     r->neuron.surrogate = (lif_surrogate)s;
@@ -469,8 +434,6 @@ static int set_text(lif_recipe *r, const field *f, const char *s)
             return -1;
         r->opt = (lif_opt_kind)x;
         return 0;
-    case K_NAME:
-        return put_name(r, s);
     case K_HIDDEN: {
         int h[LIF_MAX_HIDDEN], n = 0;
         if (*s && !lower_eq(s, "none")) {
@@ -540,10 +503,6 @@ static int set_json(lif_recipe *r, const field *f, const json_t *j)
             return -1;
         r->opt = (lif_opt_kind)x;
         return 0;
-    case K_NAME:
-        if (!json_is_string(j) || strlen(json_string_value(j)) != json_string_length(j))
-            return -1;
-        return put_name(r, json_string_value(j));
     case K_HIDDEN: {
         size_t n = json_is_array(j) ? json_array_size(j) : SIZE_MAX;
         if (n > LIF_MAX_HIDDEN)
@@ -577,7 +536,6 @@ void lif_recipe_default(lif_recipe *r)
 {
     memset(r, 0, sizeof *r);
     r->T = 100;
-    r->Tc = 0;
     r->batch = 64;
     r->epochs = 100;
     r->seed = 0;
@@ -598,48 +556,38 @@ void lif_recipe_default(lif_recipe *r)
     r->beta1 = 0.9;
     r->beta2 = 0.999;
     r->eps = 1e-8;
-    memcpy(r->backend, "auto", 5);
-    r->threads = 1;
-    r->workers = 4;
-}
-
-/* The lif train flag that sets a recipe key, for messages ("-b" for
- * "batch"); keys only a config file sets are named as such. */
-static const char *flag_name(const char *key, char *buf, size_t size)
-{
-    static const char *const map[][2] = {
-        {"T", "-T"}, {"Tc", "--tc"}, {"batch", "-b"}, {"epochs", "-epochs"},
-        {"seed", "--seed"}, {"hidden", "--hidden"}, {"bias", "--bias"}, {"tau", "-tau"},
-        {"v_threshold", "--v-threshold"}, {"v_reset", "--v-reset"},
-        {"decay_input", "--decay-input"}, {"detach_reset", "--detach-reset"},
-        {"surrogate", "--surrogate"}, {"alpha", "--alpha"}, {"loss", "--loss"},
-        {"opt", "-opt"}, {"lr", "-lr"}, {"momentum", "-momentum"}, {"backend", "--backend"},
-        {"threads", "--threads"}, {"workers", "-j"}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i][0], key) == 0)
-            return map[i][1];
-    snprintf(buf, size, "recipe key \"%s\"", key);
-    return buf;
 }
 
 /* Checks every field, then the relations between fields. */
-lif_status lif_recipe_validate(const lif_recipe *r)
+lif_status lif_recipe_check(const lif_recipe *r, const char **key)
 {
-    char msg[160], a[64], b[64], fb[64];
+    char msg[160], a[64], b[64];
+    const char *dummy;
+    if (!key)
+        key = &dummy;
+    *key = NULL;
     for (size_t i = 0; i < N_FIELDS; i++)
-        if (check_field(r, &fields[i], msg, sizeof msg))
-            return lif_error(LIF_ERR_INVALID_ARG, "%s %s",
-                             flag_name(fields[i].key, fb, sizeof fb), msg);
-    if (r->Tc > r->T)
-        return lif_error(LIF_ERR_INVALID_ARG, "--tc must be 0 or in 1..T (T = %d), got %d",
-                         r->T, r->Tc);
+        if (check_field(r, &fields[i], msg, sizeof msg)) {
+            *key = fields[i].key;
+            return lif_error(LIF_ERR_INVALID_ARG, "%s %s", fields[i].key, msg);
+        }
     if (!r->neuron.soft_reset && !(r->neuron.v_reset < r->neuron.v_threshold)) {
         flt_text(r->neuron.v_reset, a, sizeof a);
         flt_text(r->neuron.v_threshold, b, sizeof b);
-        return lif_error(LIF_ERR_INVALID_ARG,
-                         "--v-reset must be < --v-threshold (%s), got %s", b, a);
+        *key = "v_reset";
+        return lif_error(LIF_ERR_INVALID_ARG, "v_reset must be < v_threshold (%s), got %s", b, a);
     }
     return LIF_OK;
+}
+
+lif_status lif_recipe_validate(const lif_recipe *r) { return lif_recipe_check(r, NULL); }
+
+int lif_recipe_is_option_key(const char *key)
+{
+    for (size_t i = 0; lif_plan_opts_key(i); i++)
+        if (strcmp(lif_plan_opts_key(i), key) == 0)
+            return 1;
+    return 0;
 }
 
 /* Applies the keys of a parsed JSON object to *r, all or nothing. */
@@ -651,7 +599,7 @@ static lif_status from_obj(lif_recipe *r, json_t *obj, const char *what)
     if (!json_is_object(obj))
         return lif_error(LIF_ERR_FORMAT, "%s: expected a JSON object", what);
     json_object_foreach(obj, key, v) {
-        if (!find(key) && strcmp(key, "_comment") != 0)
+        if (!find(key) && strcmp(key, "_comment") != 0 && !lif_recipe_is_option_key(key))
             return lif_error(LIF_ERR_INVALID_ARG, "%s: unknown key \"%s\"", what, key);
     }
     lif_recipe t = *r;
@@ -744,8 +692,7 @@ static json_t *to_obj(const lif_recipe *r, int *prec)
     double vals[N_FIELDS];
     int nv = 0;
     json_t *o = json_object(), *h = json_array();
-    if (!o || !h || r->n_hidden < 0 || r->n_hidden > LIF_MAX_HIDDEN ||
-        !memchr(r->backend, '\0', sizeof r->backend))
+    if (!o || !h || r->n_hidden < 0 || r->n_hidden > LIF_MAX_HIDDEN)
         goto fail;
     for (int i = 0; i < r->n_hidden; i++)
         if (json_array_append_new(h, json_integer(r->hidden[i])))
@@ -785,9 +732,6 @@ static json_t *to_obj(const lif_recipe *r, int *prec)
             break;
         case K_OPT:
             v = (unsigned)r->opt <= LIF_OPT_SGD ? json_string(opt_names[r->opt]) : NULL;
-            break;
-        case K_NAME:
-            v = json_string(r->backend);
             break;
         case K_HIDDEN:
             continue;

@@ -114,6 +114,21 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
+/* TEMPORARY (one name only): replaced by the ranking branch's version. */
+lif_status lif_backend_list_check(const char *list)
+{
+    const char *why;
+    if (!list || !*list || strcmp(list, "auto") == 0)
+        return LIF_OK;
+    const lif_backend_i *b = lif_backend_find(list);
+    if (!b)
+        return lif_error(LIF_ERR_NOT_FOUND, "unknown backend '%s' (lif info lists the backends)",
+                         list);
+    if (!lif_backend_available(b, &why))
+        return lif_error(LIF_ERR_UNSUPPORTED, "backend '%s' cannot run here: %s", list, why);
+    return LIF_OK;
+}
+
 lif_status lif_kernel_select(const lif_problem *p, const char *backend,
                              const lif_kernel_i **out)
 {

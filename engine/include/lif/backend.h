@@ -256,6 +256,11 @@ int lif_backend_available(const lif_backend_i *b, const char **why);
 /* "op/backend/variant" into buf (size >= 64 is plenty); returns buf. */
 char *lif_kernel_name(const lif_kernel_i *k, char *buf, size_t size);
 
+/* Checks a backend preference list: "auto" (or NULL, ""), or backend names
+ * separated by commas, each registered and available here. Returns LIF_OK,
+ * LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND or LIF_ERR_UNSUPPORTED. */
+lif_status lif_backend_list_check(const char *list);
+
 /* Picks the kernel for problem p. Order: LIF_FORCE_KERNEL (a comma list of
  * kernel names), then the best-priority kernel of `backend` (NULL or "auto":
  * any available backend) that supports p, then the scalar reference. With

@@ -34,10 +34,14 @@ lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net 
 /* Frees the net; NULL-safe. */
 void lif_net_destroy(lif_net *net);
 
-/* The recipe the net was made with (read only; backend/threads/epochs may be
- * changed through lif_net_recipe_mut before a plan is created). */
+/* The recipe the net was made with (read only). */
 const lif_recipe *lif_net_recipe(const lif_net *net);
-lif_recipe *lif_net_recipe_mut(lif_net *net);
+
+/* Changes the schedule of a net's recipe: T (time steps; evaluating with
+ * another T than training is allowed) and epochs (a resumed run may train
+ * longer); 0 keeps a value. Plans made before keep theirs.
+ * Returns LIF_OK or LIF_ERR_INVALID_ARG. */
+lif_status lif_net_set_schedule(lif_net *net, int T, int epochs);
 
 /* Number of Linear+LIF layers. */
 int lif_net_layers(const lif_net *net);
@@ -67,13 +71,59 @@ lif_status lif_net_save(const lif_net *net, const lif_train_state *st, const cha
  * Returns LIF_OK or the lif_ckpt_load / lif_net_create statuses. */
 lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st);
 
+/* ---- Plan options: how to run a net (apart from the recipe) ---- */
+
+typedef struct lif_plan_opts {
+    char backend[128];  /* backend preference list: "auto" or names, comma-separated,
+                           e.g. "onednn,simd" ("auto") */
+    int threads;        /* kernel threads, 1..1024 (1) */
+    int Tc;             /* time steps per chunk, 0 = T, 0..100000 (0) */
+    int workers;        /* threads preparing batches, 1..1024 (4); recorded, the
+                           data loader is serial today */
+} lif_plan_opts;
+
+/* The defaults above. */
+void lif_plan_opts_default(lif_plan_opts *o);
+
+/* Checks every field (the backend list's syntax, names, and that they can
+ * run here: lif_backend_list_check); on failure *key (if not NULL) gets the
+ * key at fault and the detail starts with it (a backend list's detail is
+ * lif_backend_list_check's, which names the backend). Returns LIF_OK,
+ * LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND or LIF_ERR_UNSUPPORTED. */
+lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key);
+
+/* Sets one option from text by key ("backend", "threads", "Tc", "workers");
+ * the detail of an error names `flag` (the caller's word for it) and the
+ * value. Returns LIF_OK, LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND (unknown key). */
+lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *value,
+                             const char *flag);
+
+/* Applies the option keys present in a JSON object text (a recipe file may
+ * hold them too; other keys are skipped: lif_recipe_from_json reads them).
+ * Returns LIF_OK, LIF_ERR_FORMAT, LIF_ERR_INVALID_ARG. */
+lif_status lif_plan_opts_from_json(lif_plan_opts *o, const char *json, const char *what);
+
+/* Same, reading the file at path. Adds LIF_ERR_IO. */
+lif_status lif_plan_opts_load(lif_plan_opts *o, const char *path);
+
+/* The options as a JSON object text (malloc'd, caller frees; NULL on
+ * allocation failure), keys sorted. */
+char *lif_plan_opts_to_json(const lif_plan_opts *o);
+
+/* The i-th option key; NULL past the last one. */
+const char *lif_plan_opts_key(size_t i);
+
 /* ---- Plans ---- */
 
-/* Binds every op of net to a kernel, from the recipe's backend (or "auto")
- * and threads, and allocates the buffers for batches of up to B samples.
- * Returns LIF_OK, LIF_ERR_NOT_FOUND / LIF_ERR_UNSUPPORTED (backend),
- * LIF_ERR_NOMEM. */
-lif_status lif_plan_create(lif_net *net, int B, lif_plan **out);
+/* Binds every op of net to a kernel, from the options' backend preference
+ * list, threads and chunk length (opts NULL: the defaults), and allocates
+ * the buffers for batches of up to B samples. Returns LIF_OK,
+ * LIF_ERR_INVALID_ARG (options, Tc > T), LIF_ERR_NOT_FOUND /
+ * LIF_ERR_UNSUPPORTED (backend), LIF_ERR_NOMEM, or a kernel init()'s status. */
+lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_plan **out);
+
+/* The options a plan runs with (Tc resolved: 1..T). */
+const lif_plan_opts *lif_plan_options(const lif_plan *plan);
 void lif_plan_destroy(lif_plan *plan);
 
 /* The name of the kernel bound to op in layer (layer ignored for

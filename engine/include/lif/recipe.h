@@ -1,8 +1,12 @@
 /* lif/recipe.h — the recipe: network, neuron, loss, optimizer, schedule.
  *
- * A recipe comes from lif_recipe_default(), optionally a JSON file
- * (configs/lif_fc_mnist.json is the reference recipe), then flags; the
- * later source overrides the earlier one field by field. */
+ * A recipe describes the model and its training, and is what checkpoints
+ * store. How to run it (backend, threads, time chunk) is not in it: that is
+ * lif_plan_opts (lif/net.h). A recipe comes from lif_recipe_default(),
+ * optionally a JSON file (configs/lif_fc_mnist.json is the reference
+ * recipe), then single keys; the later source overrides the earlier one
+ * field by field. Messages name fields by their key ("T", "lr"); the
+ * library knows no command-line spellings. */
 #ifndef LIF_RECIPE_H
 #define LIF_RECIPE_H
 
@@ -21,7 +25,6 @@ extern "C" {
 typedef struct lif_recipe {
     /* schedule */
     int T;                 /* time steps per sample, >= 1 (100) */
-    int Tc;                /* steps per chunk, 0 = T */
     int batch;             /* >= 1 (64) */
     int epochs;            /* >= 1 (100) */
     uint32_t seed;         /* (0) */
@@ -37,21 +40,23 @@ typedef struct lif_recipe {
     double lr;             /* > 0 (1e-3) */
     double momentum;       /* SGD momentum, 0 <= m < 1 (0.9) */
     double beta1, beta2, eps;  /* Adam (0.9, 0.999, 1e-8) */
-    /* execution */
-    char backend[32];      /* "scalar", "auto", ... ("auto") */
-    int threads;           /* kernel threads, >= 1 (1) */
-    int workers;           /* -j: threads preparing batches, >= 1 (4) */
 } lif_recipe;
 
 /* The reference recipe (values in the comments above). */
 void lif_recipe_default(lif_recipe *r);
 
-/* Checks every field; on failure the detail names the field as a flag
- * ("-T must be >= 1, got 0"). Returns LIF_OK or LIF_ERR_INVALID_ARG. */
+/* Checks every field; on failure the detail starts with the key at fault
+ * ("T must be >= 1, got 0"). Returns LIF_OK or LIF_ERR_INVALID_ARG. */
 lif_status lif_recipe_validate(const lif_recipe *r);
 
+/* lif_recipe_validate, and on failure *key (if key is not NULL) gets the
+ * key at fault (static text), so a caller can name it in its own words. */
+lif_status lif_recipe_check(const lif_recipe *r, const char **key);
+
 /* Applies the fields present in a JSON object text to *r (others keep their
- * value). Unknown keys and wrong types are errors naming the key.
+ * value). Unknown keys and wrong types are errors naming the key. The keys
+ * of lif_plan_opts (see lif_plan_opts_key) may appear too and are skipped
+ * here (a config file holds both; checkpoints of lif 0.1 stored them).
  * Returns LIF_OK, LIF_ERR_FORMAT, LIF_ERR_INVALID_ARG. */
 lif_status lif_recipe_from_json(lif_recipe *r, const char *json, const char *what);
 
@@ -73,6 +78,10 @@ char *lif_recipe_to_json(const lif_recipe *r);
  * Returns LIF_OK, LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND (unknown key). */
 lif_status lif_recipe_set(lif_recipe *r, const char *key, const char *value,
                           const char *flag);
+
+/* 1 if key names a plan option, not a recipe field ("backend", "threads",
+ * "Tc", "workers", ...): lif_recipe_from_json skips those. */
+int lif_recipe_is_option_key(const char *key);
 
 /* The output directory name of the reference script: "T{T}_b{b}_{opt}_lr{lr}"
  * with lr printed as Python prints a float (1e-3 -> "0.001"). */

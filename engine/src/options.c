@@ -1,0 +1,208 @@
+/* Plan options: how to run a net — backend preference list, threads, time
+ * chunk, data workers — kept apart from the recipe (the model and its
+ * training, what checkpoints store). */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lif/net.h"
+
+typedef struct opt_int {
+    const char *key;
+    size_t off;
+    int lo, hi;
+} opt_int;
+
+#define OFF(m) offsetof(lif_plan_opts, m)
+static const opt_int ints[] = {
+    {"threads", OFF(threads), 1, 1024},
+    {"Tc", OFF(Tc), 0, 100000},
+    {"workers", OFF(workers), 1, 1024},
+};
+#define N_INTS (sizeof ints / sizeof ints[0])
+
+static int *at(lif_plan_opts *o, const opt_int *f) { return (int *)((char *)o + f->off); }
+static int of(const lif_plan_opts *o, const opt_int *f)
+{
+    return *(const int *)((const char *)o + f->off);
+}
+
+const char *lif_plan_opts_key(size_t i)
+{
+    return i == 0 ? "backend" : i <= N_INTS ? ints[i - 1].key : NULL;
+}
+
+void lif_plan_opts_default(lif_plan_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    memcpy(o->backend, "auto", 5);
+    o->threads = 1;
+    o->Tc = 0;
+    o->workers = 4;
+}
+
+/* A backend list's characters: names of [a-z0-9_] and commas. */
+static int list_chars_ok(const char *s, size_t cap)
+{
+    const char *end = memchr(s, '\0', cap);
+    if (!end || end == s)
+        return 0;
+    for (; s < end; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == ','))
+            return 0;
+    return 1;
+}
+
+lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key)
+{
+    const char *dummy;
+    if (!key)
+        key = &dummy;
+    *key = "backend";
+    if (!list_chars_ok(o->backend, sizeof o->backend))
+        return lif_error(LIF_ERR_INVALID_ARG,
+                         "backend must be 'auto' or backend names of [a-z0-9_] separated by "
+                         "commas, at most %zu characters", sizeof o->backend - 1);
+    lif_status st = lif_backend_list_check(o->backend);
+    if (st != LIF_OK)
+        return st;
+    for (size_t i = 0; i < N_INTS; i++) {
+        int v = of(o, &ints[i]);
+        if (v < ints[i].lo || v > ints[i].hi) {
+            *key = ints[i].key;
+            return lif_error(LIF_ERR_INVALID_ARG, "%s must be in %d..%d, got %d", ints[i].key,
+                             ints[i].lo, ints[i].hi, v);
+        }
+    }
+    *key = NULL;
+    return LIF_OK;
+}
+
+static int parse_int(const char *s, int *out)
+{
+    if (!((*s >= '0' && *s <= '9') || ((*s == '-' || *s == '+') && s[1] >= '0' && s[1] <= '9')))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < INT_MIN || v > INT_MAX)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *value,
+                             const char *flag)
+{
+    if (!flag)
+        flag = key ? key : "?";
+    if (!value)
+        return lif_error(LIF_ERR_INVALID_ARG, "%s: got no value", flag);
+    if (key && strcmp(key, "backend") == 0) {
+        lif_plan_opts t = *o;
+        size_t n = strlen(value);
+        if (n >= sizeof t.backend || !list_chars_ok(value, n + 1))
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "%s: expected 'auto' or backend names separated by commas "
+                             "(lif info lists them), got '%s'", flag, value);
+        memcpy(t.backend, value, n + 1);
+        lif_status st = lif_backend_list_check(t.backend);
+        if (st != LIF_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", lif_last_error());
+            return lif_error(st, "%s: %s", flag, why);
+        }
+        *o = t;
+        return LIF_OK;
+    }
+    for (size_t i = 0; key && i < N_INTS; i++) {
+        if (strcmp(key, ints[i].key) != 0)
+            continue;
+        int v;
+        if (parse_int(value, &v) || v < ints[i].lo || v > ints[i].hi)
+            return lif_error(LIF_ERR_INVALID_ARG, "%s: expected an integer in %d..%d, got '%s'",
+                             flag, ints[i].lo, ints[i].hi, value);
+        *at(o, &ints[i]) = v;
+        return LIF_OK;
+    }
+    return lif_error(LIF_ERR_NOT_FOUND, "%s: unknown plan option '%s'", flag, key ? key : "");
+}
+
+static lif_status from_obj(lif_plan_opts *o, json_t *obj, const char *what)
+{
+    if (!json_is_object(obj))
+        return lif_error(LIF_ERR_FORMAT, "%s: expected a JSON object", what);
+    lif_plan_opts t = *o;
+    json_t *v = json_object_get(obj, "backend");
+    if (v) {
+        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+        if (!s || strlen(s) != json_string_length(v) || strlen(s) >= sizeof t.backend ||
+            !list_chars_ok(s, strlen(s) + 1))
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "%s: key \"backend\": expected a string, \"auto\" or backend names "
+                             "separated by commas", what);
+        memcpy(t.backend, s, strlen(s) + 1);
+    }
+    for (size_t i = 0; i < N_INTS; i++) {
+        if (!(v = json_object_get(obj, ints[i].key)))
+            continue;
+        json_int_t x = json_is_integer(v) ? json_integer_value(v) : (json_int_t)ints[i].lo - 1;
+        if (x < ints[i].lo || x > ints[i].hi)
+            return lif_error(LIF_ERR_INVALID_ARG, "%s: key \"%s\": expected an integer in %d..%d",
+                             what, ints[i].key, ints[i].lo, ints[i].hi);
+        *at(&t, &ints[i]) = (int)x;
+    }
+    *o = t;
+    return LIF_OK;
+}
+
+static lif_status apply(lif_plan_opts *o, json_t *obj, const json_error_t *err, const char *what)
+{
+    if (!obj)
+        return lif_error(LIF_ERR_FORMAT, "%s:%d:%d: %s", what, err->line, err->column, err->text);
+    lif_status st = from_obj(o, obj, what);
+    json_decref(obj);
+    return st;
+}
+
+lif_status lif_plan_opts_from_json(lif_plan_opts *o, const char *json, const char *what)
+{
+    json_error_t err;
+    if (!what)
+        what = "<json>";
+    if (!json)
+        return lif_error(LIF_ERR_INVALID_ARG, "%s: no JSON text", what);
+    return apply(o, json_loads(json, JSON_REJECT_DUPLICATES, &err), &err, what);
+}
+
+lif_status lif_plan_opts_load(lif_plan_opts *o, const char *path)
+{
+    json_error_t err;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lif_error(LIF_ERR_IO, "%s: %s", path, strerror(errno));
+    json_t *obj = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+    fclose(f);
+    return apply(o, obj, &err, path);
+}
+
+char *lif_plan_opts_to_json(const lif_plan_opts *o)
+{
+    json_t *obj = json_object();
+    if (!obj || !memchr(o->backend, '\0', sizeof o->backend) ||
+        json_object_set_new(obj, "backend", json_string(o->backend))) {
+        json_decref(obj);
+        return NULL;
+    }
+    for (size_t i = 0; i < N_INTS; i++)
+        if (json_object_set_new(obj, ints[i].key, json_integer(of(o, &ints[i])))) {
+            json_decref(obj);
+            return NULL;
+        }
+    char *s = json_dumps(obj, JSON_SORT_KEYS | JSON_INDENT(2));
+    json_decref(obj);
+    return s;
+}
