@@ -23,7 +23,7 @@ void orc_linear_fwd(int M, int n_in, int n_out, const double *x,
         }
 }
 
-/* H from V and X, written the way DESIGN.md states it. Soft reset charges
+/* H from V and X, written the way docs/DESIGN.md (README: "The model, exactly") states it. Soft reset charges
  * towards 0 (the reference framework uses v_reset = 0 in the charge when
  * v_reset is None). */
 static double charge(const orc_neuron *nr, double v, double x)

@@ -4,7 +4,8 @@
  * It shares no code and no types with the engine (it does not include any
  * lif header): plain loops, double arithmetic and double accumulation,
  * spikes as 0/1 doubles in [T, B, n] arrays instead of packed bits. It is
- * written straight from DESIGN.md and the reference framework's formulas,
+ * written straight from the formulas of docs/DESIGN.md (README: "The model,
+ * exactly") and the reference framework's formulas,
  * and tests/test_parity.c checks it against the framework's float64 arrays
  * to 1e-12, so a disagreement between a kernel and the oracle points at the
  * kernel. Slow on purpose; clarity over speed. */

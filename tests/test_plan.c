@@ -895,7 +895,7 @@ static void test_chunking(void)
                 /* and the same on the default backend with weights off the
                  * 1/64 grid: whatever kernels a chunk length (or the input
                  * density the plan measures on its first chunk) selects,
-                 * I, H, V and spikes must not depend on Tc (DESIGN: chunking
+                 * I, H, V and spikes must not depend on Tc (docs/DESIGN.md: chunking
                  * changes memory, not results). As of this writing this
                  * fails on AVX-512 machines: plan.c binds linear_fwd/simd/
                  * avx512 or avx512_event from the first chunk's density
