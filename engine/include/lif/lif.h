@@ -2,6 +2,7 @@
 #ifndef LIF_LIF_H
 #define LIF_LIF_H
 #include "lif/status.h"
+#include "lif/atomic.h"
 #include "lif/backend.h"
 #include "lif/cpu.h"
 #include "lif/recipe.h"
