@@ -9,5 +9,6 @@
 #include "lif/data.h"
 #include "lif/npy.h"
 #include "lif/ckpt.h"
+#include "lif/measure.h"
 #include "lif/net.h"
 #endif
