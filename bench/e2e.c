@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/bench.h"
 #include "bench.h"
 #include "lif/lif.h"
 
@@ -17,9 +16,8 @@
 #define POOL 8   /* batches of synthetic images per set */
 
 typedef struct source {
-    lif_dataset train, test;
-    double density;
-    int loaded;
+    lif_workload w;
+    double density;     /* in the names: nominal for synthetic sets, measured for data */
 } source;
 
 static source sources[2];
@@ -27,7 +25,7 @@ static int n_sources;
 static const char *data_dir;
 
 typedef struct ectx {
-    bench_e2e *e;
+    lif_measure_e2e *e;
     int train;
     long i;
 } ectx;
@@ -37,16 +35,16 @@ static void e2e_run(void *p)
     ectx *c = p;
     c->i++;
     if (c->train)
-        bench_e2e_train(c->e, c->i);
+        lif_measure_e2e_train(c->e, c->i);
     else
-        bench_e2e_infer(c->e, c->i);
+        lif_measure_e2e_infer(c->e, c->i);
 }
 
 static void e2e_teardown(void *p)
 {
     ectx *c = p;
     if (c)
-        bench_e2e_destroy(c->e);
+        lif_measure_e2e_destroy(c->e);
     free(c);
 }
 
@@ -59,12 +57,13 @@ static void *e2e_setup(const lif_bench_case *bc, lif_bench_work *w, char *why, s
         return NULL;
     }
     c->train = bc->iarg[1];
-    bench_e2e_cfg cfg = {.backend = bc->parg, .T = T_REF, .B = B_REF, .threads = 1, .hidden = 0,
-                         .train = &src->train, .test = &src->test, .seed = 0};
+    lif_measure_e2e_cfg cfg = {.backend = bc->parg, .T = T_REF, .B = B_REF, .threads = 1,
+                               .hidden = 0, .train = &src->w.train, .test = &src->w.test,
+                               .seed = 0};
     const char *t = getenv("LIF_BENCH_THREADS");
     if (t && atoi(t) > 1)
         cfg.threads = atoi(t);
-    if (bench_e2e_create(&cfg, &c->e, NULL) != LIF_OK) {
+    if (lif_measure_e2e_create(&cfg, &c->e, NULL) != LIF_OK) {
         snprintf(why, size, "setup: %s", lif_last_error());
         free(c);
         return NULL;
@@ -74,7 +73,7 @@ static void *e2e_setup(const lif_bench_case *bc, lif_bench_work *w, char *why, s
     w->unit = "images/s";
     w->flops = B_REF * (c->train ? 2 * dense : dense);
     w->bytes = 0;
-    w->density = bench_mean_density(&src->train, 0);   /* measured, not the nominal */
+    w->density = src->w.density;   /* measured, not the nominal */
     return c;
 }
 
@@ -82,17 +81,16 @@ int lif_bench_cases(lif_bench_case **out, size_t *n)
 {
     data_dir = getenv("LIF_BENCH_DATA");
     if (data_dir && *data_dir) {
-        if (lif_data_open_dir(data_dir, &sources[0].train, &sources[0].test) != LIF_OK) {
+        if (lif_workload_load(&sources[0].w, data_dir, 0, 0.0) != LIF_OK) {
             fprintf(stderr, "lif_e2e: LIF_BENCH_DATA=%s: %s\n", data_dir, lif_last_error());
             return -1;
         }
-        sources[0].density = bench_mean_density(&sources[0].train, 0);
+        sources[0].density = sources[0].w.density;
         n_sources = 1;
     } else {
         static const double dens[] = {0.13, 0.29};
         for (int i = 0; i < 2; i++) {
-            if (bench_synth_images(&sources[i].train, POOL * B_REF, 28, 28, dens[i], 1) != LIF_OK ||
-                bench_synth_images(&sources[i].test, POOL * B_REF, 28, 28, dens[i], 2) != LIF_OK) {
+            if (lif_workload_load(&sources[i].w, NULL, POOL * B_REF, dens[i]) != LIF_OK) {
                 fprintf(stderr, "lif_e2e: %s\n", lif_last_error());
                 return -1;
             }
@@ -134,8 +132,6 @@ void lif_bench_cases_free(lif_bench_case *cases, size_t n)
 {
     (void)n;
     free(cases);
-    for (int i = 0; i < n_sources; i++) {
-        lif_dataset_free(&sources[i].train);
-        lif_dataset_free(&sources[i].test);
-    }
+    for (int i = 0; i < n_sources; i++)
+        lif_workload_free(&sources[i].w);
 }

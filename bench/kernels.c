@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/bench.h"
 #include "bench.h"
 #include "lif/lif.h"
 
@@ -147,7 +146,7 @@ static scen *scen_get(const shape *sh, double density, char *why, size_t size)
     s->r.batch = sh->B;
     lif_status st;
     if ((st = lif_net_create(&s->r, sh->n_in, sh->n_out, &s->net)) != LIF_OK ||
-        (st = bench_synth_images(&s->img, sh->B, 28, sh->n_in / 28, density, 7)) != LIF_OK) {
+        (st = lif_workload_synth(&s->img, sh->B, 28, sh->n_in / 28, density, 7)) != LIF_OK) {
         snprintf(why, size, "setup: %s", lif_last_error());
         scen_free(s);
         return NULL;

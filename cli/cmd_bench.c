@@ -6,7 +6,9 @@
  * figure is images per second over `batches` whole steps; the table shows
  * the median over repetitions, the range, the ratio to the scalar backend,
  * and the fraction of this machine's measured FMA peak that the dense work
- * of those images would need. --json keeps the same for --compare. */
+ * of those images would need. --json keeps the same for --compare. The
+ * workloads, runners, schedule and JSON are liblif's (lif/measure.h); this
+ * file parses flags, probes the machine and prints. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,8 +16,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "bench.h"
 #include "cli.h"
+#include "lif/measure.h"
 #include "lif/roofline.h"
 
 #define MAX_BACKENDS 16
@@ -50,16 +52,6 @@ static void bench_help(void)
     printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
 }
 
-typedef struct row {
-    const char *name;
-    const char *why;          /* non-NULL: not run, the reason */
-    bench_e2e *e;
-    size_t plan_bytes;
-    char kernels[512];
-    double train[MAX_REPS], test[MAX_REPS];
-    double train_med, train_min, train_max, test_med, test_min, test_max;
-} row;
-
 static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
 {
     char *end;
@@ -73,159 +65,66 @@ static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void stats(const double *v, int n, double *med, double *lo, double *hi)
-{
-    double s[MAX_REPS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    *lo = s[0];
-    *hi = s[n - 1];
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double x)
-{
-    if (isfinite(x))
-        fprintf(f, "%.6g", x);
-    else
-        fputs("null", f);
-}
-
 /* ---- --compare ---- */
 
-static bench_json *load_json(const char *path)
+static const lif_measure_backend *find_backend(const lif_measure_report *r, const char *name)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "lif bench: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 65536;
-            char *t = realloc(text, cap);
-            if (!t) {
-                free(text);
-                fclose(f);
-                fprintf(stderr, "lif bench: out of memory reading %s\n", path);
-                return NULL;
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        fprintf(stderr, "lif bench: cannot read %s\n", path);
-        return NULL;
-    }
-    text[len] = '\0';
-    char err[160];
-    bench_json *j = bench_json_parse(text, err, sizeof err);
-    free(text);
-    if (!j) {
-        fprintf(stderr, "lif bench: %s is not valid JSON: %s\n", path, err);
-        return NULL;
-    }
-    if (!bench_json_get(j, "lif_bench") || !bench_json_get(j, "backends")) {
-        fprintf(stderr, "lif bench: %s is not a lif bench --json file (no \"lif_bench\" and "
-                        "\"backends\")\n", path);
-        bench_json_free(j);
-        return NULL;
-    }
-    return j;
-}
-
-static const bench_json *find_backend(const bench_json *doc, const char *name)
-{
-    const bench_json *bs = bench_json_get(doc, "backends");
-    for (const bench_json *b = bs && bs->kind == BJ_ARR ? bs->child : NULL; b; b = b->next)
-        if (strcmp(bench_json_str(b, "name", ""), name) == 0)
-            return b;
+    for (int i = 0; i < r->n_backends; i++)
+        if (strcmp(r->backends[i].name, name) == 0)
+            return &r->backends[i];
     return NULL;
-}
-
-static double median_of(const bench_json *b, const char *what)
-{
-    return bench_json_num(bench_json_get(b, what), "median", NAN);
 }
 
 static int compare(const char *pa, const char *pb)
 {
-    bench_json *a = load_json(pa), *b = a ? load_json(pb) : NULL;
-    if (!a || !b) {
-        bench_json_free(a);
+    lif_measure_report a, b;
+    if (lif_measure_report_read(pa, &a) != LIF_OK) {
+        fprintf(stderr, "lif bench: %s\n", lif_last_error());
         return LIF_EXIT_USAGE;
     }
-    const bench_json *ma = bench_json_get(a, "machine"), *mb = bench_json_get(b, "machine");
-    const bench_json *ca = bench_json_get(a, "config"), *cb = bench_json_get(b, "config");
+    if (lif_measure_report_read(pb, &b) != LIF_OK) {
+        fprintf(stderr, "lif bench: %s\n", lif_last_error());
+        lif_measure_report_free(&a);
+        return LIF_EXIT_USAGE;
+    }
+    const lif_measure_config *ca = &a.config, *cb = &b.config;
     printf("lif bench --compare: B = %s over A = %s\n", pb, pa);
-    printf("A: %s, isa %s; T %g, batch %g, data %s\n", bench_json_str(ma, "cpu", "?"),
-           bench_json_str(ma, "isa", "?"), bench_json_num(ca, "T", NAN),
-           bench_json_num(ca, "batch", NAN), bench_json_str(ca, "data", "?"));
-    printf("B: %s, isa %s; T %g, batch %g, data %s\n", bench_json_str(mb, "cpu", "?"),
-           bench_json_str(mb, "isa", "?"), bench_json_num(cb, "T", NAN),
-           bench_json_num(cb, "batch", NAN), bench_json_str(cb, "data", "?"));
+    printf("A: %s, isa %s; T %d, batch %d, data %s\n", a.machine.cpu, a.machine.isa, ca->T,
+           ca->batch, ca->data);
+    printf("B: %s, isa %s; T %d, batch %d, data %s\n", b.machine.cpu, b.machine.isa, cb->T,
+           cb->batch, cb->data);
     static const char *const same[] = {"T", "batch", "n_in", "n_out", "threads"};
+    const int va[] = {ca->T, ca->batch, ca->n_in, ca->n_out, ca->threads};
+    const int vb[] = {cb->T, cb->batch, cb->n_in, cb->n_out, cb->threads};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
-        if (bench_json_num(ca, same[i], -1) != bench_json_num(cb, same[i], -1))
-            printf("warning: the runs differ in %s (%g vs %g): the ratios mix two workloads\n",
-                   same[i], bench_json_num(ca, same[i], -1), bench_json_num(cb, same[i], -1));
-    if (strcmp(bench_json_str(ma, "cpu", ""), bench_json_str(mb, "cpu", "")) != 0)
+        if (va[i] != vb[i])
+            printf("warning: the runs differ in %s (%d vs %d): the ratios mix two workloads\n",
+                   same[i], va[i], vb[i]);
+    if (strcmp(a.machine.cpu, b.machine.cpu) != 0)
         printf("warning: the runs were made on different CPUs\n");
     printf("\n%-10s %12s %12s %8s   %12s %12s %8s\n", "backend", "A train/s", "B train/s",
            "B/A", "A test/s", "B test/s", "B/A");
-    const bench_json *bs = bench_json_get(b, "backends");
     int shown = 0;
-    for (const bench_json *rb = bs && bs->kind == BJ_ARR ? bs->child : NULL; rb; rb = rb->next) {
-        const char *name = bench_json_str(rb, "name", "?");
-        const bench_json *ra = find_backend(a, name);
-        double tb = median_of(rb, "train_images_per_s"), eb = median_of(rb, "test_images_per_s");
+    for (int i = 0; i < b.n_backends; i++) {
+        const lif_measure_backend *rb = &b.backends[i];
+        const lif_measure_backend *ra = find_backend(&a, rb->name);
+        double tb = rb->train.median, eb = rb->test.median;
         if (!ra || isnan(tb)) {
-            printf("%-10s %s\n", name, !ra ? "only in B" : "not run in B");
+            printf("%-10s %s\n", rb->name, !ra ? "only in B" : "not run in B");
             continue;
         }
-        double ta = median_of(ra, "train_images_per_s"), ea = median_of(ra, "test_images_per_s");
-        printf("%-10s %12.1f %12.1f %8.2f   %12.1f %12.1f %8.2f\n", name, ta, tb, tb / ta, ea, eb,
-               eb / ea);
+        double ta = ra->train.median, ea = ra->test.median;
+        printf("%-10s %12.1f %12.1f %8.2f   %12.1f %12.1f %8.2f\n", rb->name, ta, tb, tb / ta, ea,
+               eb, eb / ea);
         shown++;
     }
-    const bench_json *as = bench_json_get(a, "backends");
-    for (const bench_json *ra = as && as->kind == BJ_ARR ? as->child : NULL; ra; ra = ra->next)
-        if (!find_backend(b, bench_json_str(ra, "name", "")))
-            printf("%-10s only in A\n", bench_json_str(ra, "name", "?"));
+    for (int i = 0; i < a.n_backends; i++)
+        if (!find_backend(&b, a.backends[i].name))
+            printf("%-10s only in A\n", a.backends[i].name);
     if (!shown)
         printf("(no backend was run in both)\n");
-    bench_json_free(a);
-    bench_json_free(b);
+    lif_measure_report_free(&a);
+    lif_measure_report_free(&b);
     return LIF_EXIT_OK;
 }
 
@@ -246,78 +145,17 @@ typedef struct machine {
     double peak_gflops;     /* the peak for --threads (one thread's, or the measured sum) */
 } machine;
 
-static void write_json(FILE *f, const run_cfg *c, const machine *m, const row *rows, int nrows,
-                       double rss_mb, double scalar_train, double scalar_test)
-{
-    fprintf(f, "{\n  \"lif_bench\": 1,\n  \"version\": ");
-    json_str(f, lif_version());
-    fprintf(f, ",\n  \"machine\": {\"cpu\": ");
-    json_str(f, m->cpu->model);
-    fprintf(f, ", \"vendor\": ");
-    json_str(f, m->cpu->vendor);
-    fprintf(f, ", \"isa\": \"%s\", \"best_isa\": \"%s\", \"logical_cpus\": %d, \"peak_gflops\": ",
-            lif_isa_name(m->cpu->isa), lif_isa_name(m->cpu->best), m->cpu->logical_cpus);
-    json_num(f, m->roof.gflops);
-    fprintf(f, ", \"fma_loop\": \"%s\", \"copy_gbps\": ", m->roof.fma_loop);
-    json_num(f, m->roof.copy_gbps);
-    fprintf(f, ", \"scaling_threads\": %d, \"scaling\": ", m->scale_threads);
-    json_num(f, m->scale_threads ? m->scale : 1.0);
-    fprintf(f, "},\n  \"config\": {\"T\": %d, \"batch\": %d, \"n_in\": %d, \"n_out\": %d, "
-               "\"hidden\": %d, \"reps\": %d, \"batches\": %d, \"threads\": %d, \"data\": ",
-            c->T, c->B, c->n_in, c->n_out, c->hidden, c->reps, c->batches, c->threads);
-    json_str(f, c->data ? c->data : "synthetic");
-    fprintf(f, ", \"density\": ");
-    json_num(f, c->density);
-    fprintf(f, "},\n  \"peak_rss_mb\": ");
-    json_num(f, rss_mb);
-    fprintf(f, ",\n  \"backends\": [");
-    for (int i = 0; i < nrows; i++) {
-        const row *r = &rows[i];
-        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        json_str(f, r->name);
-        if (r->why) {
-            fprintf(f, ", \"skipped\": ");
-            json_str(f, r->why);
-            fprintf(f, "}");
-            continue;
-        }
-        fprintf(f, ", \"kernels\": ");
-        json_str(f, r->kernels);
-        fprintf(f, ", \"plan_bytes\": %zu", r->plan_bytes);
-        for (int k = 0; k < 2; k++) {
-            const double *v = k ? r->test : r->train;
-            double med = k ? r->test_med : r->train_med, base = k ? scalar_test : scalar_train;
-            fprintf(f, ",\n     \"%s_images_per_s\": {\"median\": ", k ? "test" : "train");
-            json_num(f, med);
-            fprintf(f, ", \"min\": ");
-            json_num(f, k ? r->test_min : r->train_min);
-            fprintf(f, ", \"max\": ");
-            json_num(f, k ? r->test_max : r->train_max);
-            fprintf(f, ", \"ratio_to_scalar\": ");
-            json_num(f, base > 0 ? med / base : NAN);
-            fprintf(f, ", \"reps\": [");
-            for (int j = 0; j < c->reps; j++) {
-                fprintf(f, "%s", j ? ", " : "");
-                json_num(f, v[j]);
-            }
-            fprintf(f, "]}");
-        }
-        double flops = 4.0 * c->T * ((double)c->n_in * (c->hidden ? c->hidden : c->n_out) +
-                                     (c->hidden ? (double)c->hidden * c->n_out : 0.0));
-        fprintf(f, ",\n     \"train_pct_of_fma_peak\": ");
-        json_num(f, 100.0 * r->train_med * flops / (m->peak_gflops * 1e9));
-        fprintf(f, "}");
-    }
-    fprintf(f, "\n  ]\n}\n");
-}
-
 int cmd_bench(int argc, char **argv)
 {
     cli_args args;
     run_cfg c = {.T = 100, .B = 64, .reps = 5, .batches = 10, .threads = 1, .density = 0.29};
-    lif_dataset train = {0}, test = {0};
-    row rows[MAX_BACKENDS];
-    int nrows = 0, rc;
+    lif_workload w = {0};
+    lif_measure_report rep = {0};
+    lif_measure_e2e *e2e[MAX_BACKENDS] = {0};
+    lif_measure_task tasks[2 * MAX_BACKENDS];
+    double *seconds = NULL;
+    const char *names[MAX_BACKENDS];
+    int nrows = 0, ntasks = 0, rc;
     lif_status st;
     char *argv2[CLI_MAX_ARGS * 2];
     int argc2 = 0;
@@ -374,49 +212,44 @@ int cmd_bench(int argc, char **argv)
     size_t nb;
     const lif_backend_i *const *bs = lif_backends(&nb);
     const char *list = cli_get(&args, "backend");
-    static char names[MAX_BACKENDS][64];
+    static char listed[MAX_BACKENDS][64];
     if (list) {
         for (const char *s = list; *s;) {
             const char *e = strchr(s, ',');
             size_t len = e ? (size_t)(e - s) : strlen(s);
-            if (nrows == MAX_BACKENDS || len == 0 || len >= sizeof names[0]) {
+            if (nrows == MAX_BACKENDS || len == 0 || len >= sizeof listed[0]) {
                 fprintf(stderr, "lif bench: -backend %s: give at most %d names, comma-separated\n",
                         list, MAX_BACKENDS);
                 return LIF_EXIT_USAGE;
             }
-            memcpy(names[nrows], s, len);
-            names[nrows][len] = '\0';
-            if (!lif_backend_find(names[nrows])) {
-                fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", names[nrows]);
+            memcpy(listed[nrows], s, len);
+            listed[nrows][len] = '\0';
+            if (!lif_backend_find(listed[nrows])) {
+                fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", listed[nrows]);
                 for (size_t i = 0; i < nb; i++)
                     fprintf(stderr, " %s", bs[i]->name);
                 fprintf(stderr, ")\n");
                 return LIF_EXIT_USAGE;
             }
-            rows[nrows] = (row){.name = names[nrows]};
+            names[nrows] = listed[nrows];
             nrows++;
             s = e ? e + 1 : s + len;
         }
     } else {
         for (size_t i = 0; i < nb && nrows < MAX_BACKENDS; i++)
-            rows[nrows++] = (row){.name = bs[i]->name};
+            names[nrows++] = bs[i]->name;
     }
 
     /* the data: a real set, or synthetic images of a stated density */
-    if (c.data) {
-        if ((st = lif_data_open_dir(c.data, &train, &test)) != LIF_OK)
-            return cli_fail("bench", st);
-    } else {
-        int n = c.B * c.batches;
-        if ((st = bench_synth_images(&train, n, 28, 28, c.density, 1)) != LIF_OK ||
-            (st = bench_synth_images(&test, n, 28, 28, c.density, 2)) != LIF_OK) {
-            rc = cli_fail("bench", st);
-            goto done;
-        }
-    }
-    c.density = bench_mean_density(&train, 0);
-    c.n_in = train.rows * train.cols;
+    if ((st = lif_workload_load(&w, c.data, c.B * c.batches, c.density)) != LIF_OK)
+        return cli_fail("bench", st);
+    c.density = w.density;
+    c.n_in = w.train.rows * w.train.cols;
     c.n_out = 10;
+    if ((st = lif_measure_report_init(&rep, nrows, c.reps)) != LIF_OK) {
+        rc = cli_fail("bench", st);
+        goto done;
+    }
 
     /* the machine and its limits */
     machine m = {.cpu = lif_cpu_get()};
@@ -437,68 +270,73 @@ int cmd_bench(int argc, char **argv)
         }
     }
 
-    /* nets and plans, then a warm-up step of each (untimed) */
-    int ran = 0;
+    /* nets and plans; each backend runs a training step and an inference
+     * pass (lif_measure_e2e_task), after one untimed call of each */
     for (int i = 0; i < nrows; i++) {
-        row *r = &rows[i];
+        lif_measure_backend *r = &rep.backends[i];
         const char *why;
-        if (!lif_backend_available(lif_backend_find(r->name), &why)) {
-            r->why = why;
+        snprintf(r->name, sizeof r->name, "%s", names[i]);
+        if (!lif_backend_available(lif_backend_find(names[i]), &why)) {
+            snprintf(r->skipped, sizeof r->skipped, "%s", why);
             continue;
         }
-        bench_e2e_cfg ec = {.backend = r->name, .T = c.T, .B = c.B, .threads = c.threads,
-                            .hidden = c.hidden, .train = &train, .test = &test, .seed = 0};
-        if ((st = bench_e2e_create(&ec, &r->e, &r->plan_bytes)) != LIF_OK ||
-            (st = bench_e2e_train(r->e, 0)) != LIF_OK || (st = bench_e2e_infer(r->e, 0)) != LIF_OK) {
+        lif_measure_e2e_cfg ec = {.backend = names[i], .T = c.T, .B = c.B, .threads = c.threads,
+                                  .hidden = c.hidden, .train = &w.train, .test = &w.test,
+                                  .seed = 0};
+        size_t plan_bytes = 0;
+        if ((st = lif_measure_e2e_create(&ec, &e2e[i], &plan_bytes)) != LIF_OK) {
             rc = cli_fail("bench", st);
             goto done;
         }
-        bench_e2e_kernels(r->e, r->kernels, sizeof r->kernels);
-        ran++;
+        r->plan_bytes = plan_bytes;
+        tasks[ntasks++] = lif_measure_e2e_task(e2e[i], 1);
+        tasks[ntasks++] = lif_measure_e2e_task(e2e[i], 0);
     }
-    if (!ran) {
+    if (!ntasks) {
         fprintf(stderr, "lif bench: none of the backends can run here:");
         for (int i = 0; i < nrows; i++)
-            fprintf(stderr, " %s (%s)", rows[i].name, rows[i].why);
+            fprintf(stderr, " %s (%s)", rep.backends[i].name, rep.backends[i].skipped);
         fprintf(stderr, "\n");
         rc = LIF_EXIT_USAGE;
         goto done;
     }
 
     /* interleaved repetitions: rep 0 of every backend, then rep 1, ... */
-    for (int k = 0; k < c.reps; k++)
-        for (int i = 0; i < nrows; i++) {
-            row *r = &rows[i];
-            if (r->why)
-                continue;
-            long first = 1 + (long)k * c.batches;
-            double t0 = lif_now();
-            for (int j = 0; j < c.batches; j++)
-                if ((st = bench_e2e_train(r->e, first + j)) != LIF_OK)
-                    break;
-            double t1 = lif_now();
-            for (int j = 0; st == LIF_OK && j < c.batches; j++)
-                st = bench_e2e_infer(r->e, first + j);
-            double t2 = lif_now();
-            if (st != LIF_OK) {
+    seconds = malloc((size_t)ntasks * (size_t)c.reps * sizeof *seconds);
+    if (!seconds) {
+        rc = cli_fail("bench", lif_error(LIF_ERR_NOMEM, "out of memory"));
+        goto done;
+    }
+    lif_measure_schedule sched = {.warmup = 1, .repeats = c.reps, .calls = c.batches,
+                                  .interleaved = 1};
+    if ((st = lif_measure_run(tasks, ntasks, &sched, seconds)) != LIF_OK) {
+        rc = cli_fail("bench", st);
+        goto done;
+    }
+
+    double imgs = (double)c.batches * c.B;
+    double scalar_train = 0, scalar_test = 0;
+    for (int i = 0, t = 0; i < nrows; i++) {
+        lif_measure_backend *r = &rep.backends[i];
+        if (r->skipped[0])
+            continue;
+        lif_measure_e2e_kernels(e2e[i], r->kernels, sizeof r->kernels);
+        lif_measure_rate *rates[2] = {&r->train, &r->test};
+        for (int k = 0; k < 2; k++, t++) {
+            lif_measure_stats ms;
+            for (int j = 0; j < c.reps; j++)
+                rates[k]->reps[j] = imgs / seconds[(size_t)t * (size_t)c.reps + (size_t)j];
+            if ((st = lif_measure_summarize(rates[k]->reps, c.reps, &ms)) != LIF_OK) {
                 rc = cli_fail("bench", st);
                 goto done;
             }
-            double imgs = (double)c.batches * c.B;
-            r->train[k] = imgs / (t1 - t0);
-            r->test[k] = imgs / (t2 - t1);
+            rates[k]->median = ms.median;
+            rates[k]->min = ms.min;
+            rates[k]->max = ms.max;
         }
-
-    double scalar_train = 0, scalar_test = 0;
-    for (int i = 0; i < nrows; i++) {
-        row *r = &rows[i];
-        if (r->why)
-            continue;
-        stats(r->train, c.reps, &r->train_med, &r->train_min, &r->train_max);
-        stats(r->test, c.reps, &r->test_med, &r->test_min, &r->test_max);
         if (strcmp(r->name, "scalar") == 0) {
-            scalar_train = r->train_med;
-            scalar_test = r->test_med;
+            scalar_train = r->train.median;
+            scalar_test = r->test.median;
         }
     }
     struct rusage ru;
@@ -506,6 +344,33 @@ int cmd_bench(int argc, char **argv)
     double rss_mb = (double)ru.ru_maxrss / 1024.0;   /* Linux: kilobytes */
     int width = c.hidden ? c.hidden : c.n_out;
     double train_flops = 4.0 * c.T * ((double)c.n_in * width + (c.hidden ? (double)c.hidden * c.n_out : 0.0));
+    for (int i = 0; i < nrows; i++) {
+        lif_measure_backend *r = &rep.backends[i];
+        if (r->skipped[0])
+            continue;
+        r->train.ratio_to_scalar = scalar_train > 0 ? r->train.median / scalar_train : NAN;
+        r->test.ratio_to_scalar = scalar_test > 0 ? r->test.median / scalar_test : NAN;
+        r->train_pct_of_fma_peak = 100.0 * r->train.median * train_flops / (m.peak_gflops * 1e9);
+    }
+
+    /* the report: what --json writes and the table shows */
+    snprintf(rep.version, sizeof rep.version, "%s", lif_version());
+    lif_measure_machine *rm = &rep.machine;
+    snprintf(rm->cpu, sizeof rm->cpu, "%s", m.cpu->model);
+    snprintf(rm->vendor, sizeof rm->vendor, "%s", m.cpu->vendor);
+    snprintf(rm->isa, sizeof rm->isa, "%s", lif_isa_name(m.cpu->isa));
+    snprintf(rm->best_isa, sizeof rm->best_isa, "%s", lif_isa_name(m.cpu->best));
+    rm->logical_cpus = m.cpu->logical_cpus;
+    rm->peak_gflops = m.roof.gflops;
+    snprintf(rm->fma_loop, sizeof rm->fma_loop, "%s", m.roof.fma_loop);
+    rm->copy_gbps = m.roof.copy_gbps;
+    rm->scaling_threads = m.scale_threads;
+    rm->scaling = m.scale_threads ? m.scale : 1.0;
+    rep.config = (lif_measure_config){.T = c.T, .batch = c.B, .n_in = c.n_in, .n_out = c.n_out,
+                                      .hidden = c.hidden, .reps = c.reps, .batches = c.batches,
+                                      .threads = c.threads, .density = c.density};
+    snprintf(rep.config.data, sizeof rep.config.data, "%s", c.data ? c.data : "synthetic");
+    rep.peak_rss_mb = rss_mb;
 
     /* the table */
     printf("lif bench: T %d, batch %d, %d -> ", c.T, c.B, c.n_in);
@@ -529,20 +394,20 @@ int cmd_bench(int argc, char **argv)
     printf("\n%-10s %11s %19s %8s %11s %19s %8s %7s %8s\n", "backend", "train img/s", "min-max",
            "x scalar", "test img/s", "min-max", "x scalar", "%roof", "plan MB");
     for (int i = 0; i < nrows; i++) {
-        const row *r = &rows[i];
-        if (r->why) {
-            printf("%-10s skipped: %s\n", r->name, r->why);
+        const lif_measure_backend *r = &rep.backends[i];
+        if (r->skipped[0]) {
+            printf("%-10s skipped: %s\n", r->name, r->skipped);
             continue;
         }
         char tr[32], te[32], xr[16] = "-", xe[16] = "-";
-        snprintf(tr, sizeof tr, "%.0f-%.0f", r->train_min, r->train_max);
-        snprintf(te, sizeof te, "%.0f-%.0f", r->test_min, r->test_max);
+        snprintf(tr, sizeof tr, "%.0f-%.0f", r->train.min, r->train.max);
+        snprintf(te, sizeof te, "%.0f-%.0f", r->test.min, r->test.max);
         if (scalar_train > 0) {
-            snprintf(xr, sizeof xr, "%.2f", r->train_med / scalar_train);
-            snprintf(xe, sizeof xe, "%.2f", r->test_med / scalar_test);
+            snprintf(xr, sizeof xr, "%.2f", r->train.ratio_to_scalar);
+            snprintf(xe, sizeof xe, "%.2f", r->test.ratio_to_scalar);
         }
-        printf("%-10s %11.1f %19s %8s %11.1f %19s %8s %6.2f%% %8.2f\n", r->name, r->train_med, tr, xr,
-               r->test_med, te, xe, 100.0 * r->train_med * train_flops / (m.peak_gflops * 1e9),
+        printf("%-10s %11.1f %19s %8s %11.1f %19s %8s %6.2f%% %8.2f\n", r->name, r->train.median,
+               tr, xr, r->test.median, te, xe, r->train_pct_of_fma_peak,
                (double)r->plan_bytes / 1e6);
     }
     printf("\npeak resident memory %.1f MB (the whole process: data set, nets and plans of every backend)\n",
@@ -551,28 +416,20 @@ int cmd_bench(int argc, char **argv)
            "weight gradient) over the FMA peak above; 100%% is the dense limit, event-driven kernels "
            "can pass it\n");
     for (int i = 0; i < nrows; i++)
-        if (!rows[i].why)
-            printf("kernels %s: %s\n", rows[i].name, rows[i].kernels);
+        if (!rep.backends[i].skipped[0])
+            printf("kernels %s: %s\n", rep.backends[i].name, rep.backends[i].kernels);
     fflush(stdout);
 
     rc = LIF_EXIT_OK;
-    if (json_path) {
-        FILE *f = fopen(json_path, "w");
-        if (!f) {
-            fprintf(stderr, "lif bench: cannot write %s: %s\n", json_path, strerror(errno));
-            rc = LIF_EXIT_FAIL;
-            goto done;
-        }
-        write_json(f, &c, &m, rows, nrows, rss_mb, scalar_train, scalar_test);
-        if (fclose(f) != 0) {
-            fprintf(stderr, "lif bench: cannot write %s: %s\n", json_path, strerror(errno));
-            rc = LIF_EXIT_FAIL;
-        }
+    if (json_path && (st = lif_measure_report_write(json_path, &rep)) != LIF_OK) {
+        fprintf(stderr, "lif bench: %s\n", lif_last_error());
+        rc = LIF_EXIT_FAIL;
     }
 done:
     for (int i = 0; i < nrows; i++)
-        bench_e2e_destroy(rows[i].e);
-    lif_dataset_free(&train);
-    lif_dataset_free(&test);
+        lif_measure_e2e_destroy(e2e[i]);
+    free(seconds);
+    lif_measure_report_free(&rep);
+    lif_workload_free(&w);
     return rc;
 }

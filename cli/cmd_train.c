@@ -120,35 +120,33 @@ static int has_checkpoint(const char *dir)
 
 /* Keeps only the lines of a JSON Lines log whose "epoch" is <= last (those
  * a resumed checkpoint already holds), so a redone epoch is not logged
- * twice. Rewrites through a temporary file; a missing log is fine.
- * Returns 0 or -1 with errno. */
-static int trim_log(const char *path, int last)
+ * twice. Rewrites the file atomically; a missing log is fine. */
+static lif_status trim_log(const char *path, int last)
 {
     FILE *in = fopen(path, "r");
     if (!in)
-        return errno == ENOENT ? 0 : -1;
-    char tmp[4300], line[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
+        return errno == ENOENT ? LIF_OK
+                               : lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    lif_atomic_file out;
+    lif_status st = lif_atomic_open(path, &out);
+    if (st != LIF_OK) {
         fclose(in);
-        return -1;
+        return st;
     }
+    char line[4096];
     while (fgets(line, sizeof line, in)) {
         int epoch;
         if (sscanf(line, "{\"epoch\": %d", &epoch) == 1 && epoch > last)
             continue;
-        fputs(line, out);
+        fputs(line, out.f);
     }
     int bad = ferror(in) != 0;
     fclose(in);
-    if (fclose(out) != 0 || bad || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        errno = e;
-        return -1;
+    if (bad) {
+        lif_atomic_abort(&out);
+        return lif_error(LIF_ERR_IO, "%s: read failed", path);
     }
-    return 0;
+    return lif_atomic_commit(&out);
 }
 
 /* Opens run_dir/name for this run's lines: fresh, or on resume appended
@@ -159,8 +157,8 @@ static FILE *open_log(const char *run_dir, const char *name, int resume, int las
     char path[4200];
     FILE *f = NULL;
     snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    if (resume && trim_log(path, last_epoch) != 0)
-        fprintf(stderr, "lif train: cannot rewrite %s: %s\n", path, strerror(errno));
+    if (resume && trim_log(path, last_epoch) != LIF_OK)
+        fprintf(stderr, "lif train: %s\n", lif_last_error());
     else if (!(f = fopen(path, resume ? "a" : "w")))
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
     return f;

@@ -4,19 +4,23 @@
  *   with a tiny time budget and --benchmark_format=json; the output must be
  *   valid JSON with the expected benchmarks and counters.
  *   lif bench on a tiny synthetic set prints a well-formed table, writes
- *   JSON with the expected keys, and --compare of a file with itself prints
- *   ratios of 1.00.
- * The JSON reader is lif bench's own strict one (cli/bench_json.c, compiled
- * in here), itself checked on good and bad texts first. When the benchmark
- * programs were not built (no libbenchmark-dev) the rest still runs and
- * the test reports skipped. */
+ *   JSON that liblif's reader (lif_measure_report_read) takes back with the
+ *   configuration asked for, --compare of a file with itself prints ratios
+ *   of 1.00, and --compare of a malformed file is refused with one line
+ *   naming the file and the place, exit status 2.
+ * Google Benchmark's JSON is read with jansson. The measurement library
+ * itself (workloads, runners, schedule, JSON round trip) is test_measure's.
+ * When the benchmark programs were not built (no libbenchmark-dev) the rest
+ * still runs and the test reports skipped. */
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cli/bench_json.c"
+#include "lif/lif.h"
 #include "testutil.h"
 
 static char tmp[1024];
@@ -57,23 +61,11 @@ static int run(const char *cmd, const char *out_path)
     return rc;
 }
 
-static void check_parser(void)
+/* A number member of a JSON object, or dflt. */
+static double num(const json_t *o, const char *key, double dflt)
 {
-    static const char *good[] = {"{}", "[]", "0", "-1.5e3", "\"a\\u00e9\\ud83d\\ude00\"",
-                                 "{\"a\": [1, true, null, {\"b\": \"c\"}]}", " 7 "};
-    static const char *bad[] = {"", "{", "[1,]", "{\"a\":1,}", "NaN", "01", "1.", "\"\\x\"",
-                                "{\"a\" 1}", "[1] 2", "\"\x01\"", "-"};
-    char err[160];
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        bench_json *j = bench_json_parse(good[i], err, sizeof err);
-        CHECK(j != NULL, "parser refused valid JSON %s: %s", good[i], err);
-        bench_json_free(j);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        bench_json *j = bench_json_parse(bad[i], err, sizeof err);
-        CHECK(j == NULL, "parser accepted invalid JSON '%s'", bad[i]);
-        bench_json_free(j);
-    }
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
 /* Runs a Google Benchmark program with a filter; checks its JSON. */
@@ -86,33 +78,44 @@ static void check_gbench(const char *prog, const char *filter, const char *count
              "--benchmark_filter='%s' --benchmark_format=json", prog, filter);
     int rc = run(cmd, out);
     CHECK(rc == 0, "%s exited %d; repro: %s", prog, rc, cmd);
-    char *text = slurp(out), err[160] = "";
-    bench_json *j = text ? bench_json_parse(text, err, sizeof err) : NULL;
-    CHECK(j != NULL, "%s: output is not JSON: %s; repro: %s", prog, err, cmd);
-    const bench_json *ctx = bench_json_get(j, "context");
-    CHECK(bench_json_str(ctx, "lif_peak_gflops", NULL) != NULL, "%s: no lif_peak_gflops in context", prog);
-    CHECK(bench_json_str(ctx, "lif_cpu", NULL) != NULL, "%s: no lif_cpu in context", prog);
-    const bench_json *bs = bench_json_get(j, "benchmarks");
+    json_error_t err;
+    json_t *j = json_load_file(out, JSON_REJECT_DUPLICATES, &err);
+    CHECK(j != NULL, "%s: output is not JSON: line %d: %s; repro: %s", prog, j ? 0 : err.line,
+          j ? "" : err.text, cmd);
+    json_t *ctx = json_object_get(j, "context");
+    CHECK(json_is_string(json_object_get(ctx, "lif_peak_gflops")), "%s: no lif_peak_gflops in context",
+          prog);
+    CHECK(json_is_string(json_object_get(ctx, "lif_cpu")), "%s: no lif_cpu in context", prog);
+    json_t *bs = json_object_get(j, "benchmarks");
     int n = 0, ok = 0;
-    for (const bench_json *b = bs && bs->kind == BJ_ARR ? bs->child : NULL; b; b = b->next) {
+    for (size_t i = 0; i < json_array_size(bs); i++) {
+        json_t *b = json_array_get(bs, i);
+        const char *name = json_string_value(json_object_get(b, "name"));
         n++;
-        const bench_json *e = bench_json_get(b, "error_occurred");
-        if (e && e->num != 0) {
-            printf("  %s: skipped: %s\n", bench_json_str(b, "name", "?"),
-                   bench_json_str(b, "error_message", "?"));
+        if (json_is_true(json_object_get(b, "error_occurred"))) {
+            const char *msg = json_string_value(json_object_get(b, "error_message"));
+            printf("  %s: skipped: %s\n", name ? name : "?", msg ? msg : "?");
             continue;
         }
         ok++;
-        const char *name = bench_json_str(b, "name", "");
-        CHECK(bench_json_num(b, counter, -1) > 0, "%s: %s has no positive '%s' counter", prog, name, counter);
-        CHECK(bench_json_num(b, "pct_roof", -1) >= 0, "%s: %s has no pct_roof", prog, name);
-        CHECK(bench_json_num(b, "real_time", -1) > 0, "%s: %s has no real_time", prog, name);
+        CHECK(num(b, counter, -1) > 0, "%s: %s has no positive '%s' counter", prog, name, counter);
+        CHECK(num(b, "pct_roof", -1) >= 0, "%s: %s has no pct_roof", prog, name);
+        CHECK(num(b, "real_time", -1) > 0, "%s: %s has no real_time", prog, name);
     }
     CHECK(ok >= want_min, "%s: %d benchmarks ran (of %d listed), want >= %d; repro: %s", prog, ok,
           n, want_min, cmd);
     printf("%s: %d benchmarks ran, %d listed (%s)\n", prog, ok, n, filter);
-    bench_json_free(j);
-    free(text);
+    json_decref(j);
+}
+
+/* Runs a shell command line, stdout to out_path, stderr to out_path.err;
+ * returns its exit status, quietly. */
+static int run_status(const char *cmd, const char *out_path)
+{
+    char line[8192];
+    snprintf(line, sizeof line, "%s > '%s' 2> '%s.err'", cmd, out_path, out_path);
+    int st = system(line);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 static void check_lif_bench(void)
@@ -137,34 +140,31 @@ static void check_lif_bench(void)
         printf("%s", table);
     free(table);
 
-    char *text = slurp(json), err[160] = "";
-    bench_json *j = text ? bench_json_parse(text, err, sizeof err) : NULL;
-    CHECK(j != NULL, "--json output is not valid JSON: %s", err);
-    const bench_json *m = bench_json_get(j, "machine"), *c = bench_json_get(j, "config");
-    CHECK(bench_json_num(j, "lif_bench", 0) == 1, "no \"lif_bench\": 1");
-    CHECK(bench_json_str(m, "cpu", NULL) && bench_json_str(m, "isa", NULL) &&
-              bench_json_num(m, "logical_cpus", 0) >= 1 && bench_json_num(m, "peak_gflops", 0) > 0 &&
-              bench_json_num(m, "copy_gbps", 0) > 0,
-          "machine keys missing");
-    CHECK(bench_json_num(c, "T", 0) == 8 && bench_json_num(c, "batch", 0) == 4 &&
-              bench_json_num(c, "reps", 0) == 2,
-          "config keys wrong");
-    CHECK(bench_json_num(j, "peak_rss_mb", 0) > 0, "no peak_rss_mb");
-    const bench_json *bs = bench_json_get(j, "backends");
-    const bench_json *b0 = bs && bs->kind == BJ_ARR ? bs->child : NULL;
-    CHECK(b0 && strcmp(bench_json_str(b0, "name", ""), "scalar") == 0, "first backend is not scalar");
-    const bench_json *tr = bench_json_get(b0, "train_images_per_s");
-    const bench_json *te = bench_json_get(b0, "test_images_per_s");
-    CHECK(bench_json_num(tr, "median", 0) > 0 && bench_json_num(te, "median", 0) > 0,
-          "no medians");
-    CHECK(bench_json_num(tr, "ratio_to_scalar", 0) == 1.0, "scalar's ratio to itself is not 1");
-    const bench_json *reps = bench_json_get(tr, "reps");
-    int nr = 0;
-    for (const bench_json *r = reps ? reps->child : NULL; r; r = r->next)
-        nr++;
-    CHECK(nr == 2, "want 2 repetitions in the JSON, got %d", nr);
-    bench_json_free(j);
-    free(text);
+    lif_measure_report rep;
+    lif_status st = lif_measure_report_read(json, &rep);
+    CHECK(st == LIF_OK, "--json output is not a report: %s", lif_last_error());
+    if (st == LIF_OK) {
+        const lif_measure_machine *m = &rep.machine;
+        CHECK(m->cpu[0] && m->isa[0] && m->logical_cpus >= 1 && m->peak_gflops > 0 &&
+                  m->copy_gbps > 0,
+              "machine keys missing");
+        CHECK(rep.config.T == 8 && rep.config.batch == 4 && rep.config.reps == 2 &&
+                  rep.config.batches == 2 && strcmp(rep.config.data, "synthetic") == 0,
+              "config keys wrong");
+        CHECK(rep.peak_rss_mb > 0, "no peak_rss_mb");
+        CHECK(rep.n_backends == 1 && strcmp(rep.backends[0].name, "scalar") == 0,
+              "the backend is not scalar alone");
+        const lif_measure_backend *b0 = rep.n_backends ? &rep.backends[0] : NULL;
+        CHECK(b0 && b0->train.median > 0 && b0->test.median > 0, "no medians");
+        CHECK(b0 && b0->train.ratio_to_scalar == 1.0, "scalar's ratio to itself is not 1");
+        CHECK(b0 && b0->train.n_reps == 2 && b0->test.n_reps == 2,
+              "want 2 repetitions in the JSON, got %d", b0 ? b0->train.n_reps : -1);
+        CHECK(b0 && b0->train.min <= b0->train.median && b0->train.median <= b0->train.max,
+              "median outside min-max");
+        CHECK(b0 && strchr(b0->kernels, ','),
+              "kernels: '%s'", b0 ? b0->kernels : "");
+    }
+    lif_measure_report_free(&rep);
 
     snprintf(out, sizeof out, "%s/compare.txt", tmp);
     snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH, json, json);
@@ -182,16 +182,45 @@ static void check_lif_bench(void)
 
     snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s'", LIF_CLI_PATH, json);
     snprintf(out, sizeof out, "%s/usage.txt", tmp);
-    char line2[8192];
-    snprintf(line2, sizeof line2, "%s > '%s' 2>&1", cmd, out);
-    int st = system(line2);
-    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "--compare with one file must exit 2");
+    CHECK(run_status(cmd, out) == 2, "--compare with one file must exit 2");
+
+    /* malformed files: one line naming the file and where, exit status 2 */
+    static const struct {
+        const char *name, *text, *want;
+    } bad[] = {
+        {"bad_syntax.json", "{\n  \"lif_bench\": 1,\n  \"backends\": [1,]\n}\n", "line 3"},
+        {"bad_empty.json", "", "line 1"},
+        {"bad_trailing.json", "{\"lif_bench\": 1, \"backends\": []} x", "line 1"},
+        {"bad_foreign.json", "{\"benchmarks\": []}", "not a lif bench --json file"},
+        {"bad_type.json", "{\"lif_bench\": 1, \"version\": 7, \"backends\": []}", "version"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[1100], err[1200];
+        snprintf(path, sizeof path, "%s/%s", tmp, bad[i].name);
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fputs(bad[i].text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+        snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH, path, json);
+        snprintf(out, sizeof out, "%s/compare_bad.txt", tmp);
+        snprintf(err, sizeof err, "%s.err", out);
+        int rc2 = run_status(cmd, out);
+        char *msg = slurp(err);
+        int lines = 0;
+        for (const char *p = msg; p && *p; p++)
+            lines += *p == '\n';
+        CHECK(rc2 == 2, "--compare of %s exited %d, want 2; repro: %s", bad[i].name, rc2, cmd);
+        CHECK(msg && lines == 1 && strncmp(msg, "lif bench: ", 11) == 0 && strstr(msg, path) &&
+                  strstr(msg, bad[i].want),
+              "--compare of %s: want one line naming the file and '%s', got: %s", bad[i].name,
+              bad[i].want, msg ? msg : "(nothing)");
+        if (msg && i == 0)
+            printf("%s", msg);
+        free(msg);
+    }
 }
 
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "%s", test_tmpdir("bench"));
-    check_parser();
     check_lif_bench();
 
     char dir[1024], kernels[1100], e2e[1100];

@@ -9,6 +9,8 @@
 
 #include "lif/ckpt.h"
 
+#include "lif/atomic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -206,32 +208,8 @@ static lif_status check_ckpt(const char *path, const lif_ckpt *c, uint64_t *payl
     return LIF_OK;
 }
 
-/* Best-effort fsync of the directory holding path, so the rename is durable. */
-static void sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) {
-        dir = strdup(".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes c to a temp file next to path, syncs it and renames it over path. */
+/* Writes c to a temporary file next to path and renames it over path
+ * (lif/atomic.h): a failed save leaves the previous file as it was. */
 lif_status lif_ckpt_save(const char *path, const lif_ckpt *c)
 {
     if (!path || !*path)
@@ -243,28 +221,10 @@ lif_status lif_ckpt_save(const char *path, const lif_ckpt *c)
     if (st != LIF_OK)
         return st;
 
-    char *tmp = NULL;
-    writer w = {NULL, 0, 0};
-    const char *what = NULL;
-    int err = 0;
-    st = LIF_ERR_IO;
-
-    size_t tlen = strlen(path) + 32;
-    tmp = malloc(tlen);
-    if (!tmp) {
-        st = lif_error(LIF_ERR_NOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    w.f = fopen(tmp, "wb");
-    if (!w.f) {
-        err = errno;
-        what = "cannot create temporary file";
-        free(tmp); /* nothing to remove */
-        tmp = NULL;
-        goto fail;
-    }
-    w.crc = crc32(0L, Z_NULL, 0);
+    lif_atomic_file af;
+    if ((st = lif_atomic_open(path, &af)) != LIF_OK)
+        return st;
+    writer w = {af.f, crc32(0L, Z_NULL, 0), 0};
 
     unsigned char hdr[HDR_SIZE];
     memcpy(hdr, head_magic, 8);
@@ -301,46 +261,10 @@ lif_status lif_ckpt_save(const char *path, const lif_ckpt *c)
     memcpy(trl + 4, tail_magic, 8);
     w_raw(&w, trl, sizeof trl);
     if (w.err) {
-        err = w.err;
-        what = "write failed";
-        goto fail;
+        lif_atomic_abort(&af);
+        return lif_error(LIF_ERR_IO, "%s: write failed: %s", path, strerror(w.err));
     }
-    if (fflush(w.f) != 0) {
-        err = errno;
-        what = "write failed";
-        goto fail;
-    }
-    if (fsync(fileno(w.f)) != 0) {
-        err = errno;
-        what = "fsync failed";
-        goto fail;
-    }
-    FILE *f = w.f;
-    w.f = NULL;
-    if (fclose(f) != 0) {
-        err = errno;
-        what = "close failed";
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        what = "cannot rename temporary file over it";
-        goto fail;
-    }
-    free(tmp);
-    sync_dir(path);
-    return LIF_OK;
-
-fail:
-    if (w.f)
-        fclose(w.f);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
-    }
-    if (what)
-        st = lif_error(LIF_ERR_IO, "%s: %s: %s", path, what, strerror(err ? err : EIO));
-    return st;
+    return lif_atomic_commit(&af);
 }
 
 /* ---- loading ------------------------------------------------------------ */

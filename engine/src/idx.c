@@ -3,6 +3,8 @@
 
 #include "lif/data.h"
 
+#include "lif/atomic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -324,18 +326,26 @@ void lif_dataset_free(lif_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Writes header + data to path (through a temporary name) as plain or gzip. */
+/* Writes header + data to path, plain or gzip, replacing it atomically
+ * (lif/atomic.h): zlib writes through a duplicate of the temporary file's
+ * descriptor, which the commit then syncs and renames. */
 static lif_status idx_put(const char *path, const uint8_t *hdr, size_t hlen,
                           const uint8_t *data, size_t len, int gz)
 {
-    char tmp[1100];
-    lif_status s = LIF_OK;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return lif_error(LIF_ERR_INVALID_ARG, "%s: path too long", path);
-    gzFile f = gzopen(tmp, gz ? "wb6" : "wbT");
-    if (!f)
-        return lif_error(LIF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    lif_atomic_file af;
+    lif_status s = lif_atomic_open(path, &af);
+    if (s != LIF_OK)
+        return s;
+    int fd = dup(fileno(af.f));
+    gzFile f = fd >= 0 ? gzdopen(fd, gz ? "wb6" : "wbT") : NULL;
+    if (!f) {
+        s = lif_error(LIF_ERR_IO, "%s: cannot open for writing: %s", path,
+                      strerror(errno ? errno : ENOMEM));
+        if (fd >= 0)
+            close(fd);
+        lif_atomic_abort(&af);
+        return s;
+    }
     if (gzwrite(f, hdr, (unsigned)hlen) != (int)hlen)
         goto werr;
     for (size_t off = 0; off < len;) {
@@ -348,18 +358,12 @@ static lif_status idx_put(const char *path, const uint8_t *hdr, size_t hlen,
     f = NULL;
     if (r != Z_OK)
         goto werr;
-    if (rename(tmp, path) != 0) {
-        s = lif_error(LIF_ERR_IO, "%s: cannot rename %s: %s", path, tmp,
-                      strerror(errno));
-        goto fail;
-    }
-    return LIF_OK;
+    return lif_atomic_commit(&af);
 werr:
-    s = lif_error(LIF_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-fail:
+    s = lif_error(LIF_ERR_IO, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
     if (f)
         gzclose_w(f);
-    remove(tmp);
+    lif_atomic_abort(&af);
     return s;
 }
 

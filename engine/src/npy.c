@@ -3,6 +3,8 @@
 
 #include "lif/npy.h"
 
+#include "lif/atomic.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,8 +372,8 @@ void lif_npy_free(lif_npy *a)
 lif_status lif_npy_write_f32(const char *path, const float *data, int ndim,
                              const size_t *shape)
 {
-    char tmp[1100], hdr[384];
-    FILE *f = NULL;
+    char hdr[384];
+    lif_atomic_file af;
     lif_status s;
 
     if (!path || ndim < 0 || ndim > LIF_NPY_MAX_DIMS || (ndim > 0 && !shape))
@@ -393,12 +395,9 @@ lif_status lif_npy_write_f32(const char *path, const float *data, int ndim,
     memset(hdr + n, ' ', hlen - (size_t)n - 1);
     hdr[hlen - 1] = '\n';
 
-    n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return lif_error(LIF_ERR_INVALID_ARG, "%s: path too long", path);
-    f = fopen(tmp, "wb");
-    if (!f)
-        return lif_error(LIF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    if ((s = lif_atomic_open(path, &af)) != LIF_OK)
+        return s;
+    FILE *f = af.f;
     uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hlen & 0xff),
                        (uint8_t)(hlen >> 8)};
     if (fwrite(pre, 1, 10, f) != 10 || fwrite(hdr, 1, hlen, f) != hlen)
@@ -416,22 +415,9 @@ lif_status lif_npy_write_f32(const char *path, const float *data, int ndim,
             goto werr;
         done += m;
     }
-    if (fflush(f) != 0)
-        goto werr;
-    int r = fclose(f);
-    f = NULL;
-    if (r != 0)
-        goto werr;
-    if (rename(tmp, path) != 0) {
-        s = lif_error(LIF_ERR_IO, "%s: cannot rename %s: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    return LIF_OK;
+    return lif_atomic_commit(&af);
 werr:
-    s = lif_error(LIF_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-fail:
-    if (f)
-        fclose(f);
-    remove(tmp);
+    s = lif_error(LIF_ERR_IO, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
+    lif_atomic_abort(&af);
     return s;
 }

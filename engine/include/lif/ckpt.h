@@ -10,8 +10,9 @@
  *           u32 tensor count, then per tensor: u32 name length, name,
  *           u32 ndim, u64 shape[ndim], f32 data[product of shape]
  *   trailer u32 CRC-32 (zlib) of the payload, "LIFEND\0\0" (8 bytes)
- * Saving writes "<path>.tmp.<pid>", fsyncs it, then renames it over path, so
- * an interrupted save leaves the previous checkpoint intact. */
+ * Saving writes "<path>.tmp.XXXXXX", fsyncs it, then renames it over path
+ * (lif/atomic.h), so an interrupted save leaves the previous checkpoint
+ * intact. */
 #ifndef LIF_CKPT_H
 #define LIF_CKPT_H
 

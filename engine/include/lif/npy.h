@@ -23,8 +23,9 @@ typedef struct lif_npy {
 } lif_npy;
 
 /* Writes data as a little-endian float32 array of the given shape; the file
- * is written to a temporary name and renamed.
- * Returns LIF_OK or LIF_ERR_IO. */
+ * is replaced atomically (lif/atomic.h).
+ * Returns LIF_OK, LIF_ERR_INVALID_ARG or LIF_ERR_IO (the previous file at
+ * path is left untouched). */
 lif_status lif_npy_write_f32(const char *path, const float *data, int ndim,
                              const size_t *shape);
 

@@ -1,4 +1,5 @@
-/* Synthetic images for benchmarks: MNIST-like structure at a chosen density.
+/* measure_workload.c — what the measurements run on (lif/measure.h): a real
+ * IDX set, or synthetic images with MNIST-like structure at a chosen density.
  *
  * Real digit and clothing images are a blob of bright pixels on a zero
  * background; what a spiking kernel sees is how many pixels are nonzero and
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "lif/measure.h"
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -34,7 +35,7 @@ static int by_dist(const void *a, const void *b)
     return x->dist < y->dist ? -1 : x->dist > y->dist ? 1 : x->idx - y->idx;
 }
 
-lif_status bench_synth_images(lif_dataset *d, int n, int rows, int cols, double density,
+lif_status lif_workload_synth(lif_dataset *d, int n, int rows, int cols, double density,
                               uint32_t seed)
 {
     if (n < 1 || rows < 1 || cols < 1 || !(density > 0.0 && density <= 1.0))
@@ -87,7 +88,7 @@ lif_status bench_synth_images(lif_dataset *d, int n, int rows, int cols, double 
     return LIF_OK;
 }
 
-double bench_mean_density(const lif_dataset *d, int n)
+double lif_workload_density(const lif_dataset *d, int n)
 {
     size_t npx = (size_t)d->rows * (size_t)d->cols;
     if (n <= 0 || n > d->n)
@@ -96,4 +97,32 @@ double bench_mean_density(const lif_dataset *d, int n)
     for (size_t i = 0; i < (size_t)n * npx; i++)
         sum += d->images[i];
     return n > 0 && npx > 0 ? sum / (255.0 * (double)n * (double)npx) : 0.0;
+}
+
+lif_status lif_workload_load(lif_workload *w, const char *data_dir, int n, double density)
+{
+    lif_status st;
+    memset(w, 0, sizeof *w);
+    if (data_dir) {
+        st = lif_data_open_dir(data_dir, &w->train, &w->test);
+    } else {
+        w->synthetic = 1;
+        if ((st = lif_workload_synth(&w->train, n, 28, 28, density, 1)) == LIF_OK)
+            st = lif_workload_synth(&w->test, n, 28, 28, density, 2);
+    }
+    if (st != LIF_OK) {
+        lif_workload_free(w);
+        return st;
+    }
+    w->density = lif_workload_density(&w->train, 0);
+    return LIF_OK;
+}
+
+void lif_workload_free(lif_workload *w)
+{
+    if (!w)
+        return;
+    lif_dataset_free(&w->train);
+    lif_dataset_free(&w->test);
+    memset(w, 0, sizeof *w);
 }

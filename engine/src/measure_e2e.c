@@ -1,7 +1,8 @@
-/* End-to-end benchmark pieces: a net and plan per backend and one whole
- * training step or inference pass per call, exactly as lif train runs them
- * (lif_plan_train_batch, lif_plan_forward): the Poisson encoder runs inside
- * the timed call, as in training; nothing is precomputed. */
+/* measure_e2e.c — end-to-end runners (lif/measure.h): a net and plan per
+ * backend and one whole training step or inference pass per call, exactly
+ * as lif train runs them (lif_plan_train_batch, lif_plan_forward): the
+ * Poisson encoder runs inside the timed call, as in training; nothing is
+ * precomputed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,10 @@
 #define HAVE_MALLINFO2 1
 #endif
 
-#include "bench.h"
+#include "lif/measure.h"
+#include "lif/net.h"
 
-struct bench_e2e {
+struct lif_measure_e2e {
     lif_net *net;
     lif_plan *plan;
     const lif_dataset *train, *test;
@@ -33,7 +35,13 @@ static size_t heap_in_use(void)
 #endif
 }
 
-lif_status bench_e2e_create(const bench_e2e_cfg *cfg, bench_e2e **out, size_t *plan_bytes)
+/* The one place that turns a runner's configuration into a net and its
+ * plan: the recipe (the reference, with cfg's T, batch, backend, threads,
+ * seed and hidden layer), lif_net_create and lif_plan_create. How a plan
+ * receives its run options (backend, threads, Tc) is changing; adapt it
+ * here. *plan_bytes gets what creating the plan allocated. */
+static lif_status make_net_and_plan(const lif_measure_e2e_cfg *cfg, int n_in, lif_net **net,
+                                    lif_plan **plan, size_t *plan_bytes)
 {
     lif_recipe r;
     lif_status st;
@@ -47,12 +55,37 @@ lif_status bench_e2e_create(const bench_e2e_cfg *cfg, bench_e2e **out, size_t *p
     }
     if ((st = lif_recipe_validate(&r)) != LIF_OK)
         return st;
+    if ((st = lif_net_create(&r, n_in, 10, net)) != LIF_OK)
+        return st;
+    lif_plan_opts o;
+    lif_plan_opts_default(&o);
+    o.threads = cfg->threads;
+    if (snprintf(o.backend, sizeof o.backend, "%s", cfg->backend) >= (int)sizeof o.backend)
+        return lif_error(LIF_ERR_INVALID_ARG, "e2e runner: backend list '%s' too long",
+                         cfg->backend);
+    size_t before = heap_in_use();
+    if ((st = lif_plan_create(*net, cfg->B, &o, plan)) != LIF_OK)
+        return st;
+    size_t after = heap_in_use();
+    *plan_bytes = after > before ? after - before : 0;
+    return LIF_OK;
+}
+
+lif_status lif_measure_e2e_create(const lif_measure_e2e_cfg *cfg, lif_measure_e2e **out,
+                                  size_t *plan_bytes)
+{
+    lif_status st;
+    if (!cfg || !out || !cfg->backend || !cfg->train || !cfg->test)
+        return lif_error(LIF_ERR_INVALID_ARG, "e2e runner: NULL argument");
+    *out = NULL;
+    if (cfg->B < 1)
+        return lif_error(LIF_ERR_INVALID_ARG, "e2e runner: batch %d (must be >= 1)", cfg->B);
     int n_in = cfg->train->rows * cfg->train->cols;
     if (cfg->test->rows * cfg->test->cols != n_in || cfg->train->n < 1 || cfg->test->n < 1)
-        return lif_error(LIF_ERR_INVALID_ARG, "bench: training and test images differ in size or are empty");
-    bench_e2e *e = calloc(1, sizeof *e);
+        return lif_error(LIF_ERR_INVALID_ARG, "e2e runner: training and test images differ in size or are empty");
+    lif_measure_e2e *e = calloc(1, sizeof *e);
     if (!e)
-        return lif_error(LIF_ERR_NOMEM, "bench: out of memory");
+        return lif_error(LIF_ERR_NOMEM, "e2e runner: out of memory");
     e->train = cfg->train;
     e->test = cfg->test;
     e->B = cfg->B;
@@ -61,31 +94,23 @@ lif_status bench_e2e_create(const bench_e2e_cfg *cfg, bench_e2e **out, size_t *p
     e->pixels = malloc((size_t)cfg->B * (size_t)n_in);
     e->labels = malloc((size_t)cfg->B);
     if (!e->perm || !e->ids || !e->pixels || !e->labels) {
-        st = lif_error(LIF_ERR_NOMEM, "bench: out of memory for batches");
+        st = lif_error(LIF_ERR_NOMEM, "e2e runner: out of memory for batches");
         goto fail;
     }
     lif_shuffle(e->perm, cfg->train->n, cfg->seed, 0);
-    if ((st = lif_net_create(&r, n_in, 10, &e->net)) != LIF_OK)
+    size_t bytes = 0;
+    if ((st = make_net_and_plan(cfg, n_in, &e->net, &e->plan, &bytes)) != LIF_OK)
         goto fail;
-    size_t before = heap_in_use();
-    lif_plan_opts o;
-    lif_plan_opts_default(&o);
-    o.threads = cfg->threads;
-    snprintf(o.backend, sizeof o.backend, "%s", cfg->backend);
-    if ((st = lif_plan_create(e->net, cfg->B, &o, &e->plan)) != LIF_OK)
-        goto fail;
-    if (plan_bytes) {
-        size_t after = heap_in_use();
-        *plan_bytes = after > before ? after - before : 0;
-    }
+    if (plan_bytes)
+        *plan_bytes = bytes;
     *out = e;
     return LIF_OK;
 fail:
-    bench_e2e_destroy(e);
+    lif_measure_e2e_destroy(e);
     return st;
 }
 
-void bench_e2e_destroy(bench_e2e *e)
+void lif_measure_e2e_destroy(lif_measure_e2e *e)
 {
     if (!e)
         return;
@@ -101,7 +126,7 @@ void bench_e2e_destroy(bench_e2e *e)
 /* Gathers batch i of d (in `order`, or in sequence when NULL) into e. A set
  * smaller than a batch repeats its images. The gather mirrors what the
  * training loop does before each step, and is part of the timed call. */
-static void gather(bench_e2e *e, const lif_dataset *d, const uint32_t *order, long i)
+static void gather(lif_measure_e2e *e, const lif_dataset *d, const uint32_t *order, long i)
 {
     size_t npx = (size_t)d->rows * (size_t)d->cols;
     for (int b = 0; b < e->B; b++) {
@@ -113,7 +138,7 @@ static void gather(bench_e2e *e, const lif_dataset *d, const uint32_t *order, lo
     }
 }
 
-lif_status bench_e2e_train(bench_e2e *e, long i)
+lif_status lif_measure_e2e_train(lif_measure_e2e *e, long i)
 {
     gather(e, e->train, e->perm, i);
     lif_batch bt = {.B = e->B, .pixels = e->pixels, .labels = e->labels, .ids = e->ids,
@@ -122,7 +147,7 @@ lif_status bench_e2e_train(bench_e2e *e, long i)
     return lif_plan_train_batch(e->plan, &bt, &res);
 }
 
-lif_status bench_e2e_infer(bench_e2e *e, long i)
+lif_status lif_measure_e2e_infer(lif_measure_e2e *e, long i)
 {
     gather(e, e->test, NULL, i);
     lif_batch bt = {.B = e->B, .pixels = e->pixels, .labels = e->labels, .ids = e->ids,
@@ -131,7 +156,7 @@ lif_status bench_e2e_infer(bench_e2e *e, long i)
     return lif_plan_forward(e->plan, &bt, &res);
 }
 
-void bench_e2e_kernels(const bench_e2e *e, char *buf, size_t size)
+void lif_measure_e2e_kernels(const lif_measure_e2e *e, char *buf, size_t size)
 {
     static const lif_op ops[] = {LIF_OP_ENCODE, LIF_OP_LINEAR_FWD, LIF_OP_LIF_FWD, LIF_OP_LIF_BWD,
                                  LIF_OP_LINEAR_BWD_W, LIF_OP_OPTIM};
@@ -144,4 +169,13 @@ void bench_e2e_kernels(const bench_e2e *e, char *buf, size_t size)
             break;
         len += (size_t)w;
     }
+}
+
+static lif_status task_train(void *ctx, long i) { return lif_measure_e2e_train(ctx, i); }
+static lif_status task_infer(void *ctx, long i) { return lif_measure_e2e_infer(ctx, i); }
+
+lif_measure_task lif_measure_e2e_task(lif_measure_e2e *e, int train)
+{
+    lif_measure_task t = {train ? task_train : task_infer, e};
+    return t;
 }
