@@ -63,7 +63,7 @@ static void unbind(lif_plan *p, lif_op op, int l)
 /* Binds op of layer l to its kernel and gives it its context: a workspace
  * slice per thread (64-byte multiples apart), the thread count (the plan's
  * for a threaded kernel, else 1) and the state of the kernel's init(). On
- * failure the slot is left unbound. */
+ * failure the slot keeps what was bound before (if anything). */
 static lif_status bind(lif_plan *p, lif_op op, int l)
 {
     const lif_kernel_i *k;
@@ -73,7 +73,6 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
         return st;
     if (k == p->k[op][l])
         return LIF_OK;
-    unbind(p, op, l);
     char name[sizeof p->kname[op][l]];
     lif_kernel_name(k, name, sizeof name);
     int nthreads = (k->flags & LIF_KERNEL_THREADED) && q.threads > 1 ? q.threads : 1;
@@ -81,17 +80,16 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
     size_t stride = bytes / 64 * 64 + (bytes % 64 ? 64 : 0);
     lif_ctx c = {.nthreads = nthreads};
     if (stride) {
-        if (stride > SIZE_MAX / (size_t)nthreads ||
-            !(p->ws[op][l] = lif_alloc(stride * (size_t)nthreads)))
+        if (stride > SIZE_MAX / (size_t)nthreads || !(c.ws = lif_alloc(stride * (size_t)nthreads)))
             return lif_error(LIF_ERR_NOMEM, "plan: out of memory for the workspace of %s", name);
-        c.ws = p->ws[op][l];
         c.ws_stride = stride;
     }
     if (k->init && (st = k->init(&q, &c.state)) != LIF_OK) {
-        lif_free(p->ws[op][l]);
-        p->ws[op][l] = NULL;
+        lif_free(c.ws);
         return st;
     }
+    unbind(p, op, l);
+    p->ws[op][l] = c.ws;
     p->ctx[op][l] = c;
     p->k[op][l] = k;
     memcpy(p->kname[op][l], name, sizeof name);
