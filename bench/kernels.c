@@ -174,32 +174,34 @@ static scen *scen_get(const shape *sh, double density, char *why, size_t size)
     }
     for (int b = 0; b < sh->B; b++)
         s->ids[b] = (uint32_t)(b * 937 % 60000);   /* ids as from a shuffled epoch */
-    /* the training pipeline, by the scalar reference kernels */
+    /* the training pipeline, by the scalar reference kernels (serial, no
+     * workspace, no state) */
+    const lif_ctx serial = {.nthreads = 1};
     lif_encode_args e = {.pixels = s->img.images, .ids = s->ids, .B = sh->B, .n_in = sh->n_in,
                          .t0 = 0, .Tc = sh->T, .key = {0, 0}, .domain = 0, .dst = s->x, .ld = s->ldx};
-    reference(s, LIF_OP_ENCODE)->run.encode(&e);
+    reference(s, LIF_OP_ENCODE)->run.encode(&serial, &e);
     lif_linear_fwd_args lf = {.M = (int)M, .n_in = sh->n_in, .n_out = sh->n_out, .x = s->x,
                               .ldx = s->ldx, .w = s->w, .b = NULL, .y = s->I};
-    reference(s, LIF_OP_LINEAR_FWD)->run.linear_fwd(&lf);
+    reference(s, LIF_OP_LINEAR_FWD)->run.linear_fwd(&serial, &lf);
     lif_lif_fwd_args nf = {.nrn = &s->r.neuron, .Tc = sh->T, .B = sh->B, .n = sh->n_out,
                            .x = s->I, .v = v, .h = s->H, .s = s->s, .lds = s->lds};
-    reference(s, LIF_OP_LIF_FWD)->run.lif_fwd(&nf);
+    reference(s, LIF_OP_LIF_FWD)->run.lif_fwd(&serial, &nf);
     lif_spike_count_args sc = {.Tc = sh->T, .B = sh->B, .n = sh->n_out, .s = s->s,
                                .lds = s->lds, .count = s->count};
-    reference(s, LIF_OP_SPIKE_COUNT)->run.spike_count(&sc);
+    reference(s, LIF_OP_SPIKE_COUNT)->run.spike_count(&serial, &sc);
     double loss;
     int correct;
     lif_loss_args la = {.kind = s->r.loss, .T = sh->T, .B = sh->B, .n = sh->n_out,
                         .count = s->count, .labels = s->img.labels, .rate = NULL, .ds = s->ds,
                         .loss = &loss, .correct = &correct};
-    reference(s, LIF_OP_LOSS)->run.loss(&la);
+    reference(s, LIF_OP_LOSS)->run.loss(&serial, &la);
     memset(v, 0, (size_t)sh->B * sh->n_out * 4);
     lif_lif_bwd_args nb = {.nrn = &s->r.neuron, .Tc = sh->T, .B = sh->B, .n = sh->n_out,
                            .h = s->H, .ds = s->ds, .ds_tstride = 0, .dv = v, .dx = s->dI};
-    reference(s, LIF_OP_LIF_BWD)->run.lif_bwd(&nb);
+    reference(s, LIF_OP_LIF_BWD)->run.lif_bwd(&serial, &nb);
     lif_linear_bwd_w_args gw = {.M = (int)M, .n_in = sh->n_in, .n_out = sh->n_out, .dy = s->dI,
                                 .x = s->x, .ldx = s->ldx, .dw = s->gw, .db = NULL};
-    reference(s, LIF_OP_LINEAR_BWD_W)->run.linear_bwd_w(&gw);
+    reference(s, LIF_OP_LINEAR_BWD_W)->run.linear_bwd_w(&serial, &gw);
     free(v);
     s->bits_in = popcount_rows(s->x, M, s->ldx);
     s->bits_out = popcount_rows(s->s, M, s->lds);
@@ -218,6 +220,7 @@ typedef struct kctx {
     scen *s;
     void *buf[4];          /* private outputs */
     void *ws;              /* the kernel's workspace, as the plan gives it */
+    lif_ctx ctx;           /* its call context: threads, workspace slices, init() state */
     float *state;          /* reset before each call (V or dL/dV), as the plan does */
     size_t state_bytes;
     union {
@@ -234,6 +237,7 @@ typedef struct kctx {
     double loss;
     int correct;
     int nomem;
+    int failed;            /* run() returned a failure (reported once) */
 } kctx;
 
 static void kbuf(kctx *c, int i, size_t bytes)
@@ -251,6 +255,8 @@ static void kernel_teardown(void *p)
     for (int i = 0; i < 4; i++)
         free(c->buf[i]);
     free(c->ws);
+    if (c->k->fini)
+        c->k->fini(c->ctx.state);
     free(c);
 }
 
@@ -259,20 +265,28 @@ static void kernel_run(void *p)
     kctx *c = p;
     if (c->state)
         memset(c->state, 0, c->state_bytes);
+    const lif_ctx *x = &c->ctx;
+    lif_status st = LIF_OK;
     switch (c->k->op) {
-    case LIF_OP_ENCODE: c->k->run.encode(&c->a.encode); break;
-    case LIF_OP_LINEAR_FWD: c->k->run.linear_fwd(&c->a.linear_fwd); break;
-    case LIF_OP_LIF_FWD: c->k->run.lif_fwd(&c->a.lif_fwd); break;
-    case LIF_OP_LIF_BWD: c->k->run.lif_bwd(&c->a.lif_bwd); break;
-    case LIF_OP_LINEAR_BWD_W: c->k->run.linear_bwd_w(&c->a.linear_bwd_w); break;
-    case LIF_OP_LINEAR_BWD_X: c->k->run.linear_bwd_x(&c->a.linear_bwd_x); break;
-    case LIF_OP_SPIKE_COUNT: c->k->run.spike_count(&c->a.spike_count); break;
-    case LIF_OP_LOSS: c->k->run.loss(&c->a.loss); break;
+    case LIF_OP_ENCODE: st = c->k->run.encode(x, &c->a.encode); break;
+    case LIF_OP_LINEAR_FWD: st = c->k->run.linear_fwd(x, &c->a.linear_fwd); break;
+    case LIF_OP_LIF_FWD: st = c->k->run.lif_fwd(x, &c->a.lif_fwd); break;
+    case LIF_OP_LIF_BWD: st = c->k->run.lif_bwd(x, &c->a.lif_bwd); break;
+    case LIF_OP_LINEAR_BWD_W: st = c->k->run.linear_bwd_w(x, &c->a.linear_bwd_w); break;
+    case LIF_OP_LINEAR_BWD_X: st = c->k->run.linear_bwd_x(x, &c->a.linear_bwd_x); break;
+    case LIF_OP_SPIKE_COUNT: st = c->k->run.spike_count(x, &c->a.spike_count); break;
+    case LIF_OP_LOSS: st = c->k->run.loss(x, &c->a.loss); break;
     case LIF_OP_OPTIM:
         c->a.optim.step++;
-        c->k->run.optim(&c->a.optim);
+        st = c->k->run.optim(x, &c->a.optim);
         break;
     case LIF_OP_COUNT: break;
+    }
+    if (st != LIF_OK && !c->failed) {
+        char kn[96];
+        c->failed = 1;
+        fprintf(stderr, "lif_kernels: %s failed: %s\n", lif_kernel_name(c->k, kn, sizeof kn),
+                lif_last_error());
     }
 }
 
@@ -408,26 +422,29 @@ static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why
     case LIF_OP_COUNT:
         break;
     }
+    /* the context as the plan books it: one workspace slice per thread
+     * (64-byte multiples apart) for a threaded kernel, else one */
     lif_problem prob = problem_of(s, k->op, bc->darg);
     size_t ws_bytes = k->workspace ? k->workspace(&prob) : 0;
-    if (ws_bytes && !(c->ws = alloc64(ws_bytes)))
+    size_t stride = (ws_bytes + 63) / 64 * 64;
+    c->ctx.nthreads = k->flags & LIF_KERNEL_THREADED ? prob.threads : 1;
+    if (stride && !(c->ws = alloc64(stride * (size_t)c->ctx.nthreads)))
         c->nomem = 1;
-    switch (k->op) {
-    case LIF_OP_ENCODE: c->a.encode.ws = c->ws; break;
-    case LIF_OP_LINEAR_FWD: c->a.linear_fwd.ws = c->ws; break;
-    case LIF_OP_LIF_FWD: c->a.lif_fwd.ws = c->ws; break;
-    case LIF_OP_LIF_BWD: c->a.lif_bwd.ws = c->ws; break;
-    case LIF_OP_LINEAR_BWD_W: c->a.linear_bwd_w.ws = c->ws; break;
-    case LIF_OP_LINEAR_BWD_X: c->a.linear_bwd_x.ws = c->ws; break;
-    case LIF_OP_SPIKE_COUNT: c->a.spike_count.ws = c->ws; break;
-    case LIF_OP_LOSS: c->a.loss.ws = c->ws; break;
-    case LIF_OP_OPTIM: c->a.optim.ws = c->ws; break;
-    case LIF_OP_COUNT: break;
-    }
+    c->ctx.ws = c->ws;
+    c->ctx.ws_stride = c->ws ? stride : 0;
     if (c->nomem) {
         snprintf(why, size, "setup: out of memory for the outputs");
         kernel_teardown(c);
         return NULL;
+    }
+    if (k->init) {
+        lif_status st = k->init(&prob, &c->ctx.state);
+        if (st != LIF_OK) {
+            snprintf(why, size, "setup: init() failed: %s", lif_last_error());
+            c->ctx.state = NULL;
+            kernel_teardown(c);
+            return NULL;
+        }
     }
     return c;
 }

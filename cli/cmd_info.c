@@ -33,8 +33,8 @@ int cmd_info(int argc, char **argv)
                ok ? "" : ": ", ok ? "" : why, bs[i]->description);
         for (size_t k = 0; k < bs[i]->n_kernels; k++) {
             char name[128];
-            printf("    %s (priority %d)\n", lif_kernel_name(&bs[i]->kernels[k], name, sizeof name),
-                   bs[i]->kernels[k].priority);
+            printf("    %s%s\n", lif_kernel_name(&bs[i]->kernels[k], name, sizeof name),
+                   bs[i]->kernels[k].flags & LIF_KERNEL_THREADED ? " (threaded)" : "");
         }
     }
     return LIF_EXIT_OK;

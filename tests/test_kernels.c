@@ -18,9 +18,17 @@
  * Also checked for every kernel: bit outputs clear the unused high bits of
  * a row's last word; padding words of bit inputs (ld > words) are ignored;
  * the workspace it asks for is enough (a canary after it) and its previous
- * contents do not matter (refilled with garbage before every run); outputs
- * that are "out" are overwritten (pre-filled with NaN), "accumulated into"
- * ones accumulate (pre-filled with values).
+ * contents do not matter (refilled with garbage before every run; it comes
+ * in a lif_ctx with one thread, as the plan gives a serial kernel); run()
+ * returns LIF_OK; outputs that are "out" are overwritten (pre-filled with
+ * NaN), "accumulated into" ones accumulate (pre-filled with values).
+ *
+ * Strides (the "cuts" at the end of each op's test): a problem split into
+ * sample ranges (encode, lif_fwd, lif_bwd, spike_count: pointer offsets
+ * with the full batch's step strides), row ranges or output-neuron blocks
+ * (linear ops: pointer offsets with the full row strides ldy / lddy) gives
+ * bitwise what one call over the whole gives, and a row stride wider than
+ * n_out leaves the padding columns untouched.
  *
  * Every failure prints a repro line (kernel, op, shape, options, seed).
  * Rerun one kernel with LIF_TEST_KERNEL=<substring of its name>; change the
@@ -116,6 +124,13 @@ static void *ws_new(const lif_kernel_i *k, const lif_problem *p)
     return ws_size ? xalloc(ws_size + WS_CANARY) : NULL;
 }
 
+/* The context of a serial kernel's call: one thread, its workspace. */
+static lif_ctx ws_ctx(void *ws, void *state)
+{
+    return (lif_ctx){.nthreads = 1, .ws = ws, .ws_stride = (ws_size + 63) / 64 * 64,
+                     .state = state};
+}
+
 static void ws_fill(void *ws)
 {
     if (ws) {
@@ -187,16 +202,30 @@ static void cmp(const char *what, const float *got, const double *want, size_t n
 static const char *seen_why[32];
 static int n_seen_why;
 
-/* The workspace of the problem last accepted (freed by the next accepts or
- * by main after the kernel's tests). */
-static void *cur_ws;
+/* The workspace and init() state of the problem last accepted (freed by
+ * the next accepts or by main after the kernel's tests). */
+static void *cur_ws, *cur_state;
+static const lif_kernel_i *cur_k;
 
-/* Runs kernel slot on args a with the current workspace. */
+static void release_cur(void)
+{
+    free(cur_ws);
+    cur_ws = NULL;
+    if (cur_k && cur_k->fini)
+        cur_k->fini(cur_state);
+    cur_state = NULL;
+    cur_k = NULL;
+}
+
+/* Runs kernel slot on args a with the current workspace and state. */
 #define RUN(slot, a)                                                          \
     do {                                                                      \
-        (a).ws = cur_ws;                                                      \
+        lif_ctx ctx_ = ws_ctx(cur_ws, cur_state);                             \
         ws_fill(cur_ws);                                                      \
-        k->run.slot(&(a));                                                    \
+        lif_status st_ = k->run.slot(&ctx_, &(a));                            \
+        test_checks++;                                                        \
+        if (st_ != LIF_OK)                                                    \
+            fail("run() returned %d: %s", (int)st_, lif_last_error());         \
         ws_check(cur_ws);                                                     \
     } while (0)
 
@@ -204,8 +233,16 @@ static int accepts(const lif_kernel_i *k, const lif_problem *p, const char *kn)
 {
     const char *why = NULL;
     if (!k->supports || k->supports(p, &why)) {
-        free(cur_ws);
+        release_cur();
         cur_ws = ws_new(k, p);
+        cur_k = k;
+        if (k->init) {
+            lif_status st = k->init(p, &cur_state);
+            if (st != LIF_OK) {
+                fail("init() returned %d: %s", (int)st, lif_last_error());
+                return 0;
+            }
+        }
         return 1;
     }
     n_declined++;
@@ -231,6 +268,15 @@ static const int TCS[] = {1, 7};
 static const int NOUTS[] = {1, 10, 33};
 static const int NS[] = {1, 10, 33, 65}; /* neurons of LIF/count ops */
 #define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The cut tests (see "cuts" below), run at the end of each op's test. */
+static void cut_encode(const lif_kernel_i *k, const char *kn);
+static void cut_linear_fwd(const lif_kernel_i *k, const char *kn);
+static void cut_linear_bwd_w(const lif_kernel_i *k, const char *kn);
+static void cut_linear_bwd_x(const lif_kernel_i *k, const char *kn);
+static void cut_lif_fwd(const lif_kernel_i *k, const char *kn);
+static void cut_lif_bwd(const lif_kernel_i *k, const char *kn);
+static void cut_spike_count(const lif_kernel_i *k, const char *kn);
 
 /* ------------------------------------------------------------------ encode */
 
@@ -329,6 +375,7 @@ static void test_encode(const lif_kernel_i *k, const char *kn)
         n_run++;
         free(px), free(ids), free(dst);
     }
+    cut_encode(k, kn);
 }
 
 /* -------------------------------------------------------------- linear ops */
@@ -361,21 +408,14 @@ static double sum_tol(int K) { return 8.0 * sqrt((double)K + 1.0) * U32; }
 
 static const double DENS[] = {0.02, 0.3, 0.9};
 
-/* Input density of case c: the rotation's choice, or the next lower one
- * of {0.9, 0.3, 0.1, 0.02} the kernel accepts, so that event-driven
- * kernels (which decline dense inputs) still see every shape. */
+/* Input density of case c, told to the kernel in p. supports() is
+ * capability only: every kernel must accept every density (the event-driven
+ * ones included) and be exact at all of them. */
+/* selection by density: see test of rank.c */
 static double pick_density(const lif_kernel_i *k, lif_problem *p, int c)
 {
-    static const double lower[] = {0.9, 0.3, 0.1, 0.02};
+    (void)k;
     double d = DENS[c % 3];
-    for (int i = 0; i < 4; i++) {
-        const char *why = NULL;
-        if (lower[i] > d)
-            continue;
-        p->density = (float)lower[i];
-        if (!k->supports || k->supports(p, &why))
-            return lower[i];
-    }
     p->density = (float)d;
     return d;
 }
@@ -429,6 +469,7 @@ static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
         free(x), free(wd), free(bd), free(yd), free(mag), free(w), free(b), free(y), free(xb);
     }
     pad_linear(k, kn, 0);
+    cut_linear_fwd(k, kn);
 }
 
 static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
@@ -477,6 +518,7 @@ static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
             free(db), free(xb);
     }
     pad_linear(k, kn, 1);
+    cut_linear_bwd_w(k, kn);
 }
 
 /* The padding case: ld = words + 2 with the extra words all ones. Buffers
@@ -562,6 +604,7 @@ static void test_linear_bwd_x(const lif_kernel_i *k, const char *kn)
         n_run++;
         free(dyd), free(wd), free(dxd), free(mag), free(dy), free(w), free(dx);
     }
+    cut_linear_bwd_x(k, kn);
 }
 
 /* ----------------------------------------------------------------- neurons */
@@ -734,6 +777,7 @@ static void test_lif_fwd(const lif_kernel_i *k, const char *kn)
         fprintf(stderr, "FAIL kernel=%s op=lif_fwd: exact inputs never put H on V_th\n", kn);
     }
     n_exact_hits += hits;
+    cut_lif_fwd(k, kn);
 }
 
 /* Backward tolerance: σ' and the recurrence take a handful of float32
@@ -814,6 +858,7 @@ static void test_lif_bwd(const lif_kernel_i *k, const char *kn)
                             free(h), free(ds), free(dv), free(dx), free(hd), free(dsd), free(dvd),
                                 free(dxd);
                         }
+    cut_lif_bwd(k, kn);
 }
 
 /* ------------------------------------------------------------- readout ops */
@@ -852,6 +897,8 @@ static void test_spike_count(const lif_kernel_i *k, const char *kn)
                 n_run++;
                 free(sd), free(cd), free(cnt);
             }
+
+    cut_spike_count(k, kn);
 
     /* padding case, as pad_linear */
     int Tc = 3, B = 2, n = 65;
@@ -1015,6 +1062,457 @@ static void test_optim(const lif_kernel_i *k, const char *kn)
                     }
 }
 
+/* ------------------------------------------------------------------- cuts */
+
+/* What a threaded backend will do with a kernel: cut a [Tc, B, n] problem
+ * by samples (pointer offsets b0·n / b0·lds, the full batch's step strides,
+ * a smaller B) and a linear problem by rows or by output-neuron blocks
+ * (pointer offsets, the full row strides). Each part runs with the
+ * workspace its own problem asks for. The parts together must give bitwise
+ * what one call over the whole problem gives. Odd sizes on purpose. */
+enum { CUT_B = 13, CUT_B0 = 6, CUT_TC = 5, CUT_N = 37, CUT_NIN = 100, CUT_M = 65, CUT_R0 = 29 };
+/* linear widths and where their output-neuron cut falls: both parts stay
+ * on the same side of 16 (the event-driven kernels sum narrow rows, <= 16,
+ * in another order than wide ones); 0: no output cut */
+static const int CUT_NOUTS[] = {10, 16, 50};
+static int out_cut(int n_out) { return n_out == 16 ? 8 : n_out == 50 ? 24 : 0; }
+
+/* A padding column's bits (a NaN: read as data it poisons the result). */
+#define SENTINEL 0x7fc0beefu
+
+/* got == want bit for bit over n elements of elem bytes. */
+static void same_bits(const char *what, const void *got, const void *want, size_t n, size_t elem)
+{
+    test_checks++;
+    const unsigned char *g = got, *w = want;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(g + i * elem, w + i * elem, elem) != 0) {
+            if (elem == sizeof(float)) {
+                float gf, wf;
+                memcpy(&gf, g + i * elem, elem);
+                memcpy(&wf, w + i * elem, elem);
+                fail("%s[%zu]: got %.9g, one full call gives %.9g (must be bitwise equal)",
+                     what, i, gf, wf);
+            } else {
+                fail("%s[%zu] differs from one full call (must be bitwise equal)", what, i);
+            }
+            return;
+        }
+}
+
+/* rows x cols floats with row stride ld (> cols: padding columns) filled
+ * with SENTINEL; the values the kernel writes are compared with want
+ * [rows, cols], the padding must still hold SENTINEL. */
+static float *padded_new(int rows, size_t ld)
+{
+    float *y = FALLOC((size_t)rows * ld);
+    uint32_t s = SENTINEL;
+    for (size_t i = 0; i < (size_t)rows * ld; i++)
+        memcpy(&y[i], &s, sizeof s);
+    return y;
+}
+
+static void padded_check(const char *what, const float *y, size_t ld, const float *want, int rows,
+                         int cols)
+{
+    size_t bad = 0;
+    for (int r = 0; r < rows; r++) {
+        char w[64];
+        snprintf(w, sizeof w, "%s row %d", what, r);
+        if (memcmp(y + (size_t)r * ld, want + (size_t)r * cols, (size_t)cols * sizeof *y) != 0)
+            same_bits(w, y + (size_t)r * ld, want + (size_t)r * cols, (size_t)cols, sizeof *y);
+        for (size_t c = (size_t)cols; c < ld; c++) {
+            uint32_t s;
+            memcpy(&s, &y[(size_t)r * ld + c], sizeof s);
+            bad += s != SENTINEL;
+        }
+    }
+    test_checks++;
+    if (bad)
+        fail("%s: %zu padding elements (columns %d..%zu of rows %zu apart) were written", what, bad,
+             cols, ld - 1, ld);
+}
+
+/* dense [rows, cols] copied into rows of ld floats, padding SENTINEL */
+static float *padded_copy(const float *src, int rows, int cols, size_t ld)
+{
+    float *y = padded_new(rows, ld);
+    for (int r = 0; r < rows; r++)
+        memcpy(y + (size_t)r * ld, src + (size_t)r * cols, (size_t)cols * sizeof *y);
+    return y;
+}
+
+static float *fdup(const float *src, size_t n)
+{
+    float *d = FALLOC(n);
+    memcpy(d, src, n * sizeof *d);
+    return d;
+}
+
+/* Sample ranges of a cut of CUT_B samples. */
+static const int cut_b[3] = {0, CUT_B0, CUT_B};
+
+static void cut_encode(const lif_kernel_i *k, const char *kn)
+{
+    int B = CUT_B, n = CUT_NIN, Tc = CUT_TC, t0 = 3;
+    size_t ld = words_of(n) + 1, rows = (size_t)Tc * B, tstride = (size_t)B * ld;
+    uint64_t seed = case_seed(LIF_OP_ENCODE, 5000), r = seed;
+    uint32_t key0 = (uint32_t)rnd(&r);
+    begin_case("kernel=%s op=encode cut B=%d into [0,%d) [%d,%d) n_in=%d Tc=%d t0=%d ld=%zu "
+               "dst_tstride=%zu seed=%llu", kn, B, CUT_B0, CUT_B0, B, n, Tc, t0, ld, tstride,
+               (unsigned long long)seed);
+    lif_problem p = {.op = LIF_OP_ENCODE, .T = t0 + Tc, .Tc = Tc, .B = B, .n_in = n, .threads = 1};
+    if (!accepts(k, &p, kn))
+        return;
+    uint8_t *px = xalloc((size_t)B * n);
+    uint32_t *ids = xalloc((size_t)B * sizeof *ids);
+    static const uint8_t edge[] = {0, 1, 254, 255};
+    for (int b = 0; b < B; b++) {
+        ids[b] = (uint32_t)rnd(&r);
+        for (int i = 0; i < n; i++)
+            px[(size_t)b * n + i] = b % 3 == 1 ? edge[rnd(&r) % 4] : (uint8_t)(rnd(&r) & 255u);
+    }
+    uint64_t *full = xalloc(rows * ld * sizeof *full), *cut = xalloc(rows * ld * sizeof *cut);
+    memset(full, 0xff, rows * ld * sizeof *full);
+    memset(cut, 0xff, rows * ld * sizeof *cut);
+    lif_encode_args a = {.pixels = px, .ids = ids, .B = B, .n_in = n, .t0 = t0, .Tc = Tc,
+                         .key = {key0, 1}, .domain = 1, .dst = full, .ld = ld};
+    RUN(encode, a);
+    int ok = 1;
+    for (int part = 0; part < 2 && ok; part++) {
+        int b0 = cut_b[part], nb = cut_b[part + 1] - b0;
+        lif_problem pp = p;
+        pp.B = nb;
+        if (!(ok = accepts(k, &pp, kn)))
+            break;
+        lif_encode_args ap = a;
+        ap.pixels = px + (size_t)b0 * n, ap.ids = ids + b0, ap.B = nb;
+        ap.dst = cut + (size_t)b0 * ld, ap.dst_tstride = tstride;
+        RUN(encode, ap);
+    }
+    if (ok) {
+        same_bits("dst", cut, full, rows * ld, sizeof *cut);
+        n_run++;
+    }
+    free(px), free(ids), free(full), free(cut);
+}
+
+static void cut_lif_fwd(const lif_kernel_i *k, const char *kn)
+{
+    for (int ic = 0; ic < 2; ic++) {
+        int B = CUT_B, n = CUT_N, Tc = CUT_TC;
+        size_t N = (size_t)B * n, NT = (size_t)Tc * N, lds = words_of(n) + 1;
+        cfg g = ic ? (cfg){1, 0, 0, 0, 0.0f, 0.5f} : (cfg){0, 1, 0, 0, -0.25f, 1.0f};
+        lif_neuron nk;
+        orc_neuron no;
+        make_neuron(&g, ic ? 1.7f : 3.0f, &nk, &no);
+        uint64_t seed = case_seed(LIF_OP_LIF_FWD, 5000 + ic), r = seed;
+        begin_case("kernel=%s op=lif_fwd cut B=%d into [0,%d) [%d,%d) n=%d Tc=%d lds=%zu "
+                   "tstride=%zu s_tstride=%zu %s seed=%llu", kn, B, CUT_B0, CUT_B0, B, n, Tc,
+                   lds, N, B * lds, cfg_str(&nk), (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LIF_FWD, .T = Tc, .Tc = Tc, .B = B, .n_out = n, .nrn = &nk,
+                         .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        float *x = FALLOC(NT), *v0 = FALLOC(N);
+        for (size_t i = 0; i < NT; i++)
+            x[i] = (float)((urand(&r) * 3.0 - 0.5) * nk.v_threshold);
+        for (size_t j = 0; j < N; j++)
+            v0[j] = (float)((urand(&r) * 1.5 - 0.5) * nk.v_threshold);
+        float *vf = fdup(v0, N), *vc = fdup(v0, N), *hf = FALLOC(NT), *hc = FALLOC(NT);
+        size_t ns = (size_t)Tc * B * lds;
+        uint64_t *sf = xalloc(ns * sizeof *sf), *sc = xalloc(ns * sizeof *sc);
+        memset(sf, 0xff, ns * sizeof *sf);
+        memset(sc, 0xff, ns * sizeof *sc);
+        lif_lif_fwd_args a = {.nrn = &nk, .Tc = Tc, .B = B, .n = n, .x = x, .v = vf, .h = hf,
+                              .s = sf, .lds = lds};
+        RUN(lif_fwd, a);
+        int ok = 1;
+        for (int part = 0; part < 2 && ok; part++) {
+            int b0 = cut_b[part], nb = cut_b[part + 1] - b0;
+            lif_problem pp = p;
+            pp.B = nb;
+            if (!(ok = accepts(k, &pp, kn)))
+                break;
+            lif_lif_fwd_args ap = {.nrn = &nk, .Tc = Tc, .B = nb, .n = n,
+                                   .x = x + (size_t)b0 * n, .v = vc + (size_t)b0 * n,
+                                   .h = hc + (size_t)b0 * n, .s = sc + (size_t)b0 * lds,
+                                   .lds = lds, .tstride = N, .s_tstride = (size_t)B * lds};
+            RUN(lif_fwd, ap);
+        }
+        if (ok) {
+            same_bits("h", hc, hf, NT, sizeof *hc);
+            same_bits("v", vc, vf, N, sizeof *vc);
+            same_bits("s", sc, sf, ns, sizeof *sc);
+            n_run++;
+        }
+        free(x), free(v0), free(vf), free(vc), free(hf), free(hc), free(sf), free(sc);
+    }
+}
+
+static void cut_lif_bwd(const lif_kernel_i *k, const char *kn)
+{
+    for (int ic = 0; ic < 2; ic++) {
+        int B = CUT_B, n = CUT_N, Tc = CUT_TC;
+        size_t N = (size_t)B * n, NT = (size_t)Tc * N;
+        /* ATan with dS per step, Sigmoid with one dS for every step */
+        cfg g = ic ? (cfg){1, 0, 1, 1, 0.0f, 0.5f} : (cfg){0, 1, 0, 0, -0.25f, 1.0f};
+        size_t ts = ic ? 0 : N, nds = ic ? N : NT;
+        lif_neuron nk;
+        orc_neuron no;
+        make_neuron(&g, ic ? 1.7f : 3.0f, &nk, &no);
+        uint64_t seed = case_seed(LIF_OP_LIF_BWD, 5000 + ic), r = seed;
+        begin_case("kernel=%s op=lif_bwd cut B=%d into [0,%d) [%d,%d) n=%d Tc=%d tstride=%zu "
+                   "ds_tstride=%zu %s seed=%llu", kn, B, CUT_B0, CUT_B0, B, n, Tc, N, ts,
+                   cfg_str(&nk), (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LIF_BWD, .T = Tc, .Tc = Tc, .B = B, .n_out = n, .nrn = &nk,
+                         .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        float *h = FALLOC(NT), *ds = FALLOC(nds), *dv0 = FALLOC(N);
+        for (size_t i = 0; i < NT; i++)
+            h[i] = (float)(nk.v_threshold + (2.0 * urand(&r) - 1.0) * 1.5);
+        for (size_t i = 0; i < nds; i++)
+            ds[i] = (float)((2.0 * urand(&r) - 1.0) * 0.1);
+        for (size_t j = 0; j < N; j++)
+            dv0[j] = (float)((2.0 * urand(&r) - 1.0) * 0.1);
+        float *dvf = fdup(dv0, N), *dvc = fdup(dv0, N), *dxf = FALLOC(NT), *dxc = FALLOC(NT);
+        lif_lif_bwd_args a = {.nrn = &nk, .Tc = Tc, .B = B, .n = n, .h = h, .ds = ds,
+                              .ds_tstride = ts, .dv = dvf, .dx = dxf};
+        RUN(lif_bwd, a);
+        int ok = 1;
+        for (int part = 0; part < 2 && ok; part++) {
+            int b0 = cut_b[part], nb = cut_b[part + 1] - b0;
+            lif_problem pp = p;
+            pp.B = nb;
+            if (!(ok = accepts(k, &pp, kn)))
+                break;
+            lif_lif_bwd_args ap = {.nrn = &nk, .Tc = Tc, .B = nb, .n = n,
+                                   .h = h + (size_t)b0 * n, .ds = ds + (size_t)b0 * n,
+                                   .ds_tstride = ts, .dv = dvc + (size_t)b0 * n,
+                                   .dx = dxc + (size_t)b0 * n, .tstride = N};
+            RUN(lif_bwd, ap);
+        }
+        if (ok) {
+            same_bits("dx", dxc, dxf, NT, sizeof *dxc);
+            same_bits("dv", dvc, dvf, N, sizeof *dvc);
+            n_run++;
+        }
+        free(h), free(ds), free(dv0), free(dvf), free(dvc), free(dxf), free(dxc);
+    }
+}
+
+static void cut_spike_count(const lif_kernel_i *k, const char *kn)
+{
+    int B = CUT_B, n = CUT_N, Tc = CUT_TC;
+    size_t N = (size_t)B * n, lds = words_of(n) + 1, rows = (size_t)Tc * B;
+    uint64_t seed = case_seed(LIF_OP_SPIKE_COUNT, 5000), r = seed;
+    begin_case("kernel=%s op=spike_count cut B=%d into [0,%d) [%d,%d) n=%d Tc=%d lds=%zu "
+               "s_tstride=%zu seed=%llu", kn, B, CUT_B0, CUT_B0, B, n, Tc, lds, B * lds,
+               (unsigned long long)seed);
+    lif_problem p = {.op = LIF_OP_SPIKE_COUNT, .T = Tc, .Tc = Tc, .B = B, .n_out = n,
+                     .density = 0.3f, .threads = 1};
+    if (!accepts(k, &p, kn))
+        return;
+    double *sd = DALLOC(rows * n);
+    fill_spikes(&r, sd, (int)rows, n, 0.3);
+    uint64_t *s = pack(sd, (int)rows, n, lds, 0);
+    float *c0 = FALLOC(N);
+    for (size_t j = 0; j < N; j++)
+        c0[j] = (float)irand(&r, 0, 20);
+    float *cf = fdup(c0, N), *cc = fdup(c0, N);
+    lif_spike_count_args a = {.Tc = Tc, .B = B, .n = n, .s = s, .lds = lds, .count = cf};
+    RUN(spike_count, a);
+    int ok = 1;
+    for (int part = 0; part < 2 && ok; part++) {
+        int b0 = cut_b[part], nb = cut_b[part + 1] - b0;
+        lif_problem pp = p;
+        pp.B = nb;
+        if (!(ok = accepts(k, &pp, kn)))
+            break;
+        lif_spike_count_args ap = {.Tc = Tc, .B = nb, .n = n, .s = s + (size_t)b0 * lds,
+                                   .lds = lds, .count = cc + (size_t)b0 * n,
+                                   .s_tstride = (size_t)B * lds};
+        RUN(spike_count, ap);
+    }
+    if (ok) {
+        same_bits("count", cc, cf, N, sizeof *cc);
+        n_run++;
+    }
+    free(sd), free(s), free(c0), free(cf), free(cc);
+}
+
+/* Rows [0, CUT_R0) and [CUT_R0, CUT_M) of a linear op. */
+static const int cut_r[3] = {0, CUT_R0, CUT_M};
+
+static void cut_linear_fwd(const lif_kernel_i *k, const char *kn)
+{
+    for (int io = 0; io < LEN(CUT_NOUTS); io++) {
+        int M = CUT_M, n_in = CUT_NIN, n_out = CUT_NOUTS[io], oc = out_cut(n_out);
+        size_t ldx = words_of(n_in) + 1, ldy = (size_t)n_out + 3, ny = (size_t)M * n_out;
+        uint64_t seed = case_seed(LIF_OP_LINEAR_FWD, 5000 + io), r = seed;
+        begin_case("kernel=%s op=linear_fwd cuts M=%d n_in=%d n_out=%d bias=1 density=0.30 "
+                   "ldx=%zu: rows [0,%d) [%d,%d); outputs [0,%d) [%d,%d) with ldy=%d; ldy=%zu "
+                   "(padding) seed=%llu", kn, M, n_in, n_out, ldx, CUT_R0, CUT_R0, M, oc, oc,
+                   n_out, n_out, ldy, (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LINEAR_FWD, .T = CUT_TC, .Tc = CUT_TC, .B = CUT_B,
+                         .n_in = n_in, .n_out = n_out, .has_bias = 1, .density = 0.3f,
+                         .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        double *xd = DALLOC((size_t)M * n_in), *wd = DALLOC((size_t)n_out * n_in),
+               *bd = DALLOC(n_out);
+        float *w = FALLOC((size_t)n_out * n_in), *b = FALLOC(n_out);
+        fill_spikes(&r, xd, M, n_in, 0.3);
+        fill_vals(&r, 0, 0, 1.0 / sqrt(n_in), w, wd, (size_t)n_out * n_in);
+        fill_vals(&r, 0, 0, 1.0 / sqrt(n_in), b, bd, n_out);
+        uint64_t *x = pack(xd, M, n_in, ldx, 0);
+        float *yf = FALLOC(ny), *yr = FALLOC(ny), *yo = FALLOC(ny);
+        float *yp = padded_new(M, ldy), *ypr = padded_new(M, ldy);
+        lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = x, .ldx = ldx,
+                                 .w = w, .b = b, .y = yf};
+        RUN(linear_fwd, a);
+        /* the whole problem into rows of ldy > n_out */
+        lif_linear_fwd_args ap = a;
+        ap.y = yp, ap.ldy = ldy;
+        RUN(linear_fwd, ap);
+        padded_check("y (ldy > n_out)", yp, ldy, yf, M, n_out);
+        /* row cut, dense rows and padded rows */
+        for (int part = 0; part < 2; part++) {
+            int r0 = cut_r[part];
+            ap = a;
+            ap.M = cut_r[part + 1] - r0, ap.x = x + (size_t)r0 * ldx, ap.y = yr + (size_t)r0 * n_out;
+            RUN(linear_fwd, ap);
+            ap.y = ypr + (size_t)r0 * ldy, ap.ldy = ldy;
+            RUN(linear_fwd, ap);
+        }
+        same_bits("y (row cut)", yr, yf, ny, sizeof *yr);
+        padded_check("y (row cut, ldy > n_out)", ypr, ldy, yf, M, n_out);
+        /* output-neuron cut: W's rows, b and Y's columns from o0, ldy = n_out */
+        int ok = 1;
+        for (int part = 0; oc && part < 2 && ok; part++) {
+            int o0 = part ? oc : 0, no = part ? n_out - oc : oc;
+            lif_problem pp = p;
+            pp.n_out = no;
+            if (!(ok = accepts(k, &pp, kn)))
+                break;
+            ap = a;
+            ap.n_out = no, ap.w = w + (size_t)o0 * n_in, ap.b = b + o0, ap.y = yo + o0;
+            ap.ldy = (size_t)n_out;
+            RUN(linear_fwd, ap);
+        }
+        if (oc && ok)
+            same_bits("y (output cut)", yo, yf, ny, sizeof *yo);
+        n_run++;
+        free(xd), free(wd), free(bd), free(w), free(b), free(x), free(yf), free(yr), free(yo),
+            free(yp), free(ypr);
+    }
+}
+
+static void cut_linear_bwd_w(const lif_kernel_i *k, const char *kn)
+{
+    for (int io = 0; io < LEN(CUT_NOUTS); io++) {
+        int M = CUT_M, n_in = CUT_NIN, n_out = CUT_NOUTS[io];
+        int oc = n_out == 10 ? 4 : out_cut(n_out); /* any cut: dW[o][i] sums rows in order */
+        size_t ldx = words_of(n_in) + 1, lddy = (size_t)n_out + 3, nw = (size_t)n_out * n_in;
+        uint64_t seed = case_seed(LIF_OP_LINEAR_BWD_W, 5000 + io), r = seed;
+        begin_case("kernel=%s op=linear_bwd_w cuts M=%d n_in=%d n_out=%d bias=1 density=0.30 "
+                   "ldx=%zu: outputs [0,%d) [%d,%d) with lddy=%d; lddy=%zu (padding) seed=%llu",
+                   kn, M, n_in, n_out, ldx, oc, oc, n_out, n_out, lddy, (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LINEAR_BWD_W, .T = CUT_TC, .Tc = CUT_TC, .B = CUT_B,
+                         .n_in = n_in, .n_out = n_out, .has_bias = 1, .density = 0.3f,
+                         .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        double *xd = DALLOC((size_t)M * n_in), *dyd = DALLOC((size_t)M * n_out),
+               *dwd = DALLOC(nw), *dbd = DALLOC(n_out);
+        float *dy = FALLOC((size_t)M * n_out), *dw0 = FALLOC(nw), *db0 = FALLOC(n_out);
+        fill_spikes(&r, xd, M, n_in, 0.3);
+        fill_vals(&r, 0, 0, 1.0, dy, dyd, (size_t)M * n_out);
+        fill_vals(&r, 0, 0, 0.1, dw0, dwd, nw);
+        fill_vals(&r, 0, 0, 0.1, db0, dbd, n_out);
+        uint64_t *x = pack(xd, M, n_in, ldx, 0);
+        float *dwf = fdup(dw0, nw), *dbf = fdup(db0, n_out);
+        float *dwp = fdup(dw0, nw), *dbp = fdup(db0, n_out);
+        float *dwo = fdup(dw0, nw), *dbo = fdup(db0, n_out);
+        float *dyp = padded_copy(dy, M, n_out, lddy);
+        lif_linear_bwd_w_args a = {.M = M, .n_in = n_in, .n_out = n_out, .dy = dy, .x = x,
+                                   .ldx = ldx, .dw = dwf, .db = dbf};
+        RUN(linear_bwd_w, a);
+        /* dY in rows of lddy > n_out whose padding is NaN: not read */
+        lif_linear_bwd_w_args ap = a;
+        ap.dy = dyp, ap.lddy = lddy, ap.dw = dwp, ap.db = dbp;
+        RUN(linear_bwd_w, ap);
+        same_bits("dw (lddy > n_out)", dwp, dwf, nw, sizeof *dwp);
+        same_bits("db (lddy > n_out)", dbp, dbf, n_out, sizeof *dbp);
+        padded_check("dy (lddy > n_out, an input)", dyp, lddy, dy, M, n_out);
+        /* output-neuron cut: dY's columns from o0 (lddy = n_out), dW's rows, db */
+        int ok = 1;
+        for (int part = 0; part < 2 && ok; part++) {
+            int o0 = part ? oc : 0, no = part ? n_out - oc : oc;
+            lif_problem pp = p;
+            pp.n_out = no;
+            if (!(ok = accepts(k, &pp, kn)))
+                break;
+            ap = a;
+            ap.n_out = no, ap.dy = dy + o0, ap.lddy = (size_t)n_out;
+            ap.dw = dwo + (size_t)o0 * n_in, ap.db = dbo + o0;
+            RUN(linear_bwd_w, ap);
+        }
+        if (ok) {
+            same_bits("dw (output cut)", dwo, dwf, nw, sizeof *dwo);
+            same_bits("db (output cut)", dbo, dbf, n_out, sizeof *dbo);
+        }
+        n_run++;
+        free(xd), free(dyd), free(dwd), free(dbd), free(dy), free(dw0), free(db0), free(x),
+            free(dwf), free(dbf), free(dwp), free(dbp), free(dwo), free(dbo), free(dyp);
+    }
+}
+
+static void cut_linear_bwd_x(const lif_kernel_i *k, const char *kn)
+{
+    for (int io = 0; io < LEN(CUT_NOUTS); io++) {
+        int M = CUT_M, n_in = CUT_NIN, n_out = CUT_NOUTS[io];
+        size_t lddy = (size_t)n_out + 3, nx = (size_t)M * n_in, nw = (size_t)n_out * n_in;
+        uint64_t seed = case_seed(LIF_OP_LINEAR_BWD_X, 5000 + io), r = seed;
+        begin_case("kernel=%s op=linear_bwd_x cuts M=%d n_in=%d n_out=%d: rows [0,%d) [%d,%d); "
+                   "lddy=%zu (padding) seed=%llu", kn, M, n_in, n_out, CUT_R0, CUT_R0, M, lddy,
+                   (unsigned long long)seed);
+        lif_problem p = {.op = LIF_OP_LINEAR_BWD_X, .T = CUT_TC, .Tc = CUT_TC, .B = CUT_B,
+                         .n_in = n_in, .n_out = n_out, .threads = 1};
+        if (!accepts(k, &p, kn))
+            continue;
+        double *dyd = DALLOC((size_t)M * n_out), *wd = DALLOC(nw);
+        float *dy = FALLOC((size_t)M * n_out), *w = FALLOC(nw);
+        fill_vals(&r, 0, 0, 1.0, dy, dyd, (size_t)M * n_out);
+        fill_vals(&r, 0, 0, 1.0 / sqrt(n_in), w, wd, nw);
+        float *dyp = padded_copy(dy, M, n_out, lddy);
+        float *dxf = FALLOC(nx), *dxp = FALLOC(nx), *dxr = FALLOC(nx), *dxpr = FALLOC(nx);
+        lif_linear_bwd_x_args a = {.M = M, .n_in = n_in, .n_out = n_out, .dy = dy, .w = w,
+                                   .dx = dxf};
+        RUN(linear_bwd_x, a);
+        lif_linear_bwd_x_args ap = a;
+        ap.dy = dyp, ap.lddy = lddy, ap.dx = dxp;
+        RUN(linear_bwd_x, ap);
+        same_bits("dx (lddy > n_out)", dxp, dxf, nx, sizeof *dxp);
+        for (int part = 0; part < 2; part++) {
+            int r0 = cut_r[part];
+            ap = a;
+            ap.M = cut_r[part + 1] - r0, ap.dy = dy + (size_t)r0 * n_out;
+            ap.dx = dxr + (size_t)r0 * n_in;
+            RUN(linear_bwd_x, ap);
+            ap.dy = dyp + (size_t)r0 * lddy, ap.lddy = lddy, ap.dx = dxpr + (size_t)r0 * n_in;
+            RUN(linear_bwd_x, ap);
+        }
+        same_bits("dx (row cut)", dxr, dxf, nx, sizeof *dxr);
+        same_bits("dx (row cut, lddy > n_out)", dxpr, dxf, nx, sizeof *dxpr);
+        padded_check("dy (lddy > n_out, an input)", dyp, lddy, dy, M, n_out);
+        n_run++;
+        free(dyd), free(wd), free(dy), free(w), free(dyp), free(dxf), free(dxp), free(dxr),
+            free(dxpr);
+    }
+}
+
 /* ------------------------------------------------------------------ main */
 
 typedef void (*tester)(const lif_kernel_i *, const char *);
@@ -1085,8 +1583,7 @@ int main(void)
             n_run = n_declined = n_flips = n_exact_hits = 0;
             n_seen_why = 0;
             testers[k->op](k, kn);
-            free(cur_ws);
-            cur_ws = NULL;
+            release_cur();
             printf("kernel %-28s %5ld problems, %4ld declined, %3ld spike flips, %d failures",
                    kn, n_run, n_declined, n_flips, test_failures - f0);
             if (k->op == LIF_OP_LIF_FWD)

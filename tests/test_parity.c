@@ -157,25 +157,17 @@ static lif_problem problem(lif_op op, int Tc, float dens)
     return p;
 }
 
-/* The density kernel k is told: x.npy's measured one (~0.2) if k accepts
- * it, else a sparse hint of 0.02 if k accepts that (event-driven kernels
- * decline dense inputs for speed, not correctness; their results must not
- * depend on the hint, and test_kernels already feeds them rows denser than
- * their hint). -1 if k declines both. Prints refusals when verbose. */
+/* The density kernel k is told: x.npy's measured one (~0.2), or -1 if k
+ * cannot run the problem (supports() is capability only: a kernel that can
+ * run the case runs it at its real density). Prints refusals when verbose. */
+/* selection by density: see test of rank.c */
 static float density_hint(const lif_kernel_i *k, int Tc, int verbose)
 {
-    const char *why = NULL, *why2 = NULL;
+    const char *why = NULL;
     char kn[128];
     lif_problem p = problem(k->op, Tc, x_density);
     if (!k->supports || k->supports(&p, &why))
         return x_density;
-    p = problem(k->op, Tc, 0.02f);
-    if (p.density != 0.0f && k->supports(&p, &why2)) {
-        if (verbose)
-            printf("note: %s declines density %.3f (%s); run with a hint of 0.02\n",
-                   lif_kernel_name(k, kn, sizeof kn), x_density, why ? why : "");
-        return 0.02f;
-    }
     if (verbose)
         printf("declined: %s: parity Tc=%d: %s\n", lif_kernel_name(k, kn, sizeof kn), Tc,
                why ? why : "(no reason given)");
@@ -193,54 +185,61 @@ static void run_kernels(const lif_kernel_i *const *ks, int Tc, const float *W,
     float *m = xalloc(sizeof(float) * NW), *mv = xalloc(sizeof(float) * NW);
     size_t lds = 1;
     uint64_t *s = xalloc(sizeof(uint64_t) * T * B * lds);
-    /* each kernel's scratch, sized for the full chunk length Tc */
-    void *ws[LIF_OP_COUNT] = {0};
+    /* each kernel's context (one thread, as the plan calls a serial kernel):
+     * its scratch, sized for the full chunk length Tc, and its init() state */
+    lif_ctx ctx[LIF_OP_COUNT];
     for (int op = 0; op < LIF_OP_COUNT; op++) {
         lif_problem p = problem((lif_op)op, Tc, density_hint(ks[op], Tc, 0));
         size_t n = ks[op]->workspace ? ks[op]->workspace(&p) : 0;
-        ws[op] = n ? xalloc(n) : NULL;
+        ctx[op] = (lif_ctx){.nthreads = 1, .ws = n ? xalloc(n) : NULL,
+                            .ws_stride = (n + 63) / 64 * 64};
+        if (ks[op]->init) {
+            lif_status st = ks[op]->init(&p, &ctx[op].state);
+            CHECK(st == LIF_OK, "%s: init() failed: %s", ks[op]->variant, lif_last_error());
+        }
     }
+    lif_status st;
+#define CALL(op, slot, args)                                                                \
+    CHECK((st = ks[op]->run.slot(&ctx[op], &(args))) == LIF_OK, "%s/%s: run() returned %d: %s", \
+          lif_op_name(op), ks[op]->variant, (int)st, lif_last_error())
 
     for (int t0 = 0; t0 < T; t0 += Tc) {
         int tc = Tc < T - t0 ? Tc : T - t0;
         lif_linear_fwd_args la = {.M = tc * B, .n_in = N_IN, .n_out = N_OUT,
                                   .x = xb + (size_t)t0 * B * ldx, .ldx = ldx, .w = W,
-                                  .b = NULL, .y = I + t0 * NB, .ws = ws[LIF_OP_LINEAR_FWD]};
-        ks[LIF_OP_LINEAR_FWD]->run.linear_fwd(&la);
+                                  .b = NULL, .y = I + t0 * NB};
+        CALL(LIF_OP_LINEAR_FWD, linear_fwd, la);
         lif_lif_fwd_args fa = {.nrn = &nrn, .Tc = tc, .B = B, .n = N_OUT, .x = I + t0 * NB,
                                .v = v, .h = H + t0 * NB, .s = s + (size_t)t0 * B * lds,
-                               .lds = lds, .ws = ws[LIF_OP_LIF_FWD]};
-        ks[LIF_OP_LIF_FWD]->run.lif_fwd(&fa);
+                               .lds = lds};
+        CALL(LIF_OP_LIF_FWD, lif_fwd, fa);
         lif_spike_count_args ca = {.Tc = tc, .B = B, .n = N_OUT,
-                                   .s = s + (size_t)t0 * B * lds, .lds = lds, .count = cnt,
-                                   .ws = ws[LIF_OP_SPIKE_COUNT]};
-        ks[LIF_OP_SPIKE_COUNT]->run.spike_count(&ca);
+                                   .s = s + (size_t)t0 * B * lds, .lds = lds, .count = cnt};
+        CALL(LIF_OP_SPIKE_COUNT, spike_count, ca);
     }
     double loss = NAN;
     int correct = -1;
     lif_loss_args lo = {.kind = LIF_LOSS_MSE, .T = T, .B = B, .n = N_OUT, .count = cnt,
                         .labels = lab, .rate = fr, .ds = ds, .loss = &loss,
-                        .correct = &correct, .ws = ws[LIF_OP_LOSS]};
-    ks[LIF_OP_LOSS]->run.loss(&lo);
+                        .correct = &correct};
+    CALL(LIF_OP_LOSS, loss, lo);
     int last = (T - 1) / Tc * Tc;
     for (int t0 = last; t0 >= 0; t0 -= Tc) {
         int tc = Tc < T - t0 ? Tc : T - t0;
         lif_lif_bwd_args ba = {.nrn = &nrn, .Tc = tc, .B = B, .n = N_OUT, .h = H + t0 * NB,
-                               .ds = ds, .ds_tstride = 0, .dv = dv, .dx = dI + t0 * NB,
-                               .ws = ws[LIF_OP_LIF_BWD]};
-        ks[LIF_OP_LIF_BWD]->run.lif_bwd(&ba);
+                               .ds = ds, .ds_tstride = 0, .dv = dv, .dx = dI + t0 * NB};
+        CALL(LIF_OP_LIF_BWD, lif_bwd, ba);
         lif_linear_bwd_w_args wa = {.M = tc * B, .n_in = N_IN, .n_out = N_OUT,
                                     .dy = dI + t0 * NB, .x = xb + (size_t)t0 * B * ldx,
-                                    .ldx = ldx, .dw = dW, .db = NULL,
-                                    .ws = ws[LIF_OP_LINEAR_BWD_W]};
-        ks[LIF_OP_LINEAR_BWD_W]->run.linear_bwd_w(&wa);
+                                    .ldx = ldx, .dw = dW, .db = NULL};
+        CALL(LIF_OP_LINEAR_BWD_W, linear_bwd_w, wa);
     }
     memcpy(w1, W, sizeof(float) * NW);
     lif_optim_args oa = {.kind = LIF_OPT_ADAM, .n = NW, .w = w1, .g = dW, .m = m, .v = mv,
                          .step = 1, .lr = (float)LR, .beta1 = 0.9f, .beta2 = 0.999f,
-                         .eps = (float)EPS, .momentum = 0.0f, .weight_decay = 0.0f,
-                         .ws = ws[LIF_OP_OPTIM]};
-    ks[LIF_OP_OPTIM]->run.optim(&oa);
+                         .eps = (float)EPS, .momentum = 0.0f, .weight_decay = 0.0f};
+    CALL(LIF_OP_OPTIM, optim, oa);
+#undef CALL
 
     for (int k = 0; k < T * NB; k++) {
         int row = k / N_OUT, j = k % N_OUT;
@@ -255,8 +254,11 @@ static void run_kernels(const lif_kernel_i *const *ks, int Tc, const float *W,
     o->loss = loss;
     free(I), free(H), free(v), free(cnt), free(fr), free(ds), free(dv), free(dI), free(dW),
         free(w1), free(m), free(mv), free(s);
-    for (int op = 0; op < LIF_OP_COUNT; op++)
-        free(ws[op]);
+    for (int op = 0; op < LIF_OP_COUNT; op++) {
+        free(ctx[op].ws);
+        if (ks[op]->fini)
+            ks[op]->fini(ctx[op].state);
+    }
 }
 
 /* --------------------------------------------------------- oracle pipeline */
@@ -385,23 +387,23 @@ static void compare(const char *ctx, const refs *r, const result *o, int oracle)
 /* ------------------------------------------------------------------ main */
 
 /* Kernel sets for backend `be`: for each op, the backend's kernels that
- * accept the problem (scalar's as the fallback). Set 0 takes each op's
- * highest priority at the measured density; set j > 0 swaps in one other
- * kernel (possibly one that needs the sparse hint). Returns the
- * number of distinct sets written to sets. */
+ * can run the problem (scalar's as the fallback). Set 0 is what dispatch
+ * picks for the backend at the measured density (lif_kernel_select); set
+ * j > 0 swaps in one other kernel that can run it. Returns the number of
+ * distinct sets written to sets. */
 static int kernel_sets(const lif_backend_i *be, const lif_backend_i *scalar, int Tc,
                        const lif_kernel_i *sets[][LIF_OP_COUNT], int max, int verbose)
 {
     const lif_kernel_i *best[LIF_OP_COUNT] = {0};
     for (int op = 0; op < LIF_OP_COUNT; op++) {
-        for (size_t j = 0; j < be->n_kernels; j++) {
-            const lif_kernel_i *k = &be->kernels[j];
-            /* set 0 is what dispatch would pick: only kernels that accept
-             * the measured density */
-            if ((int)k->op != op || density_hint(k, Tc, verbose) != x_density)
-                continue;
-            if (!best[op] || k->priority > best[op]->priority)
-                best[op] = k;
+        for (size_t j = 0; verbose && j < be->n_kernels; j++)
+            if ((int)be->kernels[j].op == op)
+                density_hint(&be->kernels[j], Tc, verbose); /* prints refusals */
+        lif_problem p = problem((lif_op)op, Tc, x_density);
+        if (lif_kernel_select(&p, be->name, &best[op]) != LIF_OK || !best[op]) {
+            CHECK(0, "%s: lif_kernel_select(%s) failed: %s", be->name, lif_op_name(op),
+                  lif_last_error());
+            best[op] = NULL;
         }
         for (size_t j = 0; !best[op] && j < scalar->n_kernels; j++)
             if ((int)scalar->kernels[j].op == op)

@@ -3,7 +3,7 @@
 
 #define K(op_, slot, fn) \
     { .abi = LIF_KERNEL_ABI, .op = op_, .backend = "scalar", .variant = "ref", \
-      .priority = 0, .supports = NULL, .run.slot = fn }
+      .flags = 0, .supports = NULL, .run.slot = fn }
 
 static const lif_kernel_i kernels[] = {
     K(LIF_OP_ENCODE, encode, lif_encode_scalar_ref),

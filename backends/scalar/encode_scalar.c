@@ -8,8 +8,10 @@
 
 #include "scalar.h"
 
-void lif_encode_scalar_ref(const lif_encode_args *a)
+lif_status lif_encode_scalar_ref(const lif_ctx *ctx, const lif_encode_args *a)
 {
+    (void)ctx;
+    size_t tstride = a->dst_tstride ? a->dst_tstride : (size_t)a->B * a->ld;
     uint32_t thr[256];
     for (int p = 0; p < 256; p++)
         thr[p] = (uint32_t)lif_encode_threshold((uint8_t)p);
@@ -18,7 +20,7 @@ void lif_encode_scalar_ref(const lif_encode_args *a)
     for (int t = 0; t < a->Tc; t++) {
         for (int b = 0; b < a->B; b++) {
             const uint8_t *px = a->pixels + (size_t)b * a->n_in;
-            uint64_t *row = a->dst + ((size_t)t * a->B + b) * a->ld;
+            uint64_t *row = a->dst + (size_t)t * tstride + (size_t)b * a->ld;
             memset(row, 0, a->ld * sizeof *row);
             for (int i = 0; i < a->n_in; i += 8) {
                 int n = a->n_in - i < 8 ? a->n_in - i : 8;
@@ -38,4 +40,5 @@ void lif_encode_scalar_ref(const lif_encode_args *a)
             }
         }
     }
+    return LIF_OK;
 }

@@ -19,11 +19,13 @@
         }                                                                     \
     }
 
-void lif_linear_fwd_scalar_ref(const lif_linear_fwd_args *a)
+lif_status lif_linear_fwd_scalar_ref(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
+    (void)ctx;
+    size_t ldy = a->ldy ? a->ldy : (size_t)a->n_out;
     for (int r = 0; r < a->M; r++) {
         const uint64_t *x = a->x + (size_t)r * a->ldx;
-        float *y = a->y + (size_t)r * a->n_out;
+        float *y = a->y + (size_t)r * ldy;
         for (int o = 0; o < a->n_out; o++)
             y[o] = a->b ? a->b[o] : 0.0f;
         FOR_EACH_SPIKE(x, a->n_in, i, {
@@ -31,13 +33,16 @@ void lif_linear_fwd_scalar_ref(const lif_linear_fwd_args *a)
                 y[o] += a->w[(size_t)o * a->n_in + i];
         })
     }
+    return LIF_OK;
 }
 
-void lif_linear_bwd_w_scalar_ref(const lif_linear_bwd_w_args *a)
+lif_status lif_linear_bwd_w_scalar_ref(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
 {
+    (void)ctx;
+    size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     for (int r = 0; r < a->M; r++) {
         const uint64_t *x = a->x + (size_t)r * a->ldx;
-        const float *dy = a->dy + (size_t)r * a->n_out;
+        const float *dy = a->dy + (size_t)r * lddy;
         FOR_EACH_SPIKE(x, a->n_in, i, {
             for (int o = 0; o < a->n_out; o++)
                 a->dw[(size_t)o * a->n_in + i] += dy[o];
@@ -46,12 +51,15 @@ void lif_linear_bwd_w_scalar_ref(const lif_linear_bwd_w_args *a)
             for (int o = 0; o < a->n_out; o++)
                 a->db[o] += dy[o];
     }
+    return LIF_OK;
 }
 
-void lif_linear_bwd_x_scalar_ref(const lif_linear_bwd_x_args *a)
+lif_status lif_linear_bwd_x_scalar_ref(const lif_ctx *ctx, const lif_linear_bwd_x_args *a)
 {
+    (void)ctx;
+    size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     for (int r = 0; r < a->M; r++) {
-        const float *dy = a->dy + (size_t)r * a->n_out;
+        const float *dy = a->dy + (size_t)r * lddy;
         float *dx = a->dx + (size_t)r * a->n_in;
         memset(dx, 0, (size_t)a->n_in * sizeof *dx);
         for (int o = 0; o < a->n_out; o++) {
@@ -60,4 +68,5 @@ void lif_linear_bwd_x_scalar_ref(const lif_linear_bwd_x_args *a)
                 dx[i] += dy[o] * w[i];
         }
     }
+    return LIF_OK;
 }

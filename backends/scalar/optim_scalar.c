@@ -4,8 +4,9 @@
 
 #include "scalar.h"
 
-void lif_optim_scalar_ref(const lif_optim_args *a)
+lif_status lif_optim_scalar_ref(const lif_ctx *ctx, const lif_optim_args *a)
 {
+    (void)ctx;
     if (a->kind == LIF_OPT_SGD) {
         for (size_t i = 0; i < a->n; i++) {
             float g = a->g[i] + a->weight_decay * a->w[i];
@@ -15,7 +16,7 @@ void lif_optim_scalar_ref(const lif_optim_args *a)
             }
             a->w[i] -= a->lr * g;
         }
-        return;
+        return LIF_OK;
     }
     double bc1 = 1.0 - pow(a->beta1, (double)a->step);
     double bc2 = 1.0 - pow(a->beta2, (double)a->step);
@@ -28,4 +29,5 @@ void lif_optim_scalar_ref(const lif_optim_args *a)
         float denom = sqrtf(a->v[i]) / bc2_sqrt + a->eps;
         a->w[i] -= step_size * (a->m[i] / denom);
     }
+    return LIF_OK;
 }

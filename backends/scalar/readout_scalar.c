@@ -3,19 +3,23 @@
 
 #include "scalar.h"
 
-void lif_spike_count_scalar_ref(const lif_spike_count_args *a)
+lif_status lif_spike_count_scalar_ref(const lif_ctx *ctx, const lif_spike_count_args *a)
 {
+    (void)ctx;
+    size_t sts = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds;
     for (int t = 0; t < a->Tc; t++)
         for (int b = 0; b < a->B; b++) {
-            const uint64_t *s = a->s + ((size_t)t * a->B + b) * a->lds;
+            const uint64_t *s = a->s + (size_t)t * sts + (size_t)b * a->lds;
             for (int o = 0; o < a->n; o++)
                 if (s[o / 64] >> (o % 64) & 1)
                     a->count[(size_t)b * a->n + o] += 1.0f;
         }
+    return LIF_OK;
 }
 
-void lif_loss_scalar_ref(const lif_loss_args *a)
+lif_status lif_loss_scalar_ref(const lif_ctx *ctx, const lif_loss_args *a)
 {
+    (void)ctx;
     double total = 0.0;
     int correct = 0;
     for (int b = 0; b < a->B; b++) {
@@ -57,4 +61,5 @@ void lif_loss_scalar_ref(const lif_loss_args *a)
     }
     *a->loss = a->kind == LIF_LOSS_CE ? total / a->B : total / ((double)a->B * a->n);
     *a->correct = correct;
+    return LIF_OK;
 }

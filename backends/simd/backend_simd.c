@@ -18,59 +18,56 @@ static int available(const char **why) { return lif_cpu_has(LIF_ISA_AVX2, why); 
 static const lif_kernel_i kernels[] = {
     /* ---- encoder kernels ---- */
     {.abi = LIF_KERNEL_ABI, .op = LIF_OP_ENCODE, .backend = "simd", .variant = "avx2",
-     .priority = 10, .supports = lif_simd_supports_avx2, .run.encode = lif_encode_simd_avx2},
+     .flags = 0, .supports = lif_simd_supports_avx2, .run.encode = lif_encode_simd_avx2},
     {.abi = LIF_KERNEL_ABI, .op = LIF_OP_ENCODE, .backend = "simd", .variant = "avx512",
-     .priority = 20, .supports = lif_simd_supports_avx512, .run.encode = lif_encode_simd_avx512},
+     .flags = 0, .supports = lif_simd_supports_avx512, .run.encode = lif_encode_simd_avx512},
 
     /* ---- neuron, readout, optimizer kernels ---- */
-#define NRO(op_, slot, var, prio, sup, fn)                                          \
+#define NRO(op_, slot, var, sup, fn)                                                \
     {.abi = LIF_KERNEL_ABI, .op = op_, .backend = "simd", .variant = var,             \
-     .priority = prio, .supports = sup, .run.slot = fn}
-    NRO(LIF_OP_LIF_FWD, lif_fwd, "avx2", 10, lif_simd_supports_neuron_avx2, lif_lif_fwd_simd_avx2),
-    NRO(LIF_OP_LIF_FWD, lif_fwd, "avx512", 20, lif_simd_supports_neuron_avx512,
+     .flags = 0, .supports = sup, .run.slot = fn}
+    NRO(LIF_OP_LIF_FWD, lif_fwd, "avx2", lif_simd_supports_neuron_avx2, lif_lif_fwd_simd_avx2),
+    NRO(LIF_OP_LIF_FWD, lif_fwd, "avx512", lif_simd_supports_neuron_avx512,
         lif_lif_fwd_simd_avx512),
-    NRO(LIF_OP_LIF_BWD, lif_bwd, "avx2", 10, lif_simd_supports_neuron_avx2, lif_lif_bwd_simd_avx2),
-    NRO(LIF_OP_LIF_BWD, lif_bwd, "avx512", 20, lif_simd_supports_neuron_avx512,
+    NRO(LIF_OP_LIF_BWD, lif_bwd, "avx2", lif_simd_supports_neuron_avx2, lif_lif_bwd_simd_avx2),
+    NRO(LIF_OP_LIF_BWD, lif_bwd, "avx512", lif_simd_supports_neuron_avx512,
         lif_lif_bwd_simd_avx512),
-    NRO(LIF_OP_SPIKE_COUNT, spike_count, "avx2", 10, lif_simd_supports_avx2,
+    NRO(LIF_OP_SPIKE_COUNT, spike_count, "avx2", lif_simd_supports_avx2,
         lif_spike_count_simd_avx2),
-    NRO(LIF_OP_SPIKE_COUNT, spike_count, "avx512", 20, lif_simd_supports_avx512,
+    NRO(LIF_OP_SPIKE_COUNT, spike_count, "avx512", lif_simd_supports_avx512,
         lif_spike_count_simd_avx512),
-    NRO(LIF_OP_LOSS, loss, "avx2", 10, lif_simd_supports_loss_avx2, lif_loss_simd_avx2),
-    NRO(LIF_OP_LOSS, loss, "avx512", 20, lif_simd_supports_loss_avx512, lif_loss_simd_avx512),
-    NRO(LIF_OP_OPTIM, optim, "avx2", 10, lif_simd_supports_optim_avx2, lif_optim_simd_avx2),
-    NRO(LIF_OP_OPTIM, optim, "avx512", 20, lif_simd_supports_optim_avx512, lif_optim_simd_avx512),
+    NRO(LIF_OP_LOSS, loss, "avx2", lif_simd_supports_loss_avx2, lif_loss_simd_avx2),
+    NRO(LIF_OP_LOSS, loss, "avx512", lif_simd_supports_loss_avx512, lif_loss_simd_avx512),
+    NRO(LIF_OP_OPTIM, optim, "avx2", lif_simd_supports_optim_avx2, lif_optim_simd_avx2),
+    NRO(LIF_OP_OPTIM, optim, "avx512", lif_simd_supports_optim_avx512, lif_optim_simd_avx512),
 #undef NRO
 
 
     /* ---- linear kernels (dense and event-driven) ---- */
-#define LIN(op_, slot, var, prio, sup, fn, wsz)                                    \
+#define LIN(op_, slot, var, sup, fn, wsz)                                          \
     {.abi = LIF_KERNEL_ABI, .op = op_, .backend = "simd", .variant = var,             \
-     .priority = prio, .supports = sup, .run.slot = fn, .workspace = wsz}
-    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2", 10, lif_simd_supports_avx2,
+     .flags = 0, .supports = sup, .run.slot = fn, .workspace = wsz}
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2", lif_simd_supports_avx2,
         lif_linear_fwd_simd_avx2, NULL),
-    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_event", 12, lif_linear_fwd_simd_avx2_event_supports,
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_event", lif_simd_supports_avx2,
         lif_linear_fwd_simd_avx2_event, lif_linear_simd_event_workspace),
-    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_table", 11, lif_linear_fwd_simd_avx2_table_supports,
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_table", lif_linear_fwd_simd_avx2_table_supports,
         lif_linear_fwd_simd_avx2_table, lif_linear_simd_table_workspace),
-    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512", 20, lif_simd_supports_avx512,
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512", lif_simd_supports_avx512,
         lif_linear_fwd_simd_avx512, NULL),
-    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_event", 22,
-        lif_linear_fwd_simd_avx512_event_supports, lif_linear_fwd_simd_avx512_event,
-        lif_linear_simd_event_workspace),
-    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2", 10, lif_simd_supports_avx2,
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_event", lif_simd_supports_avx512,
+        lif_linear_fwd_simd_avx512_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2", lif_simd_supports_avx2,
         lif_linear_bwd_w_simd_avx2, NULL),
-    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_event", 12,
-        lif_linear_bwd_w_simd_avx2_event_supports, lif_linear_bwd_w_simd_avx2_event,
-        lif_linear_simd_event_workspace),
-    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512", 20, lif_simd_supports_avx512,
+    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_event", lif_simd_supports_avx2,
+        lif_linear_bwd_w_simd_avx2_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512", lif_simd_supports_avx512,
         lif_linear_bwd_w_simd_avx512, NULL),
-    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512_event", 22,
-        lif_linear_bwd_w_simd_avx512_event_supports, lif_linear_bwd_w_simd_avx512_event,
-        lif_linear_simd_event_workspace),
-    LIN(LIF_OP_LINEAR_BWD_X, linear_bwd_x, "avx2", 10, lif_simd_supports_avx2,
+    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512_event", lif_simd_supports_avx512,
+        lif_linear_bwd_w_simd_avx512_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_BWD_X, linear_bwd_x, "avx2", lif_simd_supports_avx2,
         lif_linear_bwd_x_simd_avx2, NULL),
-    LIN(LIF_OP_LINEAR_BWD_X, linear_bwd_x, "avx512", 20, lif_simd_supports_avx512,
+    LIN(LIF_OP_LINEAR_BWD_X, linear_bwd_x, "avx512", lif_simd_supports_avx512,
         lif_linear_bwd_x_simd_avx512, NULL),
 #undef LIN
 

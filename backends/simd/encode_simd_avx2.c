@@ -158,8 +158,9 @@ run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint3
     }
 }
 
-void lif_encode_simd_avx2(const lif_encode_args *a)
+lif_status lif_encode_simd_avx2(const lif_ctx *ctx, const lif_encode_args *a)
 {
+    (void)ctx;
     /* biased 16-bit thresholds; 255 (threshold 65536) is handled separately */
     uint64_t thr[256];
     for (int p = 0; p < 256; p++)
@@ -172,7 +173,7 @@ void lif_encode_simd_avx2(const lif_encode_args *a)
     }
 
     const int n_in = a->n_in, nw = (n_in + 63) / 64;
-    const size_t ld = a->ld, tstride = (size_t)a->B * ld;
+    const size_t ld = a->ld, tstride = a->dst_tstride ? a->dst_tstride : (size_t)a->B * ld;
     const __m256i zero = _mm256_setzero_si256(), ff = _mm256_set1_epi8((char)0xff);
     /* staging block: word w0+i, step ts+t at st[i·TSUP + t] */
     uint64_t st[WB * TSUP] __attribute__((aligned(32)));
@@ -261,4 +262,5 @@ void lif_encode_simd_avx2(const lif_encode_args *a)
             for (int t = 0; t < a->Tc; t++)
                 memset(row0 + (size_t)t * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
     }
+    return LIF_OK;
 }

@@ -111,8 +111,9 @@ run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint3
     }
 }
 
-void lif_encode_simd_avx512(const lif_encode_args *a)
+lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
 {
+    (void)ctx;
     /* 16-bit thresholds; 255 (threshold 65536) is handled separately */
     uint64_t thr[256];
     for (int p = 0; p < 256; p++)
@@ -125,7 +126,7 @@ void lif_encode_simd_avx512(const lif_encode_args *a)
     }
 
     const int n_in = a->n_in, nw = (n_in + 63) / 64;
-    const size_t ld = a->ld, tstride = (size_t)a->B * ld;
+    const size_t ld = a->ld, tstride = a->dst_tstride ? a->dst_tstride : (size_t)a->B * ld;
     const __m512i dom = _mm512_set1_epi64(a->domain);
     /* staging block: word w0+i, step ts+t at st[i·TSUP + t]. Rows of dst
      * are a whole image-step each, far apart; the block collects WB words x
@@ -212,4 +213,5 @@ void lif_encode_simd_avx512(const lif_encode_args *a)
             for (int t = 0; t < a->Tc; t++)
                 memset(row0 + (size_t)t * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
     }
+    return LIF_OK;
 }

@@ -83,7 +83,7 @@ static void pack_step(const float *h, int B, int n, __m256 vth, uint64_t *s, siz
             for (int o = o0; o < o1; o += 8) {
                 int rem = n - o;
                 /* a partial block may read into the next row (masked off
-                 * below), but not past the end of the step */
+                 * below), but not past the call's last row of the step */
                 __m256 hv = rem >= 8 || (size_t)b * n + o + 8 <= N
                                 ? _mm256_loadu_ps(hr + o)
                                 : _mm256_maskload_ps(hr + o, tail_mask(rem));
@@ -101,15 +101,18 @@ INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int 
                       const int decay)
 {
     size_t N = (size_t)a->B * a->n;
+    size_t ts = a->tstride ? a->tstride : N;
+    size_t sts = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds;
     for (int t = 0; t < a->Tc; t++) {
-        float *h = a->h + (size_t)t * N;
-        fwd_step(c, N, a->x + (size_t)t * N, a->v, h, soft, decay);
-        pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * a->B * a->lds, a->lds);
+        float *h = a->h + (size_t)t * ts;
+        fwd_step(c, N, a->x + (size_t)t * ts, a->v, h, soft, decay);
+        pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
     }
 }
 
-void lif_lif_fwd_simd_avx2(const lif_lif_fwd_args *a)
+lif_status lif_lif_fwd_simd_avx2(const lif_ctx *ctx, const lif_lif_fwd_args *a)
 {
+    (void)ctx;
     const lif_neuron *p = a->nrn;
     fwd_consts c = {
         .tau = _mm256_set1_ps(p->tau),
@@ -121,6 +124,7 @@ void lif_lif_fwd_simd_avx2(const lif_lif_fwd_args *a)
         p->decay_input ? fwd_chunk(a, &c, 1, 1) : fwd_chunk(a, &c, 1, 0);
     else
         p->decay_input ? fwd_chunk(a, &c, 0, 1) : fwd_chunk(a, &c, 0, 0);
+    return LIF_OK;
 }
 
 /* ------------------------------------------------------------ backward */
@@ -195,9 +199,10 @@ INLINE void bwd_chunk(const lif_lif_bwd_args *a, const bwd_consts *c, const int 
                       const int soft, const int detach, const int decay)
 {
     size_t N = (size_t)a->B * a->n;
+    size_t ts = a->tstride ? a->tstride : N;
     for (int t = a->Tc - 1; t >= 0; t--) {
-        const float *h = a->h + (size_t)t * N, *ds = a->ds + (size_t)t * a->ds_tstride;
-        float *dx = a->dx + (size_t)t * N, *dv = a->dv;
+        const float *h = a->h + (size_t)t * ts, *ds = a->ds + (size_t)t * a->ds_tstride;
+        float *dx = a->dx + (size_t)t * ts, *dv = a->dv;
         size_t k = 0;
         for (; k + 8 <= N; k += 8) {
             __m256 d = _mm256_loadu_ps(dv + k), x;
@@ -223,8 +228,9 @@ INLINE void bwd_chunk(const lif_lif_bwd_args *a, const bwd_consts *c, const int 
 #define BWD_DETACH(s, so) (p->detach_reset ? BWD_DECAY(s, so, 1) : BWD_DECAY(s, so, 0))
 #define BWD_SOFT(s) (p->soft_reset ? BWD_DETACH(s, 1) : BWD_DETACH(s, 0))
 
-void lif_lif_bwd_simd_avx2(const lif_lif_bwd_args *a)
+lif_status lif_lif_bwd_simd_avx2(const lif_ctx *ctx, const lif_lif_bwd_args *a)
 {
+    (void)ctx;
     const lif_neuron *p = a->nrn;
     const float half_pi = 1.57079632679489661923f;
     bwd_consts c = {
@@ -242,4 +248,5 @@ void lif_lif_bwd_simd_avx2(const lif_lif_bwd_args *a)
         BWD_SOFT(1);
     else
         BWD_SOFT(0);
+    return LIF_OK;
 }

@@ -57,7 +57,7 @@ static void pack_step(const float *h, int B, int n, __m512 vth, uint64_t *s, siz
             int o0 = (int)w * 64, o1 = n < o0 + 64 ? n : o0 + 64;
             for (int o = o0; o < o1; o += 16) {
                 /* a partial block may read into the next row (not compared),
-                 * but not past the end of the step */
+                 * but not past the call's last row of the step */
                 __mmask16 km = lanes((size_t)(n - o));
                 __mmask16 ld = (size_t)b * n + o + 16 <= N ? 0xffff : km;
                 __m512 hv = _mm512_maskz_loadu_ps(ld, hr + o);
@@ -74,17 +74,20 @@ INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int 
                       const int decay)
 {
     size_t N = (size_t)a->B * a->n;
+    size_t ts = a->tstride ? a->tstride : N;
+    size_t sts = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds;
     for (int t = 0; t < a->Tc; t++) {
-        const float *x = a->x + (size_t)t * N;
-        float *h = a->h + (size_t)t * N;
+        const float *x = a->x + (size_t)t * ts;
+        float *h = a->h + (size_t)t * ts;
         for (size_t k = 0; k < N; k += 16)
             fwd_block(c, lanes(N - k), x + k, a->v + k, h + k, soft, decay);
-        pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * a->B * a->lds, a->lds);
+        pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
     }
 }
 
-void lif_lif_fwd_simd_avx512(const lif_lif_fwd_args *a)
+lif_status lif_lif_fwd_simd_avx512(const lif_ctx *ctx, const lif_lif_fwd_args *a)
 {
+    (void)ctx;
     const lif_neuron *p = a->nrn;
     fwd_consts c = {
         .tau = _mm512_set1_ps(p->tau),
@@ -96,6 +99,7 @@ void lif_lif_fwd_simd_avx512(const lif_lif_fwd_args *a)
         p->decay_input ? fwd_chunk(a, &c, 1, 1) : fwd_chunk(a, &c, 1, 0);
     else
         p->decay_input ? fwd_chunk(a, &c, 0, 1) : fwd_chunk(a, &c, 0, 0);
+    return LIF_OK;
 }
 
 /* ------------------------------------------------------------ backward */
@@ -168,9 +172,10 @@ INLINE void bwd_chunk(const lif_lif_bwd_args *a, const bwd_consts *c, const int 
                       const int soft, const int detach, const int decay)
 {
     size_t N = (size_t)a->B * a->n;
+    size_t ts = a->tstride ? a->tstride : N;
     for (int t = a->Tc - 1; t >= 0; t--) {
-        const float *h = a->h + (size_t)t * N, *ds = a->ds + (size_t)t * a->ds_tstride;
-        float *dx = a->dx + (size_t)t * N;
+        const float *h = a->h + (size_t)t * ts, *ds = a->ds + (size_t)t * a->ds_tstride;
+        float *dx = a->dx + (size_t)t * ts;
         for (size_t k = 0; k < N; k += 16)
             bwd_block(c, lanes(N - k), h + k, ds + k, a->dv + k, dx + k, sigmoid, soft, detach,
                       decay);
@@ -183,8 +188,9 @@ INLINE void bwd_chunk(const lif_lif_bwd_args *a, const bwd_consts *c, const int 
 #define BWD_DETACH(s, so) (p->detach_reset ? BWD_DECAY(s, so, 1) : BWD_DECAY(s, so, 0))
 #define BWD_SOFT(s) (p->soft_reset ? BWD_DETACH(s, 1) : BWD_DETACH(s, 0))
 
-void lif_lif_bwd_simd_avx512(const lif_lif_bwd_args *a)
+lif_status lif_lif_bwd_simd_avx512(const lif_ctx *ctx, const lif_lif_bwd_args *a)
 {
+    (void)ctx;
     const lif_neuron *p = a->nrn;
     const float half_pi = 1.57079632679489661923f;
     bwd_consts c = {
@@ -202,4 +208,5 @@ void lif_lif_bwd_simd_avx512(const lif_lif_bwd_args *a)
         BWD_SOFT(1);
     else
         BWD_SOFT(0);
+    return LIF_OK;
 }

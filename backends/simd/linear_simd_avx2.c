@@ -152,7 +152,7 @@ static inline void sum_rows(const char *wt, int32_t *ev, int ne, int32_t zrow, _
 /* ---------------------------------------------------------- dense forward */
 
 static inline __attribute__((always_inline)) void
-fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
+fwd_block(const lif_linear_fwd_args *a, size_t ldy, int r0, int o0, int R, int O)
 {
     __m256 acc[2][5];
     const float *w = a->w + (size_t)o0 * a->n_in;
@@ -192,7 +192,7 @@ fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
     }
 #pragma GCC unroll 2
     for (int r = 0; r < R; r++) {
-        float *y = a->y + (size_t)(r0 + r) * a->n_out + o0;
+        float *y = a->y + (size_t)(r0 + r) * ldy + o0;
 #pragma GCC unroll 5
         for (int o = 0; o < O; o++)
             y[o] = (a->b ? a->b[o0 + o] : 0.0f) + hsum(acc[r][o]);
@@ -200,27 +200,30 @@ fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
 }
 
 static inline __attribute__((always_inline)) void
-fwd_rows(const lif_linear_fwd_args *a, int r0, int R)
+fwd_rows(const lif_linear_fwd_args *a, size_t ldy, int r0, int R)
 {
     int o = 0;
     for (; o + 5 <= a->n_out; o += 5)
-        fwd_block(a, r0, o, R, 5);
+        fwd_block(a, ldy, r0, o, R, 5);
     switch (a->n_out - o) {
-    case 4: fwd_block(a, r0, o, R, 4); break;
-    case 3: fwd_block(a, r0, o, R, 3); break;
-    case 2: fwd_block(a, r0, o, R, 2); break;
-    case 1: fwd_block(a, r0, o, R, 1); break;
+    case 4: fwd_block(a, ldy, r0, o, R, 4); break;
+    case 3: fwd_block(a, ldy, r0, o, R, 3); break;
+    case 2: fwd_block(a, ldy, r0, o, R, 2); break;
+    case 1: fwd_block(a, ldy, r0, o, R, 1); break;
     default: break;
     }
 }
 
-void lif_linear_fwd_simd_avx2(const lif_linear_fwd_args *a)
+lif_status lif_linear_fwd_simd_avx2(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
+    (void)ctx;
+    size_t ldy = a->ldy ? a->ldy : (size_t)a->n_out;
     int r = 0;
     for (; r + 2 <= a->M; r += 2)
-        fwd_rows(a, r, 2);
+        fwd_rows(a, ldy, r, 2);
     if (r < a->M)
-        fwd_rows(a, r, 1);
+        fwd_rows(a, ldy, r, 1);
+    return LIF_OK;
 }
 
 /* ---------------------------------------------------- event-driven forward */
@@ -260,11 +263,12 @@ fwd_event_wide_block(const float *wt, size_t s, const int32_t *ev, int ne, const
         _mm256_maskstore_ps(y + o0 + 8 * j, first_lanes(n_out - o0 - 8 * j), acc[j]);
 }
 
-void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
+lif_status lif_linear_fwd_simd_avx2_event(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
     int n_in = a->n_in, n_out = a->n_out;
+    size_t ldy = a->ldy ? a->ldy : (size_t)n_out;
     size_t s = lif_linear_simd_stride(n_out);
-    float *wt = a->ws;
+    float *wt = lif_ctx_ws(ctx, 0);
     int32_t *ev = (int32_t *)(wt + ((size_t)n_in + 1) * s);
     transpose_w(a->w, n_in, n_out, s, wt);
     size_t nw = ((size_t)n_in + 63) / 64;
@@ -289,19 +293,19 @@ void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
             int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, offs, next) : 0;
             __m256 y0 = b0, y1 = b1;
             sum_rows((const char *)wt, cur, ne, zrow, &y0, &y1);
-            float *y = a->y + (size_t)r * n_out;
+            float *y = a->y + (size_t)r * ldy;
             _mm256_maskstore_ps(y, m0, y0);
             if (n_out > 8)
                 _mm256_maskstore_ps(y + 8, m1, y1);
             int32_t *tmp = cur;
             cur = next, next = tmp, ne = ne_next;
         }
-        return;
+        return LIF_OK;
     }
     int nblk = (int)(s / 8);  /* even */
     for (int r = 0; r < a->M; r++) {
         int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
-        float *y = a->y + (size_t)r * n_out;
+        float *y = a->y + (size_t)r * ldy;
         int j = 0;
         for (; j + 12 <= nblk; j += 12)
             fwd_event_wide_block(wt, s, ev, ne, a->b, y, 8 * j, 12, n_out);
@@ -315,6 +319,7 @@ void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a)
                 j += nb;
             }
     }
+    return LIF_OK;
 }
 
 /* ------------------------------------------ table-driven forward (narrow) */
@@ -363,11 +368,11 @@ static void table_seed(float *t, int width, const lif_linear_fwd_args *a, size_t
 
 }
 
-static void fwd_table10(const lif_linear_fwd_args *a)
+static void fwd_table10(const lif_linear_fwd_args *a, size_t ldy, float *ws)
 {
     int n_in = a->n_in, n_out = a->n_out;
     size_t nw = ((size_t)n_in + 63) / 64;
-    float *ta = a->ws;                  /* [nw][TCH][32][8] */
+    float *ta = ws;                     /* [nw][TCH][32][8] */
     float *tb = ta + nw * TCH * 32 * 8; /* [nw][8 bytes][256][2] */
     float *yt = tb + nw * 8 * 256 * 2;  /* [TROWS][16] */
     for (size_t w = 0; w < nw; w++) {
@@ -439,19 +444,20 @@ static void fwd_table10(const lif_linear_fwd_args *a)
             }
         }
         for (int r = 0; r < R; r++)
-            memcpy(a->y + (size_t)(r0 + r) * n_out, yt + 16 * r, (size_t)n_out * sizeof(float));
+            memcpy(a->y + (size_t)(r0 + r) * ldy, yt + 16 * r, (size_t)n_out * sizeof(float));
     }
 }
 
-void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
+lif_status lif_linear_fwd_simd_avx2_table(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
+    size_t ldy = a->ldy ? a->ldy : (size_t)a->n_out;
     if (a->n_out <= 10) {
-        fwd_table10(a);
-        return;
+        fwd_table10(a, ldy, lif_ctx_ws(ctx, 0));
+        return LIF_OK;
     }
     int n_in = a->n_in, n_out = a->n_out;
     size_t nw = ((size_t)n_in + 63) / 64;
-    float *tab = a->ws;                    /* [nw][TCH][32 patterns][16 floats] */
+    float *tab = lif_ctx_ws(ctx, 0);       /* [nw][TCH][32 patterns][16 floats] */
     float *yt = tab + nw * TCH * 32 * 16;  /* [TROWS][16] */
     for (size_t w = 0; w < nw; w++)
         for (int c = 0; c < TCH; c++) {
@@ -507,8 +513,9 @@ void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
             }
         }
         for (int r = 0; r < R; r++)
-            memcpy(a->y + (size_t)(r0 + r) * n_out, yt + 16 * r, (size_t)n_out * sizeof(float));
+            memcpy(a->y + (size_t)(r0 + r) * ldy, yt + 16 * r, (size_t)n_out * sizeof(float));
     }
+    return LIF_OK;
 }
 
 /* --------------------------------------------------- dense weight gradient */
@@ -519,10 +526,10 @@ void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a)
  * Per row: C table loads and O broadcasts feed C·O FMAs (3 x 4: 7 loads for
  * 12 FMAs; the former 2 chunks x 5 outputs took 7 for 10). */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, int c0, int C)
+bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, int C)
 {
     __m256 acc[12];
-    int n_in = a->n_in, n_out = a->n_out, i0 = 8 * c0;
+    int n_in = a->n_in, i0 = 8 * c0;
     __m256i valid[3];
 #pragma GCC unroll 3
     for (int c = 0; c < C; c++)
@@ -536,7 +543,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, int c0, int C)
     int sh = 8 * (c0 & 7);
     size_t ldx = a->ldx;
     const float *dy = a->dy + o0;
-    for (int r = a->M; r > 0; r--, x += ldx, dy += n_out) {
+    for (int r = a->M; r > 0; r--, x += ldx, dy += lddy) {
         uint64_t bits = *x >> sh;
         /* no early skip of empty rows: at low density it mispredicts */
         __m256 xc[3];
@@ -560,7 +567,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, int c0, int C)
 
 /* All outputs for chunks c0 .. c0+C-1, in blocks of at most 12 / C. */
 static inline __attribute__((always_inline)) void
-bwd_w_chunks(const lif_linear_bwd_w_args *a, int c0, int C)
+bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C)
 {
     int omax = 12 / C, n_out = a->n_out;
     /* n blocks of near-equal size (10 outputs at C = 3: 4, 3, 3) */
@@ -570,7 +577,7 @@ bwd_w_chunks(const lif_linear_bwd_w_args *a, int c0, int C)
         if ((n_out - o) % (nb - k))
             O++;
         switch (O) {
-#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, o, n, c0, C); break;
+#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, lddy, o, n, c0, C); break;
         BWD_CASE(1) BWD_CASE(2) BWD_CASE(3) BWD_CASE(4) BWD_CASE(5) BWD_CASE(6)
         BWD_CASE(7) BWD_CASE(8) BWD_CASE(9) BWD_CASE(10) BWD_CASE(11) BWD_CASE(12)
 #undef BWD_CASE
@@ -580,20 +587,23 @@ bwd_w_chunks(const lif_linear_bwd_w_args *a, int c0, int C)
     }
 }
 
-/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel). */
-static void bias_grad(const float *dy, int M, int n_out, float *db)
+/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel); rows of dY
+ * lddy floats apart. */
+static void bias_grad(const float *dy, size_t lddy, int M, int n_out, float *db)
 {
     for (int o0 = 0; o0 < n_out; o0 += 8) {
         __m256i m = first_lanes(n_out - o0);
         __m256 acc = _mm256_maskload_ps(db + o0, m);
         for (int r = 0; r < M; r++)
-            acc = _mm256_add_ps(acc, _mm256_maskload_ps(dy + (size_t)r * n_out + o0, m));
+            acc = _mm256_add_ps(acc, _mm256_maskload_ps(dy + (size_t)r * lddy + o0, m));
         _mm256_maskstore_ps(db + o0, m, acc);
     }
 }
 
-void lif_linear_bwd_w_simd_avx2(const lif_linear_bwd_w_args *a)
+lif_status lif_linear_bwd_w_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
 {
+    (void)ctx;
+    size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     /* bytes of each word in groups of 3, 3, 2 (a group stays in one word) */
     int nc = (a->n_in + 7) / 8;
     for (int c0 = 0; c0 < nc;) {
@@ -601,14 +611,15 @@ void lif_linear_bwd_w_simd_avx2(const lif_linear_bwd_w_args *a)
         int C = left < inword ? left : inword;
         C = C > 3 ? 3 : C;
         switch (C) {
-        case 3: bwd_w_chunks(a, c0, 3); break;
-        case 2: bwd_w_chunks(a, c0, 2); break;
-        default: bwd_w_chunks(a, c0, 1); break;
+        case 3: bwd_w_chunks(a, lddy, c0, 3); break;
+        case 2: bwd_w_chunks(a, lddy, c0, 2); break;
+        default: bwd_w_chunks(a, lddy, c0, 1); break;
         }
         c0 += C;
     }
     if (a->db)
-        bias_grad(a->dy, a->M, a->n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, a->n_out, a->db);
+    return LIF_OK;
 }
 
 /* ---------------------------------------------- event-driven weight gradient */
@@ -629,11 +640,12 @@ bwd_w_event_wide_block(float *gt, size_t s, const int32_t *ev, int ne, const flo
     }
 }
 
-void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a)
+lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
 {
     int n_in = a->n_in, n_out = a->n_out;
+    size_t lddy = a->lddy ? a->lddy : (size_t)n_out;
     size_t s = lif_linear_simd_stride(n_out);
-    float *gt = a->ws;  /* dWᵀ, starts as the transpose of dW */
+    float *gt = lif_ctx_ws(ctx, 0);  /* dWᵀ, starts as the transpose of dW */
     int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
     transpose_w(a->dw, n_in, n_out, s, gt);
     size_t nw = ((size_t)n_in + 63) / 64;
@@ -642,7 +654,7 @@ void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a)
         __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
         for (int r = 0; r < a->M; r++) {
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
-            const float *dy = a->dy + (size_t)r * n_out;
+            const float *dy = a->dy + (size_t)r * lddy;
             __m256 g0 = _mm256_maskload_ps(dy, m0), g1 = _mm256_maskload_ps(dy + 8, m1);
             /* a row's events are distinct inputs: the updates are independent */
             for (int e = 0; e < ne; e++) {
@@ -655,7 +667,7 @@ void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a)
         int nblk = (int)(s / 8);
         for (int r = 0; r < a->M; r++) {
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
-            const float *dy = a->dy + (size_t)r * n_out;
+            const float *dy = a->dy + (size_t)r * lddy;
             int j = 0;
             for (; j + 12 <= nblk; j += 12)
                 bwd_w_event_wide_block(gt, s, ev, ne, dy, 8 * j, 12, n_out);
@@ -672,15 +684,18 @@ void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a)
     }
     lif_linear_simd_fold(gt, s, n_in, n_out, a->dw);
     if (a->db)
-        bias_grad(a->dy, a->M, n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, n_out, a->db);
+    return LIF_OK;
 }
 
 /* ------------------------------------------------------ gradient to input */
 
 /* dX[r][i] = Σ_o dY[r][o] W[o][i]: 4 rows x 2 chunks of 8 inputs. */
-void lif_linear_bwd_x_simd_avx2(const lif_linear_bwd_x_args *a)
+lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x_args *a)
 {
+    (void)ctx;
     int n_in = a->n_in, n_out = a->n_out;
+    size_t lddy = a->lddy ? a->lddy : (size_t)n_out;
     for (int r0 = 0; r0 < a->M; r0 += 4) {
         int R = a->M - r0 < 4 ? a->M - r0 : 4;
         for (int i0 = 0; i0 < n_in; i0 += 16) {
@@ -694,7 +709,7 @@ void lif_linear_bwd_x_simd_avx2(const lif_linear_bwd_x_args *a)
                 for (int r = 0; r < 4; r++) {
                     /* rows past M reuse the last row: computed, never stored */
                     int rr = r < R ? r : R - 1;
-                    __m256 g = _mm256_broadcast_ss(a->dy + (size_t)(r0 + rr) * n_out + o);
+                    __m256 g = _mm256_broadcast_ss(a->dy + (size_t)(r0 + rr) * lddy + o);
                     acc[r][0] = _mm256_fmadd_ps(g, w0, acc[r][0]);
                     acc[r][1] = _mm256_fmadd_ps(g, w1, acc[r][1]);
                 }
@@ -706,4 +721,5 @@ void lif_linear_bwd_x_simd_avx2(const lif_linear_bwd_x_args *a)
             }
         }
     }
+    return LIF_OK;
 }

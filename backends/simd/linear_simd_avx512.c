@@ -120,7 +120,7 @@ static inline __m512 sum_rows(const char *wt, int32_t *ev, int ne, int32_t zrow,
 /* R rows x O outputs of accumulators, chunks of 16 inputs: each chunk of
  * W[o] is loaded once and masked-added into the R rows' accumulators. */
 static inline __attribute__((always_inline)) void
-fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
+fwd_block(const lif_linear_fwd_args *a, size_t ldy, int r0, int o0, int R, int O)
 {
     __m512 acc[4][5];
     const float *w = a->w + (size_t)o0 * a->n_in;
@@ -147,7 +147,7 @@ fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-        float *y = a->y + (size_t)(r0 + r) * a->n_out + o0;
+        float *y = a->y + (size_t)(r0 + r) * ldy + o0;
 #pragma GCC unroll 5
         for (int o = 0; o < O; o++)
             y[o] = (a->b ? a->b[o0 + o] : 0.0f) + _mm512_reduce_add_ps(acc[r][o]);
@@ -156,31 +156,34 @@ fwd_block(const lif_linear_fwd_args *a, int r0, int o0, int R, int O)
 
 /* One pass of rows r0..r0+R-1 over all outputs, 5 at a time. */
 static inline __attribute__((always_inline)) void
-fwd_rows(const lif_linear_fwd_args *a, int r0, int R)
+fwd_rows(const lif_linear_fwd_args *a, size_t ldy, int r0, int R)
 {
     int o = 0;
     for (; o + 5 <= a->n_out; o += 5)
-        fwd_block(a, r0, o, R, 5);
+        fwd_block(a, ldy, r0, o, R, 5);
     switch (a->n_out - o) {
-    case 4: fwd_block(a, r0, o, R, 4); break;
-    case 3: fwd_block(a, r0, o, R, 3); break;
-    case 2: fwd_block(a, r0, o, R, 2); break;
-    case 1: fwd_block(a, r0, o, R, 1); break;
+    case 4: fwd_block(a, ldy, r0, o, R, 4); break;
+    case 3: fwd_block(a, ldy, r0, o, R, 3); break;
+    case 2: fwd_block(a, ldy, r0, o, R, 2); break;
+    case 1: fwd_block(a, ldy, r0, o, R, 1); break;
     default: break;
     }
 }
 
-void lif_linear_fwd_simd_avx512(const lif_linear_fwd_args *a)
+lif_status lif_linear_fwd_simd_avx512(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
+    (void)ctx;
+    size_t ldy = a->ldy ? a->ldy : (size_t)a->n_out;
     int r = 0;
     for (; r + 4 <= a->M; r += 4)
-        fwd_rows(a, r, 4);
+        fwd_rows(a, ldy, r, 4);
     switch (a->M - r) {
-    case 3: fwd_rows(a, r, 3); break;
-    case 2: fwd_rows(a, r, 2); break;
-    case 1: fwd_rows(a, r, 1); break;
+    case 3: fwd_rows(a, ldy, r, 3); break;
+    case 2: fwd_rows(a, ldy, r, 2); break;
+    case 1: fwd_rows(a, ldy, r, 1); break;
     default: break;
     }
+    return LIF_OK;
 }
 
 /* ---------------------------------------------------- event-driven forward */
@@ -227,11 +230,12 @@ fwd_event_wide_block(const float *wt, size_t s, const int32_t *ev, int ne, const
         _mm512_mask_storeu_ps(y + o0 + 16 * j, first_lanes(n_out - o0 - 16 * j), acc[j]);
 }
 
-void lif_linear_fwd_simd_avx512_event(const lif_linear_fwd_args *a)
+lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
     int n_in = a->n_in, n_out = a->n_out;
+    size_t ldy = a->ldy ? a->ldy : (size_t)n_out;
     size_t s = lif_linear_simd_stride(n_out);
-    float *wt = a->ws;
+    float *wt = lif_ctx_ws(ctx, 0);
     int32_t *ev = (int32_t *)(wt + (size_t)(n_in + 1) * s);
     transpose_w(a->w, n_in, n_out, s, wt);
     size_t nw = ((size_t)n_in + 63) / 64;
@@ -249,17 +253,17 @@ void lif_linear_fwd_simd_avx512_event(const lif_linear_fwd_args *a)
         int ne = a->M > 0 ? event_offsets(a->x, nw, cur) : 0;
         for (int r = 0; r < a->M; r++) {
             int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, next) : 0;
-            _mm512_mask_storeu_ps(a->y + (size_t)r * n_out, m,
+            _mm512_mask_storeu_ps(a->y + (size_t)r * ldy, m,
                                   sum_rows((const char *)wt, cur, ne, zrow, b));
             int32_t *tmp = cur;
             cur = next, next = tmp, ne = ne_next;
         }
-        return;
+        return LIF_OK;
     }
     int nblk = (int)(s / 16);
     for (int r = 0; r < a->M; r++) {
         int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
-        float *y = a->y + (size_t)r * n_out;
+        float *y = a->y + (size_t)r * ldy;
         /* blocks of 16, then 8, 4, 2, 1 zmm: constant sizes stay in registers */
         int j = 0;
         for (; j + 16 <= nblk; j += 16)
@@ -275,13 +279,14 @@ void lif_linear_fwd_simd_avx512_event(const lif_linear_fwd_args *a)
                 j += nb;
             }
     }
+    return LIF_OK;
 }
 
 /* --------------------------------------------------- dense weight gradient */
 
 /* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+63 (word wd of every row). */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, size_t wd)
+bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd)
 {
     __m512 acc[5][4];
     int i0 = (int)wd * 64;
@@ -304,7 +309,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, size_t wd)
         __m512 g[5];
 #pragma GCC unroll 5
         for (int o = 0; o < O; o++)
-            g[o] = _mm512_set1_ps(dy[(size_t)r * a->n_out + o]);
+            g[o] = _mm512_set1_ps(dy[(size_t)r * lddy + o]);
 #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             __mmask16 k = (__mmask16)(bits >> (16 * c));
@@ -321,35 +326,39 @@ bwd_w_block(const lif_linear_bwd_w_args *a, int o0, int O, size_t wd)
                                   acc[o][c]);
 }
 
-/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel). */
-static void bias_grad(const float *dy, int M, int n_out, float *db)
+/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel); rows of dY
+ * lddy floats apart. */
+static void bias_grad(const float *dy, size_t lddy, int M, int n_out, float *db)
 {
     for (int o0 = 0; o0 < n_out; o0 += 16) {
         __mmask16 m = first_lanes(n_out - o0);
         __m512 acc = _mm512_maskz_loadu_ps(m, db + o0);
         for (int r = 0; r < M; r++)
-            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, dy + (size_t)r * n_out + o0));
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, dy + (size_t)r * lddy + o0));
         _mm512_mask_storeu_ps(db + o0, m, acc);
     }
 }
 
-void lif_linear_bwd_w_simd_avx512(const lif_linear_bwd_w_args *a)
+lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
 {
+    (void)ctx;
+    size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     size_t nw = ((size_t)a->n_in + 63) / 64;
     for (size_t wd = 0; wd < nw; wd++) {
         int o = 0;
         for (; o + 5 <= a->n_out; o += 5)
-            bwd_w_block(a, o, 5, wd);
+            bwd_w_block(a, lddy, o, 5, wd);
         switch (a->n_out - o) {
-        case 4: bwd_w_block(a, o, 4, wd); break;
-        case 3: bwd_w_block(a, o, 3, wd); break;
-        case 2: bwd_w_block(a, o, 2, wd); break;
-        case 1: bwd_w_block(a, o, 1, wd); break;
+        case 4: bwd_w_block(a, lddy, o, 4, wd); break;
+        case 3: bwd_w_block(a, lddy, o, 3, wd); break;
+        case 2: bwd_w_block(a, lddy, o, 2, wd); break;
+        case 1: bwd_w_block(a, lddy, o, 1, wd); break;
         default: break;
         }
     }
     if (a->db)
-        bias_grad(a->dy, a->M, a->n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, a->n_out, a->db);
+    return LIF_OK;
 }
 
 /* ---------------------------------------------- event-driven weight gradient */
@@ -370,11 +379,12 @@ bwd_w_event_wide_block(float *gt, size_t s, const int32_t *ev, int ne, const flo
     }
 }
 
-void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a)
+lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
 {
     int n_in = a->n_in, n_out = a->n_out;
+    size_t lddy = a->lddy ? a->lddy : (size_t)n_out;
     size_t s = lif_linear_simd_stride(n_out);
-    float *gt = a->ws;  /* dWᵀ, starts as the transpose of dW */
+    float *gt = lif_ctx_ws(ctx, 0);  /* dWᵀ, starts as the transpose of dW */
     int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
     transpose_w(a->dw, n_in, n_out, s, gt);
     size_t nw = ((size_t)n_in + 63) / 64;
@@ -383,7 +393,7 @@ void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a)
         __mmask16 m = first_lanes(n_out);
         for (int r = 0; r < a->M; r++) {
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
-            __m512 g = _mm512_maskz_loadu_ps(m, a->dy + (size_t)r * n_out);
+            __m512 g = _mm512_maskz_loadu_ps(m, a->dy + (size_t)r * lddy);
             /* a row's events are distinct inputs: the updates are independent */
             for (int e = 0; e < ne; e++) {
                 float *row = gt + (size_t)ev[e] * s;
@@ -394,7 +404,7 @@ void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a)
         int nblk = (int)(s / 16);
         for (int r = 0; r < a->M; r++) {
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
-            const float *dy = a->dy + (size_t)r * n_out;
+            const float *dy = a->dy + (size_t)r * lddy;
             int j = 0;
             for (; j + 16 <= nblk; j += 16)
                 bwd_w_event_wide_block(gt, s, ev, ne, dy, 16 * j, 16, n_out);
@@ -412,15 +422,18 @@ void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a)
     }
     lif_linear_simd_fold(gt, s, n_in, n_out, a->dw);
     if (a->db)
-        bias_grad(a->dy, a->M, n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, n_out, a->db);
+    return LIF_OK;
 }
 
 /* ------------------------------------------------------ gradient to input */
 
 /* dX[r][i] = Σ_o dY[r][o] W[o][i]: 4 rows x 2 chunks of 16 inputs. */
-void lif_linear_bwd_x_simd_avx512(const lif_linear_bwd_x_args *a)
+lif_status lif_linear_bwd_x_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_x_args *a)
 {
+    (void)ctx;
     int n_in = a->n_in, n_out = a->n_out;
+    size_t lddy = a->lddy ? a->lddy : (size_t)n_out;
     for (int r0 = 0; r0 < a->M; r0 += 4) {
         int R = a->M - r0 < 4 ? a->M - r0 : 4;
         for (int i0 = 0; i0 < n_in; i0 += 32) {
@@ -435,7 +448,7 @@ void lif_linear_bwd_x_simd_avx512(const lif_linear_bwd_x_args *a)
                 for (int r = 0; r < 4; r++) {
                     /* rows past M reuse the last row: computed, never stored */
                     int rr = r < R ? r : R - 1;
-                    __m512 g = _mm512_set1_ps(a->dy[(size_t)(r0 + rr) * n_out + o]);
+                    __m512 g = _mm512_set1_ps(a->dy[(size_t)(r0 + rr) * lddy + o]);
                     acc[r][0] = _mm512_fmadd_ps(g, w0, acc[r][0]);
                     acc[r][1] = _mm512_fmadd_ps(g, w1, acc[r][1]);
                 }
@@ -447,4 +460,5 @@ void lif_linear_bwd_x_simd_avx512(const lif_linear_bwd_x_args *a)
             }
         }
     }
+    return LIF_OK;
 }

@@ -86,8 +86,9 @@ INLINE void sgd_all(const sgd_consts *c, const lif_optim_args *a, const int mome
         sgd_block(c, a, i, 0, tail_mask(a->n - i), momentum, first);
 }
 
-void lif_optim_simd_avx2(const lif_optim_args *a)
+lif_status lif_optim_simd_avx2(const lif_ctx *ctx, const lif_optim_args *a)
 {
+    (void)ctx;
     if (a->kind == LIF_OPT_SGD) {
         sgd_consts c = {.lr = _mm256_set1_ps(a->lr), .wd = _mm256_set1_ps(a->weight_decay),
                         .mom = _mm256_set1_ps(a->momentum)};
@@ -97,7 +98,7 @@ void lif_optim_simd_avx2(const lif_optim_args *a)
             sgd_all(&c, a, 1, 1);
         else
             sgd_all(&c, a, 1, 0);
-        return;
+        return LIF_OK;
     }
     double bc1 = 1.0 - pow(a->beta1, (double)a->step);
     double bc2 = 1.0 - pow(a->beta2, (double)a->step);
@@ -113,4 +114,5 @@ void lif_optim_simd_avx2(const lif_optim_args *a)
         adam_block(&c, a, i, 1, _mm256_setzero_si256());
     if (i < a->n)
         adam_block(&c, a, i, 0, tail_mask(a->n - i));
+    return LIF_OK;
 }

@@ -60,8 +60,9 @@ INLINE void sgd_all(const sgd_consts *c, const lif_optim_args *a, const int mome
     }
 }
 
-void lif_optim_simd_avx512(const lif_optim_args *a)
+lif_status lif_optim_simd_avx512(const lif_ctx *ctx, const lif_optim_args *a)
 {
+    (void)ctx;
     if (a->kind == LIF_OPT_SGD) {
         sgd_consts c = {.lr = _mm512_set1_ps(a->lr), .wd = _mm512_set1_ps(a->weight_decay),
                         .mom = _mm512_set1_ps(a->momentum)};
@@ -71,7 +72,7 @@ void lif_optim_simd_avx512(const lif_optim_args *a)
             sgd_all(&c, a, 1, 1);
         else
             sgd_all(&c, a, 1, 0);
-        return;
+        return LIF_OK;
     }
     double bc1 = 1.0 - pow(a->beta1, (double)a->step);
     double bc2 = 1.0 - pow(a->beta2, (double)a->step);
@@ -84,4 +85,5 @@ void lif_optim_simd_avx512(const lif_optim_args *a)
     };
     for (size_t i = 0; i < a->n; i += 16)
         adam_block(&c, a, i, lanes(a->n - i));
+    return LIF_OK;
 }

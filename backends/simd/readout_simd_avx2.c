@@ -29,12 +29,13 @@
  * overlap. */
 #define UNITS 4
 
-void lif_spike_count_simd_avx2(const lif_spike_count_args *a)
+lif_status lif_spike_count_simd_avx2(const lif_ctx *ctx, const lif_spike_count_args *a)
 {
+    (void)ctx;
     const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     const __m256 one = _mm256_set1_ps(1.0f);
     int n = a->n, per_row = (n + 7) / 8;
-    size_t row_step = (size_t)a->B * a->lds;  /* words between steps of one row */
+    size_t row_step = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds; /* words between steps */
     int nu = a->B * per_row;
     for (int u0 = 0; u0 < nu; u0 += UNITS) {
         float *cnt[UNITS];
@@ -67,6 +68,7 @@ void lif_spike_count_simd_avx2(const lif_spike_count_args *a)
                 _mm256_maskstore_ps(cnt[j], tail_mask(rem[j]), c[j]);
         }
     }
+    return LIF_OK;
 }
 
 /* ----------------------------------------------------------------- loss */
@@ -97,8 +99,9 @@ static double ce_row(const lif_loss_args *a, const float *c, int label, float ma
     return logz - c[label] / (float)a->T;
 }
 
-void lif_loss_simd_avx2(const lif_loss_args *a)
+lif_status lif_loss_simd_avx2(const lif_ctx *ctx, const lif_loss_args *a)
 {
+    (void)ctx;
     int n = a->n;
     const __m256 T = _mm256_set1_ps((float)a->T), one = _mm256_set1_ps(1.0f);
     const __m256 two = _mm256_set1_ps(2.0f), Bn = _mm256_set1_ps((float)(a->B * n));
@@ -163,4 +166,5 @@ void lif_loss_simd_avx2(const lif_loss_args *a)
         *a->loss = (s[0] + s[1] + s[2] + s[3]) / ((double)a->B * n);
     }
     *a->correct = correct;
+    return LIF_OK;
 }

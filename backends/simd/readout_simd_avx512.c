@@ -32,11 +32,12 @@ INLINE __mmask16 lanes(int rem)
  * that four chains of dependent adds overlap (n = 10: four rows). */
 #define UNITS 4
 
-void lif_spike_count_simd_avx512(const lif_spike_count_args *a)
+lif_status lif_spike_count_simd_avx512(const lif_ctx *ctx, const lif_spike_count_args *a)
 {
+    (void)ctx;
     const __m512 one = _mm512_set1_ps(1.0f);
     int n = a->n, per_row = (n + 15) / 16;
-    size_t row_step = (size_t)a->B * a->lds;  /* words between steps of one row */
+    size_t row_step = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds; /* words between steps */
     int nu = a->B * per_row;
     for (int u0 = 0; u0 < nu; u0 += UNITS) {
         float *cnt[UNITS];
@@ -62,6 +63,7 @@ void lif_spike_count_simd_avx512(const lif_spike_count_args *a)
         for (int j = 0; j < UNITS; j++)
             _mm512_mask_storeu_ps(cnt[j], k[j], c[j]);
     }
+    return LIF_OK;
 }
 
 /* ----------------------------------------------------------------- loss */
@@ -83,8 +85,9 @@ static double ce_row(const lif_loss_args *a, const float *c, int label, float ma
     return logz - c[label] / (float)a->T;
 }
 
-void lif_loss_simd_avx512(const lif_loss_args *a)
+lif_status lif_loss_simd_avx512(const lif_ctx *ctx, const lif_loss_args *a)
 {
+    (void)ctx;
     int n = a->n;
     const __m512 T = _mm512_set1_ps((float)a->T), one = _mm512_set1_ps(1.0f);
     const __m512 two = _mm512_set1_ps(2.0f), Bn = _mm512_set1_ps((float)(a->B * n));
@@ -143,4 +146,5 @@ void lif_loss_simd_avx512(const lif_loss_args *a)
     else
         *a->loss = _mm512_reduce_add_pd(sum) / ((double)a->B * n);
     *a->correct = correct;
+    return LIF_OK;
 }

@@ -19,8 +19,8 @@ int lif_simd_supports_avx512(const lif_problem *p, const char **why);
 /* Poisson encoder: Philox4x32-10 on 4 (AVX2) / 8 (AVX-512) time steps of one
  * group of eight inputs at once; spikes equal lif_encode_scalar_ref's bit
  * for bit. */
-void lif_encode_simd_avx2(const lif_encode_args *a);
-void lif_encode_simd_avx512(const lif_encode_args *a);
+lif_status lif_encode_simd_avx2(const lif_ctx *ctx, const lif_encode_args *a);
+lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a);
 
 /* ---- kernel declarations: neuron, readout, optimizer ---- */
 
@@ -28,18 +28,18 @@ void lif_encode_simd_avx512(const lif_encode_args *a);
  * BPTT (bitwise equal with ATan; with Sigmoid a vector expf of ≤ 1 ulp
  * puts σ' within a few ulp), vectorised over the B·n neurons of a step
  * (lif_simd_<isa>.c). */
-void lif_lif_fwd_simd_avx2(const lif_lif_fwd_args *a);
-void lif_lif_fwd_simd_avx512(const lif_lif_fwd_args *a);
-void lif_lif_bwd_simd_avx2(const lif_lif_bwd_args *a);
-void lif_lif_bwd_simd_avx512(const lif_lif_bwd_args *a);
+lif_status lif_lif_fwd_simd_avx2(const lif_ctx *ctx, const lif_lif_fwd_args *a);
+lif_status lif_lif_fwd_simd_avx512(const lif_ctx *ctx, const lif_lif_fwd_args *a);
+lif_status lif_lif_bwd_simd_avx2(const lif_ctx *ctx, const lif_lif_bwd_args *a);
+lif_status lif_lif_bwd_simd_avx512(const lif_ctx *ctx, const lif_lif_bwd_args *a);
 /* Spike counts (exact) and the loss (readout_simd_<isa>.c). */
-void lif_spike_count_simd_avx2(const lif_spike_count_args *a);
-void lif_spike_count_simd_avx512(const lif_spike_count_args *a);
-void lif_loss_simd_avx2(const lif_loss_args *a);
-void lif_loss_simd_avx512(const lif_loss_args *a);
+lif_status lif_spike_count_simd_avx2(const lif_ctx *ctx, const lif_spike_count_args *a);
+lif_status lif_spike_count_simd_avx512(const lif_ctx *ctx, const lif_spike_count_args *a);
+lif_status lif_loss_simd_avx2(const lif_ctx *ctx, const lif_loss_args *a);
+lif_status lif_loss_simd_avx512(const lif_ctx *ctx, const lif_loss_args *a);
 /* Adam and SGD, bitwise equal to lif_optim_scalar_ref (optim_simd_<isa>.c). */
-void lif_optim_simd_avx2(const lif_optim_args *a);
-void lif_optim_simd_avx512(const lif_optim_args *a);
+lif_status lif_optim_simd_avx2(const lif_ctx *ctx, const lif_optim_args *a);
+lif_status lif_optim_simd_avx512(const lif_ctx *ctx, const lif_optim_args *a);
 /* Their supports(): the ISA, then the options they implement (neuron_simd.c). */
 int lif_simd_supports_neuron_avx2(const lif_problem *p, const char **why);
 int lif_simd_supports_neuron_avx512(const lif_problem *p, const char **why);
@@ -52,30 +52,27 @@ int lif_simd_supports_optim_avx512(const lif_problem *p, const char **why);
 
 /* Dense: opmasks from the spike bits (AVX-512) or a bits->0/1-float table
  * and FMA (AVX2), register-blocked. Event-driven: one row of Wᵀ / dWᵀ
- * (workspace) per input spike; their supports() decline above a measured
- * density, where the dense ones are faster (linear_simd.c). */
-void lif_linear_fwd_simd_avx2(const lif_linear_fwd_args *a);
-void lif_linear_fwd_simd_avx512(const lif_linear_fwd_args *a);
-void lif_linear_fwd_simd_avx2_event(const lif_linear_fwd_args *a);
-void lif_linear_fwd_simd_avx512_event(const lif_linear_fwd_args *a);
+ * (workspace) per input spike; they run any density, and choosing between
+ * dense and event-driven (from the input density) is the ranking module's
+ * job (engine/src/rank.c). */
+lif_status lif_linear_fwd_simd_avx2(const lif_ctx *ctx, const lif_linear_fwd_args *a);
+lif_status lif_linear_fwd_simd_avx512(const lif_ctx *ctx, const lif_linear_fwd_args *a);
+lif_status lif_linear_fwd_simd_avx2_event(const lif_ctx *ctx, const lif_linear_fwd_args *a);
+lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear_fwd_args *a);
 /* Narrow layers (n_out <= 16), AVX2: per-chunk tables of partial sums of
  * Wᵀ rows (workspace), one lookup per 5 inputs (13 chunks a 64-bit word)
  * at any density. */
 #define LIF_SIMD_TABLE_CHUNKS 13
 #define LIF_SIMD_TABLE_ROWS 64 /* rows of Y per tile (workspace) */
-void lif_linear_fwd_simd_avx2_table(const lif_linear_fwd_args *a);
+lif_status lif_linear_fwd_simd_avx2_table(const lif_ctx *ctx, const lif_linear_fwd_args *a);
 int lif_linear_fwd_simd_avx2_table_supports(const lif_problem *p, const char **why);
 size_t lif_linear_simd_table_workspace(const lif_problem *p);
-void lif_linear_bwd_w_simd_avx2(const lif_linear_bwd_w_args *a);
-void lif_linear_bwd_w_simd_avx512(const lif_linear_bwd_w_args *a);
-void lif_linear_bwd_w_simd_avx2_event(const lif_linear_bwd_w_args *a);
-void lif_linear_bwd_w_simd_avx512_event(const lif_linear_bwd_w_args *a);
-void lif_linear_bwd_x_simd_avx2(const lif_linear_bwd_x_args *a);
-void lif_linear_bwd_x_simd_avx512(const lif_linear_bwd_x_args *a);
-int lif_linear_fwd_simd_avx2_event_supports(const lif_problem *p, const char **why);
-int lif_linear_fwd_simd_avx512_event_supports(const lif_problem *p, const char **why);
-int lif_linear_bwd_w_simd_avx2_event_supports(const lif_problem *p, const char **why);
-int lif_linear_bwd_w_simd_avx512_event_supports(const lif_problem *p, const char **why);
+lif_status lif_linear_bwd_w_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
+lif_status lif_linear_bwd_x_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
 size_t lif_linear_simd_event_workspace(const lif_problem *p);
 
 #endif

@@ -44,6 +44,7 @@ struct lif_plan {
     const lif_kernel_i *k[LIF_OP_COUNT][N_SLOTS];
     char kname[LIF_OP_COUNT][N_SLOTS][96];
     void *ws[LIF_OP_COUNT][N_SLOTS];       /* each kernel's workspace or NULL */
+    lif_ctx ctx[LIF_OP_COUNT][N_SLOTS];    /* each kernel's call context (ws, threads, state) */
     float density[N_SLOTS];                /* measured input spike density, 0 = not yet */
     int measured;                          /* densities measured (after the first forward) */
     uint64_t *in[N_SLOTS + 1];             /* [T*B][ld[l]] */

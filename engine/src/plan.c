@@ -46,7 +46,24 @@ static int net_slot(const lif_plan *p, lif_op op, int l)
     return l;
 }
 
-/* Binds op of layer l to its kernel and gives it its workspace. */
+/* Releases what the kernel bound in (op, l) holds: its init() state (via
+ * fini) and its workspace; the slot is then unbound. */
+static void unbind(lif_plan *p, lif_op op, int l)
+{
+    const lif_kernel_i *k = p->k[op][l];
+    if (k && k->fini)
+        k->fini(p->ctx[op][l].state);
+    lif_free(p->ws[op][l]);
+    p->ws[op][l] = NULL;
+    p->ctx[op][l] = (lif_ctx){0};
+    p->k[op][l] = NULL;
+    p->kname[op][l][0] = '\0';
+}
+
+/* Binds op of layer l to its kernel and gives it its context: a workspace
+ * slice per thread (64-byte multiples apart), the thread count (the plan's
+ * for a threaded kernel, else 1) and the state of the kernel's init(). On
+ * failure the slot keeps what was bound before (if anything). */
 static lif_status bind(lif_plan *p, lif_op op, int l)
 {
     const lif_kernel_i *k;
@@ -56,14 +73,26 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
         return st;
     if (k == p->k[op][l])
         return LIF_OK;
-    lif_free(p->ws[op][l]);
-    p->ws[op][l] = NULL;
-    p->k[op][l] = k;
-    lif_kernel_name(k, p->kname[op][l], sizeof p->kname[op][l]);
+    char name[sizeof p->kname[op][l]];
+    lif_kernel_name(k, name, sizeof name);
+    int nthreads = (k->flags & LIF_KERNEL_THREADED) && q.threads > 1 ? q.threads : 1;
     size_t bytes = k->workspace ? k->workspace(&q) : 0;
-    if (bytes && !(p->ws[op][l] = lif_alloc(bytes)))
-        return lif_error(LIF_ERR_NOMEM, "plan: out of memory for the workspace of %s",
-                         p->kname[op][l]);
+    size_t stride = bytes / 64 * 64 + (bytes % 64 ? 64 : 0);
+    lif_ctx c = {.nthreads = nthreads};
+    if (stride) {
+        if (stride > SIZE_MAX / (size_t)nthreads || !(c.ws = lif_alloc(stride * (size_t)nthreads)))
+            return lif_error(LIF_ERR_NOMEM, "plan: out of memory for the workspace of %s", name);
+        c.ws_stride = stride;
+    }
+    if (k->init && (st = k->init(&q, &c.state)) != LIF_OK) {
+        lif_free(c.ws);
+        return st;
+    }
+    unbind(p, op, l);
+    p->ws[op][l] = c.ws;
+    p->ctx[op][l] = c;
+    p->k[op][l] = k;
+    memcpy(p->kname[op][l], name, sizeof name);
     return LIF_OK;
 }
 
@@ -232,7 +261,7 @@ void lif_plan_destroy(lif_plan *p)
     }
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < N_SLOTS; l++)
-            lif_free(p->ws[op][l]);
+            unbind(p, (lif_op)op, l);
     lif_free(p->dS);
     lif_free(p->count);
     lif_free(p->rate);
@@ -272,6 +301,7 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
         p->labels[b] = bt->labels[b];
     }
     p->Bcur = B;
+    lif_status st;
     for (int l = 0; l < L; l++)
         memset(p->v[l], 0, (size_t)B * net->dims[l + 1] * sizeof(float));
     memset(p->count, 0, (size_t)B * net->n_classes * sizeof(float));
@@ -285,38 +315,47 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
             lif_encode_args e = {
                 .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
                 .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
-                .dst = p->in[0] + row0 * p->ld[0], .ld = p->ld[0],
-                .ws = p->ws[LIF_OP_ENCODE][0]};
-            p->k[LIF_OP_ENCODE][0]->run.encode(&e);
+                .dst = p->in[0] + row0 * p->ld[0], .ld = p->ld[0], .dst_tstride = 0};
+            st = p->k[LIF_OP_ENCODE][0]->run.encode(&p->ctx[LIF_OP_ENCODE][0], &e);
+            if (st != LIF_OK)
+                return st;
         }
         for (int l = 0; l < L; l++) {
             int n = net->dims[l + 1];
             lif_linear_fwd_args lin = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n,
                 .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l],
-                .w = net->w[l], .b = net->b[l], .y = p->I[l] + row0 * n,
-                .ws = p->ws[LIF_OP_LINEAR_FWD][l]};
-            p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&lin);
+                .w = net->w[l], .b = net->b[l], .y = p->I[l] + row0 * n, .ldy = 0};
+            st = p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&p->ctx[LIF_OP_LINEAR_FWD][l], &lin);
+            if (st != LIF_OK)
+                return st;
             lif_lif_fwd_args nf = {
                 .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
                 .x = p->I[l] + row0 * n, .v = p->v[l], .h = p->H[l] + row0 * n,
                 .s = p->in[l + 1] + row0 * p->ld[l + 1], .lds = p->ld[l + 1],
-                .ws = p->ws[LIF_OP_LIF_FWD][l]};
-            p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&nf);
+                .tstride = 0, .s_tstride = 0};
+            st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf);
+            if (st != LIF_OK)
+                return st;
         }
         lif_spike_count_args sc = {
             .Tc = Tc, .B = B, .n = net->n_classes,
             .s = p->in[L] + row0 * p->ld[L], .lds = p->ld[L], .count = p->count,
-            .ws = p->ws[LIF_OP_SPIKE_COUNT][L - 1]};
-        p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&sc);
+            .s_tstride = 0};
+        st = p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&p->ctx[LIF_OP_SPIKE_COUNT][L - 1],
+                                                              &sc);
+        if (st != LIF_OK)
+            return st;
     }
     double loss = 0.0;
     int correct = 0;
     lif_loss_args la = {
         .kind = net->r.loss, .T = T, .B = B, .n = net->n_classes, .count = p->count,
         .labels = p->labels, .rate = p->rate, .ds = p->ds_out, .loss = &loss,
-        .correct = &correct, .ws = p->ws[LIF_OP_LOSS][L - 1]};
-    p->k[LIF_OP_LOSS][L - 1]->run.loss(&la);
+        .correct = &correct};
+    st = p->k[LIF_OP_LOSS][L - 1]->run.loss(&p->ctx[LIF_OP_LOSS][L - 1], &la);
+    if (st != LIF_OK)
+        return st;
     res->loss = loss;
     res->correct = correct;
     return LIF_OK;
@@ -350,6 +389,7 @@ lif_status lif_plan_backward(lif_plan *p)
         memset(p->gb[l], 0, n * sizeof(float));
     }
     int nchunks = (T + p->Tc - 1) / p->Tc;
+    lif_status st;
     for (int c = nchunks - 1; c >= 0; c--) {
         int t0 = c * p->Tc;
         int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
@@ -362,20 +402,26 @@ lif_status lif_plan_backward(lif_plan *p)
                 .h = p->H[l] + row0 * n,
                 .ds = top ? p->ds_out : p->dS,
                 .ds_tstride = top ? 0 : (size_t)B * n,
-                .dv = p->dv[l], .dx = p->dI[l] + row0 * n,
-                .ws = p->ws[LIF_OP_LIF_BWD][l]};
-            p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&nb);
+                .dv = p->dv[l], .dx = p->dI[l] + row0 * n, .tstride = 0};
+            st = p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&p->ctx[LIF_OP_LIF_BWD][l], &nb);
+            if (st != LIF_OK)
+                return st;
             lif_linear_bwd_w_args gw = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l] + row0 * n,
                 .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
-                .db = net->b[l] ? p->gb[l] : NULL, .ws = p->ws[LIF_OP_LINEAR_BWD_W][l]};
-            p->k[LIF_OP_LINEAR_BWD_W][l]->run.linear_bwd_w(&gw);
+                .db = net->b[l] ? p->gb[l] : NULL, .lddy = 0};
+            st = p->k[LIF_OP_LINEAR_BWD_W][l]->run.linear_bwd_w(&p->ctx[LIF_OP_LINEAR_BWD_W][l],
+                                                                &gw);
+            if (st != LIF_OK)
+                return st;
             if (l > 0) {
                 lif_linear_bwd_x_args gx = {
                     .M = Tc * B, .n_in = net->dims[l], .n_out = n,
-                    .dy = p->dI[l] + row0 * n, .w = net->w[l], .dx = p->dS,
-                    .ws = p->ws[LIF_OP_LINEAR_BWD_X][l]};
-                p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(&gx);
+                    .dy = p->dI[l] + row0 * n, .w = net->w[l], .dx = p->dS, .lddy = 0};
+                st = p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(
+                    &p->ctx[LIF_OP_LINEAR_BWD_X][l], &gx);
+                if (st != LIF_OK)
+                    return st;
             }
         }
     }
@@ -393,15 +439,18 @@ lif_status lif_plan_update(lif_plan *p)
             .kind = r->opt, .n = n * net->dims[l], .w = net->w[l], .g = p->gw[l],
             .m = net->wm[l], .v = net->wv[l], .step = net->step, .lr = (float)r->lr,
             .beta1 = (float)r->beta1, .beta2 = (float)r->beta2, .eps = (float)r->eps,
-            .momentum = (float)r->momentum, .ws = p->ws[LIF_OP_OPTIM][l]};
-        p->k[LIF_OP_OPTIM][l]->run.optim(&o);
+            .momentum = (float)r->momentum};
+        lif_status st = p->k[LIF_OP_OPTIM][l]->run.optim(&p->ctx[LIF_OP_OPTIM][l], &o);
+        if (st != LIF_OK)
+            return st;
         if (net->b[l]) {
             o.n = n;
             o.w = net->b[l];
             o.g = p->gb[l];
             o.m = net->bm[l];
             o.v = net->bv[l];
-            p->k[LIF_OP_OPTIM][l]->run.optim(&o);
+            if ((st = p->k[LIF_OP_OPTIM][l]->run.optim(&p->ctx[LIF_OP_OPTIM][l], &o)) != LIF_OK)
+                return st;
         }
     }
     return LIF_OK;

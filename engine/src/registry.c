@@ -98,6 +98,58 @@ static int usable(const lif_backend_i *b, const lif_kernel_i *k,
     return 1;
 }
 
+/* TEMPORARY: replaced by rank.c at merge */
+/* The selection of kernel ABI 1, reproduced while the ranking module is
+ * written: the priorities the kernel tables carried (scalar 0; simd avx2
+ * 10, avx2_table 11, avx2_event 12, avx512 20, avx512_event 22), and the
+ * density crossovers with which the event-driven linear kernels' supports()
+ * declined (dense faster above; narrow layers n_out <= 16 / wider ones;
+ * density 0 = not measured yet, assumed 0.2). Returns the rank, higher
+ * wins, or -1 with *why when the kernel is declined for speed. */
+static int legacy_rank(const lif_kernel_i *k, const lif_problem *p, const char **why)
+{
+    static const struct {
+        lif_op op;
+        const char *variant;
+        int rank;
+        float max[2];
+        const char *why[2];
+    } simd[] = {
+        {LIF_OP_LINEAR_FWD, "avx2_event", 12, {0.03f, 0.50f},
+         {"input density > 0.03 with n_out <= 16: the table-driven AVX2 kernel is faster",
+          "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}},
+        {LIF_OP_LINEAR_FWD, "avx512_event", 22, {0.15f, 0.40f},
+         {"input density > 0.15 with n_out <= 16: the dense AVX-512 kernel is faster",
+          "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}},
+        {LIF_OP_LINEAR_BWD_W, "avx2_event", 12, {0.09f, 0.50f},
+         {"input density > 0.09 with n_out <= 16: the dense AVX2 kernel is faster",
+          "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}},
+        {LIF_OP_LINEAR_BWD_W, "avx512_event", 22, {0.04f, 0.40f},
+         {"input density > 0.04 with n_out <= 16: the dense AVX-512 kernel is faster",
+          "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}},
+    };
+    if (strcmp(k->backend, "simd") != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof simd / sizeof simd[0]; i++) {
+        if (k->op != simd[i].op || strcmp(k->variant, simd[i].variant) != 0)
+            continue;
+        float d = p->density > 0.0f ? p->density : 0.2f;
+        int wide = p->n_out > 16;
+        if (d > simd[i].max[wide]) {
+            *why = simd[i].why[wide];
+            return -1;
+        }
+        return simd[i].rank;
+    }
+    if (strcmp(k->variant, "avx2") == 0)
+        return 10;
+    if (strcmp(k->variant, "avx2_table") == 0)
+        return 11;
+    if (strcmp(k->variant, "avx512") == 0)
+        return 20;
+    return 0;
+}
+
 /* 1 if name appears in the comma-separated list. */
 static int in_list(const char *list, const char *name)
 {
@@ -157,7 +209,7 @@ lif_status lif_kernel_select(const lif_problem *p, const char *backend,
                 char name[128];
                 if (k->op != p->op || !in_list(force, lif_kernel_name(k, name, sizeof name)))
                     continue;
-                if (usable(backends[i], k, p, &why)) {
+                if (usable(backends[i], k, p, &why) && legacy_rank(k, p, &why) >= 0) {
                     if (verbose)
                         report(k, "chosen", "forced by LIF_FORCE_KERNEL");
                     *out = k;
@@ -169,6 +221,7 @@ lif_status lif_kernel_select(const lif_problem *p, const char *backend,
     }
 
     const lif_kernel_i *best = NULL;
+    int best_rank = -1;
     for (size_t i = 0; i < nb; i++) {
         if (!any && strcmp(backends[i]->name, backend) != 0)
             continue;
@@ -176,15 +229,17 @@ lif_status lif_kernel_select(const lif_problem *p, const char *backend,
             const lif_kernel_i *k = &backends[i]->kernels[j];
             if (k->op != p->op)
                 continue;
-            if (!usable(backends[i], k, p, &why)) {
+            int rank;
+            if (!usable(backends[i], k, p, &why) || (rank = legacy_rank(k, p, &why)) < 0) {
                 if (verbose)
                     report(k, "declined", why);
                 continue;
             }
-            if (!best || k->priority > best->priority) {
+            if (!best || rank > best_rank) {
                 if (verbose && best)
                     report(best, "declined", "a higher-priority kernel supports the problem");
                 best = k;
+                best_rank = rank;
             } else if (verbose) {
                 report(k, "declined", "a higher-priority kernel supports the problem");
             }

@@ -1,12 +1,23 @@
-/* lif/backend.h — the whole contract for backend authors.
+/* lif/backend.h — the whole contract for backend authors (docs/DESIGN.md
+ * explains it, docs/BACKENDS.md shows how to add a backend or a kernel).
  *
  * A backend is a named table of kernels plus a probe. Each kernel is
  * registered as (op, backend, variant) with a stable name such as
  * "lif_fwd/scalar/ref". The scalar backend registers a kernel for every op
- * and is the reference; other backends override only the ops they do better
- * and sit above it by priority. A kernel's supports() may decline a problem
- * with a reason a user can read; its run() neither allocates nor fails on a
- * problem it accepted.
+ * and is the reference; other backends override only the ops they do better.
+ *
+ * Selection is capability, then ranking. A kernel's supports() says only
+ * whether it can run a problem on this CPU (never whether it is fast), with a
+ * reason a user can read when it cannot. Which of the kernels that can run a
+ * problem is used is decided in one place, the ranking module
+ * (engine/src/rank.c: the "estimate"; the autotuner replaces it with
+ * measurements), within the order of a backend preference list.
+ *
+ * A kernel call gets a context (lif_ctx): the threads it may use, its
+ * workspace (one slice per thread, booked by the plan) and the state its
+ * init() made when the plan bound it. run() never allocates; it returns
+ * LIF_OK, or a status with lif_error()'s detail when it fails at run time
+ * (a library-backed kernel whose library refuses).
  *
  * Data layouts shared by all kernels (row-major, C order):
  *   spikes (binary)  packed bits: row r, feature i is bit (i % 64) of word
@@ -30,7 +41,7 @@ extern "C" {
 #endif
 
 /* Version of this interface; structs only ever append fields. */
-#define LIF_KERNEL_ABI 1u
+#define LIF_KERNEL_ABI 2u
 
 typedef enum lif_op {
     LIF_OP_ENCODE = 0,  /* Poisson: pixels -> spike bits for a time chunk */
@@ -77,8 +88,31 @@ typedef struct lif_problem {
     const lif_neuron *nrn;
     lif_opt_kind opt;
     lif_loss_kind loss;
-    int threads;       /* threads the kernel may use (1 = serial) */
+    int threads;       /* threads the plan runs with (>= 1); a kernel without
+                          LIF_KERNEL_THREADED is called with 1 */
 } lif_problem;
+
+/* Execution context of one kernel call.
+ *
+ * A kernel flagged LIF_KERNEL_THREADED may run a parallel loop over exactly
+ * ctx->nthreads threads (never omp_get_max_threads()); every other kernel
+ * is called with nthreads == 1. Thread i of a call owns the workspace slice
+ * lif_ctx_ws(ctx, i): workspace(p) bytes, 64-byte aligned, slices a whole
+ * number of cache lines apart (no false sharing). The workspace holds
+ * garbage on entry (the kernel tests fill it so); what must live from call
+ * to call belongs in the state. */
+typedef struct lif_ctx {
+    int nthreads;           /* threads this call may use, >= 1 */
+    void *ws;               /* nthreads slices, or NULL when workspace() is NULL or 0 */
+    size_t ws_stride;       /* bytes from one slice to the next (multiple of 64) */
+    void *state;            /* what the kernel's init() made for this problem, or NULL */
+} lif_ctx;
+
+/* Thread i's workspace slice (NULL when the kernel has none). */
+static inline void *lif_ctx_ws(const lif_ctx *c, int i)
+{
+    return c->ws ? (void *)((char *)c->ws + (size_t)i * c->ws_stride) : NULL;
+}
 
 /* ---- Arguments of each op. Pointers are 64-byte aligned unless stated. ---- */
 
@@ -95,9 +129,9 @@ typedef struct lif_encode_args {
     int t0, Tc;             /* steps t0 .. t0+Tc-1 */
     uint32_t key[2];        /* {seed, epoch} */
     uint32_t domain;        /* 0 training set, 1 test set */
-    uint64_t *dst;          /* [Tc*B][ld] spike bits */
+    uint64_t *dst;          /* step t, sample b: row dst + t*dst_tstride + b*ld */
     size_t ld;
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    size_t dst_tstride;     /* words between steps of dst; 0: B*ld (dense [Tc*B][ld]) */
 } lif_encode_args;
 
 typedef struct lif_linear_fwd_args {
@@ -106,19 +140,20 @@ typedef struct lif_linear_fwd_args {
     size_t ldx;
     const float *w;         /* [n_out, n_in] */
     const float *b;         /* [n_out] or NULL */
-    float *y;               /* [M, n_out] out */
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    float *y;               /* [M][ldy] out: row r at y + r*ldy, n_out floats */
+    size_t ldy;             /* 0: n_out */
 } lif_linear_fwd_args;
 
 typedef struct lif_lif_fwd_args {
     const lif_neuron *nrn;
     int Tc, B, n;
-    const float *x;         /* [Tc, B, n] input current */
+    const float *x;         /* [Tc, B, n] input current: step t at x + t*tstride */
     float *v;               /* [B, n] in: V before the chunk; out: V after it */
-    float *h;               /* [Tc, B, n] out: H (membrane after charge) */
-    uint64_t *s;            /* [Tc*B][lds] out: spike bits */
+    float *h;               /* [Tc, B, n] out: H (membrane after charge), as x */
+    uint64_t *s;            /* out: spike bits, step t sample b at s + t*s_tstride + b*lds */
     size_t lds;
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    size_t tstride;         /* floats between steps of x and h; 0: B*n */
+    size_t s_tstride;       /* words between steps of s; 0: B*lds */
 } lif_lif_fwd_args;
 
 /* Walks t = Tc-1 .. 0. dS[t] is ds + t*ds_tstride (ds_tstride 0: the same
@@ -127,38 +162,38 @@ typedef struct lif_lif_fwd_args {
 typedef struct lif_lif_bwd_args {
     const lif_neuron *nrn;
     int Tc, B, n;
-    const float *h;         /* [Tc, B, n] */
+    const float *h;         /* [Tc, B, n]: step t at h + t*tstride */
     const float *ds;        /* dL/dS, see above */
-    size_t ds_tstride;      /* elements between steps of ds: B*n or 0 */
+    size_t ds_tstride;      /* elements between steps of ds: B*n (or more) or 0 */
     float *dv;              /* [B, n] in: dL/dV after the chunk (0 at the end); out: before it */
-    float *dx;              /* [Tc, B, n] out: dL/dX */
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    float *dx;              /* [Tc, B, n] out: dL/dX, as h */
+    size_t tstride;         /* floats between steps of h and dx; 0: B*n */
 } lif_lif_bwd_args;
 
 typedef struct lif_linear_bwd_w_args {
     int M, n_in, n_out;
-    const float *dy;        /* [M, n_out] */
+    const float *dy;        /* [M][lddy]: row r at dy + r*lddy, n_out floats */
     const uint64_t *x;      /* [M][ldx] spike bits */
     size_t ldx;
     float *dw;              /* [n_out, n_in] accumulated into */
     float *db;              /* [n_out] accumulated into, or NULL */
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    size_t lddy;            /* 0: n_out */
 } lif_linear_bwd_w_args;
 
 typedef struct lif_linear_bwd_x_args {
     int M, n_in, n_out;
-    const float *dy;        /* [M, n_out] */
+    const float *dy;        /* [M][lddy]: row r at dy + r*lddy, n_out floats */
     const float *w;         /* [n_out, n_in] */
     float *dx;              /* [M, n_in] out (overwritten) */
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    size_t lddy;            /* 0: n_out */
 } lif_linear_bwd_x_args;
 
 typedef struct lif_spike_count_args {
     int Tc, B, n;
-    const uint64_t *s;      /* [Tc*B][lds] */
+    const uint64_t *s;      /* step t sample b at s + t*s_tstride + b*lds */
     size_t lds;
     float *count;           /* [B, n] accumulated into */
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
+    size_t s_tstride;       /* words between steps of s; 0: B*lds */
 } lif_spike_count_args;
 
 /* rate = count / T. MSE: loss = mean over B*n of (rate - onehot)^2.
@@ -173,7 +208,6 @@ typedef struct lif_loss_args {
     float *ds;              /* [B, n] out, or NULL (inference) */
     double *loss;           /* out: loss of the batch (mean) */
     int *correct;           /* out: samples whose argmax rate (first max) is the label */
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_loss_args;
 
 /* PyTorch semantics. Adam: step >= 1 is the step being taken;
@@ -188,18 +222,21 @@ typedef struct lif_optim_args {
     float *v;               /* Adam second moment / SGD momentum buffer */
     long step;
     float lr, beta1, beta2, eps, momentum, weight_decay;
-    void *ws;               /* the kernel's workspace (see lif_kernel_i.workspace), or NULL */
 } lif_optim_args;
 
-typedef void (*lif_encode_fn)(const lif_encode_args *);
-typedef void (*lif_linear_fwd_fn)(const lif_linear_fwd_args *);
-typedef void (*lif_lif_fwd_fn)(const lif_lif_fwd_args *);
-typedef void (*lif_lif_bwd_fn)(const lif_lif_bwd_args *);
-typedef void (*lif_linear_bwd_w_fn)(const lif_linear_bwd_w_args *);
-typedef void (*lif_linear_bwd_x_fn)(const lif_linear_bwd_x_args *);
-typedef void (*lif_spike_count_fn)(const lif_spike_count_args *);
-typedef void (*lif_loss_fn)(const lif_loss_args *);
-typedef void (*lif_optim_fn)(const lif_optim_args *);
+/* A kernel run: LIF_OK, or a failure status with lif_error()'s detail. */
+typedef lif_status (*lif_encode_fn)(const lif_ctx *, const lif_encode_args *);
+typedef lif_status (*lif_linear_fwd_fn)(const lif_ctx *, const lif_linear_fwd_args *);
+typedef lif_status (*lif_lif_fwd_fn)(const lif_ctx *, const lif_lif_fwd_args *);
+typedef lif_status (*lif_lif_bwd_fn)(const lif_ctx *, const lif_lif_bwd_args *);
+typedef lif_status (*lif_linear_bwd_w_fn)(const lif_ctx *, const lif_linear_bwd_w_args *);
+typedef lif_status (*lif_linear_bwd_x_fn)(const lif_ctx *, const lif_linear_bwd_x_args *);
+typedef lif_status (*lif_spike_count_fn)(const lif_ctx *, const lif_spike_count_args *);
+typedef lif_status (*lif_loss_fn)(const lif_ctx *, const lif_loss_args *);
+typedef lif_status (*lif_optim_fn)(const lif_ctx *, const lif_optim_args *);
+
+/* Kernel flags. */
+#define LIF_KERNEL_THREADED 1u  /* run() parallelises itself over ctx->nthreads */
 
 /* One kernel. The member of `run` that is set is the one of `op`. */
 typedef struct lif_kernel_i {
@@ -207,9 +244,10 @@ typedef struct lif_kernel_i {
     lif_op op;
     const char *backend;    /* "scalar", "simd", ... */
     const char *variant;    /* "ref", "avx2", "avx2_event", ... */
-    int priority;           /* higher wins among kernels that support a problem */
-    /* (optional) 1 if the kernel can run p; else 0 with *why set to a
-     * static reason. NULL: supports every problem of its op. */
+    unsigned flags;         /* LIF_KERNEL_* */
+    /* (optional) Capability only: 1 if the kernel can run p on this CPU and
+     * build; else 0 with *why set to a static reason. Never a judgement of
+     * speed (that is the ranking's). NULL: supports every problem of its op. */
     int (*supports)(const lif_problem *p, const char **why);
     union {
         lif_encode_fn encode;
@@ -221,13 +259,20 @@ typedef struct lif_kernel_i {
         lif_spike_count_fn spike_count;
         lif_loss_fn loss;
         lif_optim_fn optim;
-        void (*any)(const void *);
+        lif_status (*any)(const lif_ctx *, const void *);
     } run;
-    /* (optional) Bytes of scratch memory the kernel needs for problem p
-     * (transposed weights, packed tiles, ...). The caller passes a 64-byte
-     * aligned block of at least that size as args.ws, so run() never
-     * allocates. NULL: needs none. */
+    /* (optional) Bytes of scratch memory one thread of the kernel needs for
+     * problem p (transposed weights, packed tiles, ...). The plan books one
+     * slice per thread (see lif_ctx), so run() never allocates. NULL: none. */
     size_t (*workspace)(const lif_problem *p);
+    /* (optional) Called when a plan binds the kernel to problem p: makes
+     * what every call for p needs and keeps (a library's primitive, packed
+     * constants) into *state. Returns LIF_OK, or a status with lif_error()'s
+     * detail: the plan then fails to bind with that message. */
+    lif_status (*init)(const lif_problem *p, void **state);
+    /* (optional) Frees what init() made; called when the plan unbinds the
+     * kernel (rebinding, destroying the plan). NULL-state safe. */
+    void (*fini)(void *state);
 } lif_kernel_i;
 
 /* One backend: a name, a probe and its kernels. */
@@ -257,18 +302,39 @@ int lif_backend_available(const lif_backend_i *b, const char **why);
 char *lif_kernel_name(const lif_kernel_i *k, char *buf, size_t size);
 
 /* Checks a backend preference list: "auto" (or NULL, ""), or backend names
- * separated by commas, each registered and available here. Returns LIF_OK,
- * LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND or LIF_ERR_UNSUPPORTED. */
+ * separated by commas ("onednn,simd"), each registered and available here,
+ * none twice. Returns LIF_OK, LIF_ERR_INVALID_ARG (malformed),
+ * LIF_ERR_NOT_FOUND (unknown name) or LIF_ERR_UNSUPPORTED (cannot run here),
+ * with a detail naming the backend. */
 lif_status lif_backend_list_check(const char *list);
 
+/* A kernel that can run a problem, and the ranking's estimate of it. */
+typedef struct lif_candidate {
+    const lif_kernel_i *kernel;
+    double rank;            /* higher is expected faster (the estimate) */
+    const char *basis;      /* why the ranking placed it there (static text) */
+} lif_candidate;
+
+/* Every kernel of the backends of `list` (a preference list, or "auto"
+ * for all) that can run p here, best ranked first (ties: registration
+ * order). Writes up to cap into out (out may be NULL when cap is 0) and the
+ * full count into *n. Returns LIF_OK or lif_backend_list_check's errors. */
+lif_status lif_kernel_candidates(const lif_problem *p, const char *list, lif_candidate *out,
+                                 size_t cap, size_t *n);
+
+/* The ranking's estimate for kernel k on problem p (higher is faster), and
+ * optionally why (static text). Only meaningful for a kernel that supports p. */
+double lif_kernel_rank(const lif_kernel_i *k, const lif_problem *p, const char **basis);
+
 /* Picks the kernel for problem p. Order: LIF_FORCE_KERNEL (a comma list of
- * kernel names), then the best-priority kernel of `backend` (NULL or "auto":
- * any available backend) that supports p, then the scalar reference. With
- * LIF_VERBOSE=dispatch prints one CSV line per candidate to stderr
- * ("lif_dispatch,<op>,<kernel>,<chosen|declined>,<reason>").
- * Returns LIF_OK and *out, or LIF_ERR_NOT_FOUND / LIF_ERR_UNSUPPORTED. */
-lif_status lif_kernel_select(const lif_problem *p, const char *backend,
-                      const lif_kernel_i **out);
+ * kernel names), then the best-ranked kernel that supports p of the first
+ * backend of `list` that has one, then of the next, and so on, then the
+ * scalar reference ("auto", NULL or "": every available backend, one
+ * ranking). With LIF_VERBOSE=dispatch prints one CSV line per kernel
+ * considered to stderr ("lif_dispatch,<op>,<kernel>,<chosen|declined>,<reason>").
+ * Returns LIF_OK and *out, or lif_backend_list_check's errors. */
+lif_status lif_kernel_select(const lif_problem *p, const char *list,
+                             const lif_kernel_i **out);
 
 /* Threshold for a pixel: spike iff the 16-bit slice < threshold, i.e.
  * ceil(pixel * 2^16 / 255), 0..65536 (see lif_encode_args). */
