@@ -1,9 +1,11 @@
 /* Kernel registry and dispatch.
  *
  * The backends compiled into this build are listed in one table, scalar
- * first. Dispatch for one op: LIF_FORCE_KERNEL, then the highest-priority
- * kernel of the requested backend(s) that supports the problem, then the
- * scalar reference. LIF_VERBOSE=dispatch prints every choice and refusal. */
+ * first. Dispatch for one op: LIF_FORCE_KERNEL, then among the kernels that
+ * can run the problem (capability: supports()) the best ranked (rank.c) of
+ * the first backend of the preference list that has one, then the next,
+ * then the scalar reference. LIF_VERBOSE=dispatch prints every choice and
+ * refusal. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,62 +94,14 @@ static int usable(const lif_backend_i *b, const lif_kernel_i *k,
 {
     if (!lif_backend_available(b, why))
         return 0;
+    if (k->abi != LIF_KERNEL_ABI) {
+        *why = "built against another kernel ABI";
+        return 0;
+    }
     if (k->supports && !k->supports(p, why))
         return 0;
     *why = "";
     return 1;
-}
-
-/* TEMPORARY: replaced by rank.c at merge */
-/* The selection of kernel ABI 1, reproduced while the ranking module is
- * written: the priorities the kernel tables carried (scalar 0; simd avx2
- * 10, avx2_table 11, avx2_event 12, avx512 20, avx512_event 22), and the
- * density crossovers with which the event-driven linear kernels' supports()
- * declined (dense faster above; narrow layers n_out <= 16 / wider ones;
- * density 0 = not measured yet, assumed 0.2). Returns the rank, higher
- * wins, or -1 with *why when the kernel is declined for speed. */
-static int legacy_rank(const lif_kernel_i *k, const lif_problem *p, const char **why)
-{
-    static const struct {
-        lif_op op;
-        const char *variant;
-        int rank;
-        float max[2];
-        const char *why[2];
-    } simd[] = {
-        {LIF_OP_LINEAR_FWD, "avx2_event", 12, {0.03f, 0.50f},
-         {"input density > 0.03 with n_out <= 16: the table-driven AVX2 kernel is faster",
-          "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}},
-        {LIF_OP_LINEAR_FWD, "avx512_event", 22, {0.15f, 0.40f},
-         {"input density > 0.15 with n_out <= 16: the dense AVX-512 kernel is faster",
-          "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}},
-        {LIF_OP_LINEAR_BWD_W, "avx2_event", 12, {0.09f, 0.50f},
-         {"input density > 0.09 with n_out <= 16: the dense AVX2 kernel is faster",
-          "input density > 0.50 with n_out > 16: the dense AVX2 kernel is faster"}},
-        {LIF_OP_LINEAR_BWD_W, "avx512_event", 22, {0.04f, 0.40f},
-         {"input density > 0.04 with n_out <= 16: the dense AVX-512 kernel is faster",
-          "input density > 0.40 with n_out > 16: the dense AVX-512 kernel is faster"}},
-    };
-    if (strcmp(k->backend, "simd") != 0)
-        return 0;
-    for (size_t i = 0; i < sizeof simd / sizeof simd[0]; i++) {
-        if (k->op != simd[i].op || strcmp(k->variant, simd[i].variant) != 0)
-            continue;
-        float d = p->density > 0.0f ? p->density : 0.2f;
-        int wide = p->n_out > 16;
-        if (d > simd[i].max[wide]) {
-            *why = simd[i].why[wide];
-            return -1;
-        }
-        return simd[i].rank;
-    }
-    if (strcmp(k->variant, "avx2") == 0)
-        return 10;
-    if (strcmp(k->variant, "avx2_table") == 0)
-        return 11;
-    if (strcmp(k->variant, "avx512") == 0)
-        return 20;
-    return 0;
 }
 
 /* 1 if name appears in the comma-separated list. */
@@ -166,40 +120,136 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
-/* TEMPORARY (one name only): replaced by the ranking branch's version. */
+static int is_auto(const char *list)
+{
+    return !list || !*list || strcmp(list, "auto") == 0;
+}
+
+/* The backends of a checked preference list, in its order (all of them,
+ * registration order, for "auto"). Returns the count. */
+static size_t list_backends(const char *list, const lif_backend_i **out)
+{
+    size_t nb = sizeof backends / sizeof backends[0], n = 0;
+    if (is_auto(list)) {
+        for (size_t i = 0; i < nb; i++)
+            if (lif_backend_available(backends[i], NULL))
+                out[n++] = backends[i];
+        return n;
+    }
+    for (const char *s = list; *s && n < nb;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        for (size_t i = 0; i < nb; i++)
+            if (strlen(backends[i]->name) == len && strncmp(backends[i]->name, s, len) == 0)
+                out[n++] = backends[i];
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return n;
+}
+
 lif_status lif_backend_list_check(const char *list)
 {
-    const char *why;
-    if (!list || !*list || strcmp(list, "auto") == 0)
+    if (is_auto(list))
         return LIF_OK;
-    const lif_backend_i *b = lif_backend_find(list);
-    if (!b)
-        return lif_error(LIF_ERR_NOT_FOUND, "unknown backend '%s' (lif info lists the backends)",
-                         list);
-    if (!lif_backend_available(b, &why))
-        return lif_error(LIF_ERR_UNSUPPORTED, "backend '%s' cannot run here: %s", list, why);
+    size_t nb = sizeof backends / sizeof backends[0];
+    for (const char *s = list;;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len == 0)
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "backend list '%s': an empty name (write names separated by "
+                             "single commas, e.g. 'simd,scalar')", list);
+        if (len == 4 && strncmp(s, "auto", 4) == 0)
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "backend list '%s': 'auto' stands alone, not in a list", list);
+        const lif_backend_i *b = NULL;
+        for (size_t i = 0; i < nb; i++)
+            if (strlen(backends[i]->name) == len && strncmp(backends[i]->name, s, len) == 0)
+                b = backends[i];
+        if (!b)
+            return lif_error(LIF_ERR_NOT_FOUND,
+                             "unknown backend '%.*s' (lif info lists the backends)", (int)len, s);
+        const char *why;
+        if (!lif_backend_available(b, &why))
+            return lif_error(LIF_ERR_UNSUPPORTED, "backend '%s' cannot run here: %s", b->name,
+                             why);
+        for (const char *t = list; t < s;) {
+            const char *f = strchr(t, ',');
+            if ((size_t)(f - t) == len && strncmp(t, s, len) == 0)
+                return lif_error(LIF_ERR_INVALID_ARG, "backend list '%s': '%s' twice", list,
+                                 b->name);
+            t = f + 1;
+        }
+        if (!e)
+            return LIF_OK;
+        s = e + 1;
+    }
+}
+
+/* The kernels of backend b that can run p, best ranked first (stable:
+ * ties keep registration order), appended to out[*n..cap); *n counts all. */
+static void backend_candidates(const lif_backend_i *b, const lif_problem *p, int verbose,
+                               lif_candidate *out, size_t cap, size_t *n)
+{
+    for (size_t j = 0; j < b->n_kernels; j++) {
+        const lif_kernel_i *k = &b->kernels[j];
+        const char *why;
+        if (k->op != p->op)
+            continue;
+        if (!usable(b, k, p, &why)) {
+            if (verbose)
+                report(k, "declined", why);
+            continue;
+        }
+        lif_candidate c = {k, 0.0, ""};
+        c.rank = lif_kernel_rank(k, p, &c.basis);
+        size_t filled = *n < cap ? *n : cap;
+        if (filled < cap || (cap && c.rank > out[cap - 1].rank)) {
+            /* insertion: after every candidate ranked at least as high */
+            size_t at = 0;
+            while (at < filled && out[at].rank >= c.rank)
+                at++;
+            size_t last = filled < cap ? filled : cap - 1;
+            for (size_t m = last; m > at; m--)
+                out[m] = out[m - 1];
+            out[at] = c;
+        }
+        (*n)++;
+    }
+}
+
+lif_status lif_kernel_candidates(const lif_problem *p, const char *list, lif_candidate *out,
+                                 size_t cap, size_t *n)
+{
+    *n = 0;
+    if ((unsigned)p->op >= LIF_OP_COUNT)
+        return lif_error(LIF_ERR_INVALID_ARG, "kernel candidates: op %d out of range", (int)p->op);
+    lif_status st = lif_backend_list_check(list);
+    if (st != LIF_OK)
+        return st;
+    const lif_backend_i *bl[sizeof backends / sizeof backends[0]];
+    size_t nbl = list_backends(list, bl);
+    for (size_t i = 0; i < nbl; i++)
+        backend_candidates(bl[i], p, 0, out, cap, n);
     return LIF_OK;
 }
 
-lif_status lif_kernel_select(const lif_problem *p, const char *backend,
-                             const lif_kernel_i **out)
+/* Enough for every kernel of one op in one backend. */
+#define MAX_CANDIDATES 64
+
+lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_kernel_i **out)
 {
     size_t nb = sizeof backends / sizeof backends[0];
     int verbose = verbose_dispatch();
     const char *why;
-    int any = !backend || !*backend || strcmp(backend, "auto") == 0;
 
     if ((unsigned)p->op >= LIF_OP_COUNT)
         return lif_error(LIF_ERR_INVALID_ARG, "kernel selection: op %d out of range", (int)p->op);
-    if (!any) {
-        const lif_backend_i *b = lif_backend_find(backend);
-        if (!b)
-            return lif_error(LIF_ERR_NOT_FOUND,
-                             "unknown backend '%s' (lif info lists the backends)", backend);
-        if (!lif_backend_available(b, &why))
-            return lif_error(LIF_ERR_UNSUPPORTED, "backend '%s' cannot run here: %s",
-                             backend, why);
-    }
+    lif_status st = lif_backend_list_check(list);
+    if (st != LIF_OK)
+        return st;
 
     const char *force = getenv("LIF_FORCE_KERNEL");
     if (force && *force) {
@@ -209,7 +259,7 @@ lif_status lif_kernel_select(const lif_problem *p, const char *backend,
                 char name[128];
                 if (k->op != p->op || !in_list(force, lif_kernel_name(k, name, sizeof name)))
                     continue;
-                if (usable(backends[i], k, p, &why) && legacy_rank(k, p, &why) >= 0) {
+                if (usable(backends[i], k, p, &why)) {
                     if (verbose)
                         report(k, "chosen", "forced by LIF_FORCE_KERNEL");
                     *out = k;
@@ -220,44 +270,48 @@ lif_status lif_kernel_select(const lif_problem *p, const char *backend,
             }
     }
 
+    /* "auto": one ranking over every available backend; a list: the first
+     * backend in it that can run the op, then the next. */
+    const lif_backend_i *bl[sizeof backends / sizeof backends[0]];
+    size_t nbl = list_backends(list, bl);
+    int any = is_auto(list);
+    lif_candidate c[MAX_CANDIDATES];
+    size_t n = 0;
     const lif_kernel_i *best = NULL;
-    int best_rank = -1;
-    for (size_t i = 0; i < nb; i++) {
-        if (!any && strcmp(backends[i]->name, backend) != 0)
-            continue;
-        for (size_t j = 0; j < backends[i]->n_kernels; j++) {
-            const lif_kernel_i *k = &backends[i]->kernels[j];
-            if (k->op != p->op)
-                continue;
-            int rank;
-            if (!usable(backends[i], k, p, &why) || (rank = legacy_rank(k, p, &why)) < 0) {
-                if (verbose)
-                    report(k, "declined", why);
-                continue;
-            }
-            if (!best || rank > best_rank) {
-                if (verbose && best)
-                    report(best, "declined", "a higher-priority kernel supports the problem");
-                best = k;
-                best_rank = rank;
-            } else if (verbose) {
-                report(k, "declined", "a higher-priority kernel supports the problem");
-            }
+    for (size_t i = 0; i < nbl && !best; i++) {
+        if (!any)
+            n = 0;
+        backend_candidates(bl[i], p, verbose, c, MAX_CANDIDATES, &n);
+        if (!any && n > 0)
+            best = c[0].kernel;
+    }
+    if (any && n > 0)
+        best = c[0].kernel;
+    if (best) {
+        size_t shown = n < MAX_CANDIDATES ? n : MAX_CANDIDATES;
+        for (size_t i = 1; verbose && i < shown; i++) {
+            char reason[256];
+            snprintf(reason, sizeof reason, "ranked lower (%g < %g: %s)", c[i].rank, c[0].rank,
+                     c[i].basis);
+            report(c[i].kernel, "declined", reason);
         }
+        if (verbose) {
+            char reason[256];
+            snprintf(reason, sizeof reason, "best ranked of %s (%g: %s)",
+                     any ? "the available backends" : best->backend, c[0].rank, c[0].basis);
+            report(best, "chosen", reason);
+        }
+        *out = best;
+        return LIF_OK;
     }
-    if (!best) {
-        /* The scalar reference supports every problem. */
-        for (size_t j = 0; j < lif_backend_scalar.n_kernels; j++)
-            if (lif_backend_scalar.kernels[j].op == p->op)
-                best = &lif_backend_scalar.kernels[j];
-        if (!best)
-            return lif_error(LIF_ERR_INTERNAL, "no kernel for op %s", lif_op_name(p->op));
-        if (verbose)
-            report(best, "chosen", "fallback: the chosen backend has no kernel for this op");
-    } else if (verbose) {
-        report(best, "chosen", any ? "highest priority of the available backends"
-                                   : "highest priority of the requested backend");
-    }
+    /* The scalar reference supports every problem. */
+    for (size_t j = 0; j < lif_backend_scalar.n_kernels; j++)
+        if (lif_backend_scalar.kernels[j].op == p->op)
+            best = &lif_backend_scalar.kernels[j];
+    if (!best)
+        return lif_error(LIF_ERR_INTERNAL, "no kernel for op %s", lif_op_name(p->op));
+    if (verbose)
+        report(best, "chosen", "fallback: no backend of the list has a kernel for this problem");
     *out = best;
     return LIF_OK;
 }

@@ -1,0 +1,108 @@
+/* The ranking module: among the kernels that can run a problem (their
+ * supports() said yes), which one is expected to be fastest.
+ *
+ * This is the "estimate": an ordered list per op, read top to bottom like
+ * oneDNN's implementation lists, plus the measured dense-vs-event density
+ * crossovers. It holds every speed judgement of the engine; supports()
+ * holds none. The autotuner replaces these estimates with timings on the
+ * machine at hand; what is written here is what runs without it.
+ *
+ * A rank is a number, higher is faster. Kernels with no rule get rank 1:
+ * above the scalar reference (0), below every kernel with an estimate. */
+#include <string.h>
+
+#include "lif/backend.h"
+
+/* Density assumed when the plan has not measured it yet: Poisson-encoded
+ * images fire at about the mean pixel (MNIST 0.13, Fashion-MNIST 0.29). */
+#define ASSUMED_DENSITY 0.2f
+
+/* Event-driven linear kernels cost about one row addition per input spike,
+ * the dense ones a fixed amount per input, so the event-driven ones win
+ * below a density and lose above it. Crossovers measured on the project's
+ * machine (AMD Zen 5 guest, one thread) with M = 6400 rows of 784 inputs,
+ * n_out 10 and 400, for narrow layers (n_out <= 16: one zmm / two ymm per
+ * row) and wide ones:
+ *
+ * - forward, AVX-512, n_out 10: dense ~0.55 ms at any density; event-driven
+ *   (bench/lif_kernels, encoded MNIST-like images) 0.48-0.50 ms at 0.13 and
+ *   0.88 ms at 0.29: crossover ~0.15.
+ * - forward, AVX2, n_out 10 (T100 b64): table-driven 0.18 / 0.32 / 0.44 /
+ *   0.53 ms at density 0.02 / 0.13 / 0.29 / 0.50, event-driven 0.14 /
+ *   0.66-0.79 / 1.1 / 1.8, dense 1.2 at any: the event kernel's crossover
+ *   (against the table) ~0.03, interpolated.
+ * - weight gradient, AVX2: event-driven 0.25 ms at 0.02 and 1.3-1.4 at 0.13,
+ *   dense 1.0 at any density: crossover ~0.09, interpolated. AVX-512: ~0.04.
+ *
+ * Above its crossover an event-driven kernel ranks just below the dense
+ * kernel of its ISA (it still beats the other ISA's kernels' fallbacks). */
+typedef struct crossover {
+    float narrow, wide;     /* max density for n_out <= 16, and wider */
+} crossover;
+
+typedef struct rule {
+    int op;                 /* a lif_op, or -1: any op */
+    const char *backend;
+    const char *variant;    /* NULL: any variant of the backend */
+    double rank;
+    crossover x;            /* event-driven kernels only; {0, 0}: none */
+    const char *basis;
+} rule;
+
+#define ANY_OP (-1)
+
+/* First matching rule wins. */
+static const rule rules[] = {
+    /* linear forward: event-driven below its crossover, else dense; on AVX2
+     * the table-driven kernel sits between them for narrow layers */
+    {LIF_OP_LINEAR_FWD, "simd", "avx512_event", 22, {0.15f, 0.40f},
+     "AVX-512 event-driven: fastest at low input density"},
+    {LIF_OP_LINEAR_FWD, "simd", "avx2_event", 12, {0.03f, 0.50f},
+     "AVX2 event-driven: fastest at low input density"},
+    {LIF_OP_LINEAR_FWD, "simd", "avx2_table", 11, {0, 0},
+     "AVX2 table-driven: faster than AVX2 dense on narrow layers"},
+    /* weight gradient: event-driven below its crossover, else dense */
+    {LIF_OP_LINEAR_BWD_W, "simd", "avx512_event", 22, {0.04f, 0.40f},
+     "AVX-512 event-driven: fastest at low input density"},
+    {LIF_OP_LINEAR_BWD_W, "simd", "avx2_event", 12, {0.09f, 0.50f},
+     "AVX2 event-driven: fastest at low input density"},
+    /* every op: the widest vector ISA first, the scalar reference last */
+    {ANY_OP, "simd", "avx512", 20, {0, 0}, "AVX-512: the widest vectors"},
+    {ANY_OP, "simd", "avx2", 10, {0, 0}, "AVX2: 256-bit vectors"},
+    {ANY_OP, "scalar", "ref", 0, {0, 0}, "the scalar reference: last resort"},
+};
+
+static const rule *find_rule(const lif_kernel_i *k)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        const rule *r = &rules[i];
+        if ((r->op == ANY_OP || r->op == (int)k->op) && strcmp(r->backend, k->backend) == 0 &&
+            (!r->variant || strcmp(r->variant, k->variant) == 0))
+            return r;
+    }
+    return NULL;
+}
+
+double lif_kernel_rank(const lif_kernel_i *k, const lif_problem *p, const char **basis)
+{
+    const char *dummy;
+    if (!basis)
+        basis = &dummy;
+    const rule *r = find_rule(k);
+    if (!r) {
+        *basis = "no estimate for this kernel: ranked above the scalar reference only";
+        return 1.0;
+    }
+    *basis = r->basis;
+    if (r->x.narrow > 0.0f) {
+        float d = p->density > 0.0f ? p->density : ASSUMED_DENSITY;
+        float max = p->n_out <= 16 ? r->x.narrow : r->x.wide;
+        if (d > max) {
+            /* just below the dense kernel of the same ISA */
+            *basis = "input density above the measured event-driven crossover: "
+                     "the dense kernel is expected faster";
+            return (double)((int)r->rank / 10 * 10) - 1.0;
+        }
+    }
+    return r->rank;
+}
