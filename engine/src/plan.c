@@ -71,13 +71,15 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
     lif_status st = lif_kernel_select(&q, p->opts.backend, &k);
     if (st != LIF_OK)
         return st;
-    if (k == p->k[op][l])
-        return LIF_OK;
-    char name[sizeof p->kname[op][l]];
-    lif_kernel_name(k, name, sizeof name);
     int nthreads = (k->flags & LIF_KERNEL_THREADED) && q.threads > 1 ? q.threads : 1;
     size_t bytes = k->workspace ? k->workspace(&q) : 0;
     size_t stride = bytes / 64 * 64 + (bytes % 64 ? 64 : 0);
+    /* the same kernel again (the densities measured): keep its binding,
+     * unless its state or workspace was made for the old problem */
+    if (k == p->k[op][l] && !k->init && stride == p->ctx[op][l].ws_stride)
+        return LIF_OK;
+    char name[sizeof p->kname[op][l]];
+    lif_kernel_name(k, name, sizeof name);
     lif_ctx c = {.nthreads = nthreads};
     if (stride) {
         if (stride > SIZE_MAX / (size_t)nthreads || !(c.ws = lif_alloc(stride * (size_t)nthreads)))
