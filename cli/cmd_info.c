@@ -23,7 +23,7 @@ int cmd_info(int argc, char **argv)
            "OS saves ymm %d zmm %d\n", lif_isa_name(c->isa), lif_isa_name(c->best),
            c->capped ? ", capped by LIF_MAX_CPU_ISA" : "", c->avx2, c->fma, c->avx512f,
            c->avx512bw, c->avx512vl, c->avx512dq, c->os_ymm, c->os_zmm);
-    printf("backends (each kernel: what it cannot run here, or its rank by the estimate for\n"
+    printf("backends: (per kernel: what it cannot run here, or its rank by the estimate for\n"
            "the reference problem, 784 -> 10, T 100, batch 64, density 0.2; higher is faster):\n");
     lif_recipe ref;
     lif_recipe_default(&ref);
