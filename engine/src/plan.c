@@ -189,7 +189,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     /* Kernels take M = Tc*B rows as an int. */
     if ((size_t)p->Tc * B > INT_MAX / 2) {
         st = lif_error(LIF_ERR_INVALID_ARG,
-                       "plan: a chunk of %d steps x batch %d = %zu rows is too many; lower --tc or -b",
+                       "plan: a chunk of %d steps x batch %d = %zu rows is too many; lower Tc or the batch",
                        p->Tc, B, (size_t)p->Tc * B);
         goto fail;
     }
@@ -199,7 +199,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     if (need == SIZE_MAX || (phys && need > phys / 10 * 9)) {
         st = lif_error(LIF_ERR_NOMEM,
                        "plan: T %d x batch %d needs %.1f GiB of buffers, this machine has %.1f GiB; "
-                       "lower -T or -b", p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
+                       "lower T or the batch", p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
                        phys / 1073741824.0);
         goto fail;
     }
