@@ -23,36 +23,9 @@
 
 static const char *tmp;
 
-static const char *pathf(const char *name)
-{
-    static char buf[8][1200];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, name);
-    return buf[k];
-}
+static const char *pathf(const char *name) { return test_path(tmp, name); }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc(sz > 0 ? (size_t)sz + 1 : 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[sz] = '\0';
-        *n = (size_t)sz;
-    }
-    return b;
-}
+static char *slurp(const char *path, size_t *n) { return test_slurp(path, n); }
 
 static void spit(const char *path, const char *text)
 {

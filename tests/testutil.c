@@ -62,3 +62,34 @@ uint64_t rnd(uint64_t *s)
 }
 
 double urand(uint64_t *s) { return (double)(rnd(s) >> 11) * 0x1.0p-53; }
+
+const char *test_path(const char *dir, const char *name)
+{
+    static char buf[8][1200];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+char *test_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    *n = 0;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(sz > 0 ? (size_t)sz + 1 : 1);
+    if (b && fread(b, 1, (size_t)(sz > 0 ? sz : 0), f) != (size_t)(sz > 0 ? sz : 0)) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[sz > 0 ? sz : 0] = '\0';
+        *n = (size_t)(sz > 0 ? sz : 0);
+    }
+    return b;
+}

@@ -46,4 +46,11 @@ int test_finish(const char *name);
  * returns a static path. */
 const char *test_tmpdir(const char *name);
 
+/* dir/name in one of 8 rotating static buffers (so a few can be in use at once). */
+const char *test_path(const char *dir, const char *name);
+
+/* The whole file at path, NUL-terminated (malloc'd; *n gets its size
+ * without the NUL), or NULL (and *n = 0) when it cannot be read. */
+char *test_slurp(const char *path, size_t *n);
+
 #endif
