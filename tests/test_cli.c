@@ -14,8 +14,10 @@
  * uninterrupted run; conflicting flags refused), bad input (exit 2, one
  * stderr line naming the problem, no crash, input files unchanged), help
  * and info, eval, recipe variants (--hidden, --bias, --loss ce, -opt sgd,
- * --v-reset none, --surrogate sigmoid, --tc, --config) and
- * LIF_VERBOSE=dispatch. A run killed by a signal (or by the per-run time
+ * --v-reset none, --surrogate sigmoid, --tc, --config),
+ * LIF_VERBOSE=dispatch, backend preference lists (--backend simd,scalar;
+ * malformed and unknown lists refused), --tc > T refused, plan options in
+ * --config, and run options that may change on resume. A run killed by a signal (or by the per-run time
  * limit), or whose stderr holds a sanitizer report, is a failure. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -1087,6 +1089,129 @@ static void test_dispatch(void)
     run_free(&r);
 }
 
+/* Number of "lif_dispatch,<op>,<kernel>,chosen," lines in err; *others
+ * counts those whose kernel is not of backend `backend`. */
+static int chosen_lines(const char *err, const char *backend, int *others)
+{
+    char mid[64];
+    snprintf(mid, sizeof mid, "/%s/", backend);
+    int n = 0;
+    *others = 0;
+    for (const char *p = err; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+        if (strncmp(line, "lif_dispatch,", 13) == 0 && strstr(line, ",chosen,")) {
+            n++;
+            char *kernel = strchr(line + 13, ',');
+            char *end = kernel ? strchr(kernel + 1, ',') : NULL;
+            if (end)
+                *end = '\0';
+            if (!kernel || !strstr(kernel, mid))
+                (*others)++;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return n;
+}
+
+/* 8b. Backend preference lists, --tc, plan options in --config, and plan
+ * options on resume (not part of the recipe, so they may change). */
+static void test_backend_lists(void)
+{
+#define BL_BASE "train -T 8 -b 32 -epochs 1 -data-dir %s --seed 1 --quiet"
+    const lif_backend_i *simd = lif_backend_find("simd");
+    const char *why = "not in this build";
+    int have_simd = simd && lif_backend_available(simd, &why);
+    run_result r;
+    int others = 0;
+    if (have_simd) {
+        r = run_lif("LIF_VERBOSE=dispatch", BL_BASE " -out-dir out_bl --backend simd,scalar", flat);
+        CHECK(r.status == 0, "--backend simd,scalar: exit %d, stderr: %s\n  repro: %s", r.status,
+              r.err, r.cmd);
+        int n = chosen_lines(r.err, "simd", &others);
+        CHECK(n > 0 && others == 0, "--backend simd,scalar: %d chosen kernels, %d not simd's "
+              "(simd runs every op of this recipe): %s\n  repro: %s", n, others, r.err, r.cmd);
+        check_log("out_bl/T8_b32_adam_lr0.001", 1, r.cmd);
+        run_free(&r);
+    } else {
+        printf("test_cli: skipped: --backend simd,scalar training: simd cannot run here (%s); "
+               "checking it is refused instead\n", why);
+        r = run_lif(NULL, BL_BASE " -out-dir out_bl --backend simd,scalar", flat);
+        CHECK(r.status == 2 && strstr(r.err, "simd"), "--backend simd,scalar without simd: "
+              "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+        run_free(&r);
+    }
+    char a[512];
+    snprintf(a, sizeof a, BL_BASE " -out-dir out_bad --backend simd,nope", flat);
+    expect_usage(a, have_simd ? "'nope'" : "simd");
+    snprintf(a, sizeof a, BL_BASE " -out-dir out_bad --backend scalar,,simd", flat);
+    expect_usage(a, "scalar,,simd");
+    snprintf(a, sizeof a, BL_BASE " -out-dir out_bad --backend scalar,scalar", flat);
+    expect_usage(a, "twice");
+    snprintf(a, sizeof a, BL_BASE " -out-dir out_bad --backend auto,scalar", flat);
+    expect_usage(a, "auto");
+    snprintf(a, sizeof a, "train --tc 20 -T 10 -b 32 -epochs 1 -data-dir %s -out-dir out_bad "
+                          "--quiet", flat);
+    expect_usage(a, "--tc");
+    snprintf(a, sizeof a, "train -T 10 --tc 20 -b 32 -epochs 1 -data-dir %s -out-dir out_bad "
+                          "--quiet", flat);
+    expect_usage(a, "--tc");
+    CHECK(!exists("out_bad/T10_b32_adam_lr0.001") && !exists("out_bad/T8_b32_adam_lr0.001"),
+          "a refused run left a run folder in out_bad");
+
+    /* plan options in --config: backend, threads, Tc */
+    static const char cfg[] = "{\"backend\": \"scalar\", \"threads\": 1, \"Tc\": 4, \"T\": 8}\n";
+    CHECK(spit("plan.json", cfg, sizeof cfg - 1) == 0, "cannot write plan.json");
+    r = run_lif("LIF_VERBOSE=dispatch", "train --config plan.json -b 32 -epochs 1 -data-dir %s "
+                "-out-dir out_plancfg --seed 1 --quiet", flat);
+    CHECK(r.status == 0, "--config plan.json: exit %d, stderr: %s\n  repro: %s", r.status, r.err,
+          r.cmd);
+    int n = chosen_lines(r.err, "scalar", &others);
+    CHECK(n > 0 && others == 0, "--config with backend scalar: %d chosen kernels, %d not "
+          "scalar's: %s\n  repro: %s", n, others, r.err, r.cmd);
+    check_log("out_plancfg/T8_b32_adam_lr0.001", 1, r.cmd);
+    char *args = slurp_text("out_plancfg/T8_b32_adam_lr0.001/args.txt");
+    CHECK(args && strstr(args, "\"Tc\": 4") && strstr(args, "\"backend\": \"scalar\""),
+          "--config plan.json: args.txt does not record Tc 4 and backend scalar: %s", r.cmd);
+    free(args);
+    run_free(&r);
+
+    /* resume: the run options may differ from the first run's, the recipe
+     * may not */
+    const char *ck = "out_ropt/T8_b32_adam_lr0.001/checkpoint_latest.lif";
+    r = run_lif(NULL, BL_BASE " -out-dir out_ropt", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    size_t n_ck = 0;
+    unsigned char *before = slurp(ck, &n_ck);
+    r = run_lif(NULL, "train -resume %s -epochs 2 -data-dir %s -out-dir out_ropt --quiet --tc 4 "
+                "--backend scalar -lr 0.01", ck, flat);
+    CHECK(r.status == 2 && strstr(r.err, "-lr") && count_lines(r.err) == 1,
+          "resume with -lr 0.01 (and new run options): exit %d, want 2 naming -lr: %s  "
+          "repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    size_t n_after = 0;
+    unsigned char *after = slurp(ck, &n_after);
+    CHECK(before && after && n_ck == n_after && memcmp(before, after, n_ck) == 0,
+          "a refused resume changed %s", ck);
+    free(before);
+    free(after);
+    r = run_lif("LIF_VERBOSE=dispatch", "train -resume %s -epochs 2 -data-dir %s -out-dir "
+                "out_ropt --quiet --tc 4 --backend scalar", ck, flat);
+    CHECK(r.status == 0, "resume with --tc 4 --backend scalar (the first run: --tc 0, auto): "
+          "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(check_epoch_lines(r.out, 1, r.cmd) == 1, "resume with new run options: want epoch 1 "
+          "only: %s", r.cmd);
+    n = chosen_lines(r.err, "scalar", &others);
+    CHECK(n > 0 && others == 0, "resume with --backend scalar: %d chosen kernels, %d not "
+          "scalar's\n  repro: %s", n, others, r.cmd);
+    check_log("out_ropt/T8_b32_adam_lr0.001", 2, r.cmd);
+    run_free(&r);
+#undef BL_BASE
+}
+
 /* 9. Checkpoints are never lost: a second fresh run into the same out-dir
  * takes the next folder name; a resume without -out-dir continues next to
  * its checkpoint; a redone epoch is logged once; --config with -resume is
@@ -1156,6 +1281,7 @@ int main(void)
     test_bad_input();
     test_variants();
     test_dispatch();
+    test_backend_lists();
     test_no_lost_checkpoint();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");

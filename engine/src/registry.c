@@ -104,22 +104,6 @@ static int usable(const lif_backend_i *b, const lif_kernel_i *k,
     return 1;
 }
 
-/* 1 if name appears in the comma-separated list. */
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *s = list; *s;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && strncmp(s, name, n) == 0)
-            return 1;
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    return 0;
-}
-
 static int is_auto(const char *list)
 {
     return !list || !*list || strcmp(list, "auto") == 0;
@@ -253,21 +237,30 @@ lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_k
 
     const char *force = getenv("LIF_FORCE_KERNEL");
     if (force && *force) {
-        for (size_t i = 0; i < nb; i++)
-            for (size_t j = 0; j < backends[i]->n_kernels; j++) {
-                const lif_kernel_i *k = &backends[i]->kernels[j];
-                char name[128];
-                if (k->op != p->op || !in_list(force, lif_kernel_name(k, name, sizeof name)))
-                    continue;
-                if (usable(backends[i], k, p, &why)) {
+        /* the names in the order given: the first that can run p wins */
+        for (const char *f = force; *f;) {
+            const char *e = strchr(f, ',');
+            size_t len = e ? (size_t)(e - f) : strlen(f);
+            for (size_t i = 0; i < nb; i++)
+                for (size_t j = 0; j < backends[i]->n_kernels; j++) {
+                    const lif_kernel_i *k = &backends[i]->kernels[j];
+                    char name[128];
+                    lif_kernel_name(k, name, sizeof name);
+                    if (k->op != p->op || strlen(name) != len || strncmp(name, f, len) != 0)
+                        continue;
+                    if (usable(backends[i], k, p, &why)) {
+                        if (verbose)
+                            report(k, "chosen", "forced by LIF_FORCE_KERNEL");
+                        *out = k;
+                        return LIF_OK;
+                    }
                     if (verbose)
-                        report(k, "chosen", "forced by LIF_FORCE_KERNEL");
-                    *out = k;
-                    return LIF_OK;
+                        report(k, "declined", why);
                 }
-                if (verbose)
-                    report(k, "declined", why);
-            }
+            if (!e)
+                break;
+            f = e + 1;
+        }
     }
 
     /* "auto": one ranking over every available backend; a list: the first
@@ -291,7 +284,7 @@ lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_k
         size_t shown = n < MAX_CANDIDATES ? n : MAX_CANDIDATES;
         for (size_t i = 1; verbose && i < shown; i++) {
             char reason[256];
-            snprintf(reason, sizeof reason, "ranked lower (%g < %g: %s)", c[i].rank, c[0].rank,
+            snprintf(reason, sizeof reason, "ranked lower (%g vs %g: %s)", c[i].rank, c[0].rank,
                      c[i].basis);
             report(c[i].kernel, "declined", reason);
         }
