@@ -16,13 +16,66 @@ extern const lif_backend_i lif_backend_scalar;
 #ifdef LIF_HAVE_SIMD
 extern const lif_backend_i lif_backend_simd;
 #endif
-/* Later backends append here, each under its own build option. */
-static const lif_backend_i *const backends[] = {
+/* The registry: the backends compiled in (scalar first; later backends
+ * append here, each under its own build option), then any registered at run
+ * time by lif_backend_register. */
+#define MAX_BACKENDS 16
+static const lif_backend_i *backends[MAX_BACKENDS] = {
     &lif_backend_scalar,
 #ifdef LIF_HAVE_SIMD
     &lif_backend_simd,
 #endif
 };
+static size_t n_backends = 1
+#ifdef LIF_HAVE_SIMD
+    + 1
+#endif
+    ;
+
+static int name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 31)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+lif_status lif_backend_register(const lif_backend_i *b)
+{
+    if (!b)
+        return lif_error(LIF_ERR_INVALID_ARG, "backend registration: NULL backend");
+    if (b->abi != LIF_KERNEL_ABI)
+        return lif_error(LIF_ERR_INVALID_ARG,
+                         "backend registration: '%s' was built for kernel ABI %u, this is %u",
+                         b->name ? b->name : "?", b->abi, LIF_KERNEL_ABI);
+    if (!name_ok(b->name) || strcmp(b->name, "auto") == 0)
+        return lif_error(LIF_ERR_INVALID_ARG,
+                         "backend registration: the name must be 1..31 characters of [a-z0-9_] "
+                         "and not 'auto'");
+    if (lif_backend_find(b->name))
+        return lif_error(LIF_ERR_INVALID_ARG, "backend registration: '%s' is registered already",
+                         b->name);
+    if (b->n_kernels && !b->kernels)
+        return lif_error(LIF_ERR_INVALID_ARG, "backend registration: '%s' has no kernel table",
+                         b->name);
+    for (size_t j = 0; j < b->n_kernels; j++) {
+        const lif_kernel_i *k = &b->kernels[j];
+        if (k->abi != LIF_KERNEL_ABI || (unsigned)k->op >= LIF_OP_COUNT || !k->run.any ||
+            !k->backend || strcmp(k->backend, b->name) != 0 || !name_ok(k->variant) ||
+            (!k->init && k->fini))
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "backend registration: '%s' kernel %zu is malformed (ABI, op, run, "
+                             "backend name, variant name [a-z0-9_], or fini without init)",
+                             b->name, j);
+    }
+    if (n_backends == MAX_BACKENDS)
+        return lif_error(LIF_ERR_UNSUPPORTED, "backend registration: the registry holds %d backends",
+                         MAX_BACKENDS);
+    backends[n_backends++] = b;
+    return LIF_OK;
+}
 
 static const char *const op_names[] = {
     [LIF_OP_ENCODE] = "encode",
@@ -44,13 +97,13 @@ const char *lif_op_name(lif_op op)
 
 const lif_backend_i *const *lif_backends(size_t *n)
 {
-    *n = sizeof backends / sizeof backends[0];
+    *n = n_backends;
     return backends;
 }
 
 const lif_backend_i *lif_backend_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+    for (size_t i = 0; i < n_backends; i++)
         if (strcmp(backends[i]->name, name) == 0)
             return backends[i];
     return NULL;
@@ -113,7 +166,7 @@ static int is_auto(const char *list)
  * registration order, for "auto"). Returns the count. */
 static size_t list_backends(const char *list, const lif_backend_i **out)
 {
-    size_t nb = sizeof backends / sizeof backends[0], n = 0;
+    size_t nb = n_backends, n = 0;
     if (is_auto(list)) {
         for (size_t i = 0; i < nb; i++)
             if (lif_backend_available(backends[i], NULL))
@@ -137,7 +190,7 @@ lif_status lif_backend_list_check(const char *list)
 {
     if (is_auto(list))
         return LIF_OK;
-    size_t nb = sizeof backends / sizeof backends[0];
+    size_t nb = n_backends;
     for (const char *s = list;;) {
         const char *e = strchr(s, ',');
         size_t len = e ? (size_t)(e - s) : strlen(s);
@@ -213,7 +266,7 @@ lif_status lif_kernel_candidates(const lif_problem *p, const char *list, lif_can
     lif_status st = lif_backend_list_check(list);
     if (st != LIF_OK)
         return st;
-    const lif_backend_i *bl[sizeof backends / sizeof backends[0]];
+    const lif_backend_i *bl[MAX_BACKENDS];
     size_t nbl = list_backends(list, bl);
     for (size_t i = 0; i < nbl; i++)
         backend_candidates(bl[i], p, 0, out, cap, n);
@@ -225,7 +278,7 @@ lif_status lif_kernel_candidates(const lif_problem *p, const char *list, lif_can
 
 lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_kernel_i **out)
 {
-    size_t nb = sizeof backends / sizeof backends[0];
+    size_t nb = n_backends;
     int verbose = verbose_dispatch();
     const char *why;
 
@@ -265,7 +318,7 @@ lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_k
 
     /* "auto": one ranking over every available backend; a list: the first
      * backend in it that can run the op, then the next. */
-    const lif_backend_i *bl[sizeof backends / sizeof backends[0]];
+    const lif_backend_i *bl[MAX_BACKENDS];
     size_t nbl = list_backends(list, bl);
     int any = is_auto(list);
     lif_candidate c[MAX_CANDIDATES];

@@ -292,6 +292,14 @@ typedef struct lif_backend_i {
 /* The registered backends, scalar first. *n receives the count. */
 const lif_backend_i *const *lif_backends(size_t *n);
 
+/* Adds a backend built outside liblif (a plug-in, a test double) to the
+ * registry, after the compiled-in ones. Its kernels are then candidates like
+ * any others (a kernel with no rule in the ranking ranks just above scalar).
+ * Call it before creating plans, from one thread. Returns LIF_OK, or
+ * LIF_ERR_INVALID_ARG (another ABI, a bad or taken name, a malformed
+ * kernel) or LIF_ERR_UNSUPPORTED (the registry is full, 16 backends). */
+lif_status lif_backend_register(const lif_backend_i *b);
+
 /* The backend named `name`, or NULL. */
 const lif_backend_i *lif_backend_find(const char *name);
 
