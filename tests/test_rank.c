@@ -151,6 +151,28 @@ static void test_lists(void)
     expect_list("scalar,scalar", LIF_ERR_INVALID_ARG, "twice");
     expect_list("auto,scalar", LIF_ERR_INVALID_ARG, "auto");
     expect_list("scalar,auto", LIF_ERR_INVALID_ARG, "auto");
+    /* exclusions: only after auto, registered names, none twice */
+    expect_list("auto,-scalar", LIF_OK, NULL);
+    expect_list("auto,-nope", LIF_ERR_NOT_FOUND, "nope");
+    expect_list("auto,-scalar,-scalar", LIF_ERR_INVALID_ARG, "twice");
+    expect_list("auto,-", LIF_ERR_INVALID_ARG, "exclusions");
+    expect_list("scalar,-simd", LIF_ERR_INVALID_ARG, "exclusions");
+    expect_list("-scalar", LIF_ERR_INVALID_ARG, "exclusions");
+    {
+        /* "auto,-simd": one ranking over the rest (here scalar alone) */
+        lif_candidate c[64];
+        size_t n = 0;
+        lif_problem q = problem(LIF_OP_LINEAR_FWD, 10, 0.1f);
+        CHECK(lif_kernel_candidates(&q, "auto,-simd", c, 64, &n) == LIF_OK && n >= 1,
+              "candidates of auto,-simd: %s", lif_last_error());
+        for (size_t i = 0; i < n && i < 64; i++)
+            CHECK(strcmp(c[i].kernel->backend, "simd") != 0, "auto,-simd lists %s",
+                  c[i].kernel->variant);
+        const lif_kernel_i *k = NULL;
+        CHECK(lif_kernel_select(&q, "auto,-simd", &k) == LIF_OK && k &&
+                  strcmp(k->backend, "simd") != 0,
+              "auto,-simd selected %s", k ? k->backend : "nothing");
+    }
     expect_list("Scalar", LIF_ERR_NOT_FOUND, "Scalar");
     expect_list("scalarx", LIF_ERR_NOT_FOUND, "scalarx");
     expect_list("scala", LIF_ERR_NOT_FOUND, "scala");

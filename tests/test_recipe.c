@@ -697,7 +697,7 @@ static void test_opts_set(void)
         {"workers", "0", LIF_ERR_INVALID_ARG},     {"workers", "1025", LIF_ERR_INVALID_ARG},
         {"workers", "x", LIF_ERR_INVALID_ARG},
         {"backend", "", LIF_ERR_INVALID_ARG},      {"backend", "AVX", LIF_ERR_INVALID_ARG},
-        {"backend", "a-b", LIF_ERR_INVALID_ARG},   {"backend", "scalar simd", LIF_ERR_INVALID_ARG},
+        {"backend", "a+b", LIF_ERR_INVALID_ARG},   {"backend", "scalar simd", LIF_ERR_INVALID_ARG},
         {"backend", longname, LIF_ERR_INVALID_ARG},
         {"backend", "no_such_backend", LIF_ERR_NOT_FOUND},
     };

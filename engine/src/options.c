@@ -51,7 +51,8 @@ static int list_chars_ok(const char *s, size_t cap)
     if (!end || end == s)
         return 0;
     for (; s < end; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == ','))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == ',' ||
+              *s == '-'))
             return 0;
     return 1;
 }

@@ -157,9 +157,55 @@ static int usable(const lif_backend_i *b, const lif_kernel_i *k,
     return 1;
 }
 
+/* "auto", possibly followed by exclusions: "auto,-openmp,-onednn". */
 static int is_auto(const char *list)
 {
-    return !list || !*list || strcmp(list, "auto") == 0;
+    return !list || !*list || strcmp(list, "auto") == 0 || strncmp(list, "auto,", 5) == 0;
+}
+
+/* 1 if an "auto" list excludes backend `name` ("-name" after "auto"). */
+static int excluded(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *s = list ? strchr(list, ',') : NULL; s; s = strchr(s + 1, ','))
+        if (s[1] == '-' && strncmp(s + 2, name, n) == 0 && (s[2 + n] == ',' || !s[2 + n]))
+            return 1;
+    return 0;
+}
+
+static const lif_backend_i *find_n(const char *s, size_t len)
+{
+    for (size_t i = 0; i < n_backends; i++)
+        if (strlen(backends[i]->name) == len && strncmp(backends[i]->name, s, len) == 0)
+            return backends[i];
+    return NULL;
+}
+
+/* The exclusions of an "auto,-a,-b" list: registered names, none twice. */
+static lif_status check_exclusions(const char *list)
+{
+    for (const char *s = list + 5;;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len < 2 || s[0] != '-')
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "backend list '%s': after 'auto' only exclusions may follow "
+                             "('auto,-openmp')", list);
+        if (!find_n(s + 1, len - 1))
+            return lif_error(LIF_ERR_NOT_FOUND,
+                             "unknown backend '%.*s' (lif info lists the backends)",
+                             (int)len - 1, s + 1);
+        for (const char *t = list + 5; t < s;) {
+            const char *f = strchr(t, ',');
+            if ((size_t)(f - t) == len && strncmp(t, s, len) == 0)
+                return lif_error(LIF_ERR_INVALID_ARG, "backend list '%s': '%.*s' twice", list,
+                                 (int)len, s);
+            t = f + 1;
+        }
+        if (!e)
+            return LIF_OK;
+        s = e + 1;
+    }
 }
 
 /* The backends of a checked preference list, in its order (all of them,
@@ -169,7 +215,7 @@ static size_t list_backends(const char *list, const lif_backend_i **out)
     size_t nb = n_backends, n = 0;
     if (is_auto(list)) {
         for (size_t i = 0; i < nb; i++)
-            if (lif_backend_available(backends[i], NULL))
+            if (lif_backend_available(backends[i], NULL) && !excluded(list, backends[i]->name))
                 out[n++] = backends[i];
         return n;
     }
@@ -189,7 +235,7 @@ static size_t list_backends(const char *list, const lif_backend_i **out)
 lif_status lif_backend_list_check(const char *list)
 {
     if (is_auto(list))
-        return LIF_OK;
+        return list && strncmp(list, "auto,", 5) == 0 ? check_exclusions(list) : LIF_OK;
     size_t nb = n_backends;
     for (const char *s = list;;) {
         const char *e = strchr(s, ',');
@@ -198,9 +244,10 @@ lif_status lif_backend_list_check(const char *list)
             return lif_error(LIF_ERR_INVALID_ARG,
                              "backend list '%s': an empty name (write names separated by "
                              "single commas, e.g. 'simd,scalar')", list);
-        if (len == 4 && strncmp(s, "auto", 4) == 0)
+        if ((len == 4 && strncmp(s, "auto", 4) == 0) || s[0] == '-')
             return lif_error(LIF_ERR_INVALID_ARG,
-                             "backend list '%s': 'auto' stands alone, not in a list", list);
+                             "backend list '%s': 'auto' comes first or not at all, and only "
+                             "'auto' takes exclusions ('auto,-openmp')", list);
         const lif_backend_i *b = NULL;
         for (size_t i = 0; i < nb; i++)
             if (strlen(backends[i]->name) == len && strncmp(backends[i]->name, s, len) == 0)

@@ -309,7 +309,9 @@ int lif_backend_available(const lif_backend_i *b, const char **why);
 /* "op/backend/variant" into buf (size >= 64 is plenty); returns buf. */
 char *lif_kernel_name(const lif_kernel_i *k, char *buf, size_t size);
 
-/* Checks a backend preference list: "auto" (or NULL, ""), or backend names
+/* Checks a backend preference list: "auto" (or NULL, ""), possibly with
+ * exclusions ("auto,-openmp": every available backend but those; a
+ * composing backend selects its inner kernels so), or backend names
  * separated by commas ("onednn,simd"), each registered and available here,
  * none twice. Returns LIF_OK, LIF_ERR_INVALID_ARG (malformed),
  * LIF_ERR_NOT_FOUND (unknown name) or LIF_ERR_UNSUPPORTED (cannot run here),
