@@ -31,6 +31,7 @@ static lif_problem problem(const lif_plan *p, lif_op op, int l)
     q.opt = net->r.opt;
     q.loss = net->r.loss;
     q.threads = p->opts.threads;
+    q.bind = p->opts.bind;
     return q;
 }
 

@@ -90,7 +90,12 @@ typedef struct lif_problem {
     lif_loss_kind loss;
     int threads;       /* threads the plan runs with (>= 1); a kernel without
                           LIF_KERNEL_THREADED is called with 1 */
+    int bind;          /* LIF_BIND_CORES: a threaded kernel pins its threads one per
+                          core (lif_topology_bind_core); LIF_BIND_NONE: it does not */
 } lif_problem;
+
+#define LIF_BIND_NONE 0
+#define LIF_BIND_CORES 1
 
 /* Execution context of one kernel call.
  *

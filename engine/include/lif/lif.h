@@ -11,4 +11,5 @@
 #include "lif/ckpt.h"
 #include "lif/measure.h"
 #include "lif/net.h"
+#include "lif/topology.h"
 #endif

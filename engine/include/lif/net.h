@@ -80,6 +80,7 @@ typedef struct lif_plan_opts {
     int Tc;             /* time steps per chunk, 0 = T, 0..100000 (0) */
     int workers;        /* threads preparing batches, 1..1024 (4); recorded, the
                            data loader is serial today */
+    int bind;           /* LIF_BIND_NONE or LIF_BIND_CORES (lif/backend.h) */
 } lif_plan_opts;
 
 /* The defaults above. */
