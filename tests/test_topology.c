@@ -1,7 +1,8 @@
 /* test_topology.c — lif/topology.h: plausible counts and cache levels, one
  * cached description (the same pointer, from any thread), the default
  * thread count (OMP_NUM_THREADS's first entry, else the cores), binding a
- * thread to a core, the text forms, and the fallback when hwloc cannot load a topology (a child
+ * thread to a core, the text forms, plans resolving threads 0 to the
+ * default, and the fallback when hwloc cannot load a topology (a child
  * process of this test, with hwloc's discovery components disabled). */
 #define _GNU_SOURCE
 
@@ -197,6 +198,47 @@ static void test_text(void)
     free(s);
 }
 
+/* threads 0 in the plan options: the plan runs with the default count. */
+static void test_plan_threads(void)
+{
+    lif_recipe r;
+    lif_recipe_default(&r);
+    r.T = 4;
+    lif_net *net = NULL;
+    CHECK(lif_net_create(&r, 8, 2, &net) == LIF_OK, "net: %s", lif_last_error());
+    if (!net)
+        return;
+    static const struct {
+        const char *env;  /* OMP_NUM_THREADS, NULL unset */
+        int threads, want; /* want 0: the cores */
+    } cases[] = {{NULL, 0, 0}, {"3", 0, 3}, {"3", 2, 2}, {NULL, 1, 1}, {"bogus", 0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].env)
+            setenv("OMP_NUM_THREADS", cases[i].env, 1);
+        else
+            unsetenv("OMP_NUM_THREADS");
+        lif_plan_opts o;
+        lif_plan_opts_default(&o);
+        CHECK(o.threads == 0 && o.bind == LIF_BIND_NONE, "defaults: threads %d bind %d",
+              o.threads, o.bind);
+        strcpy(o.backend, "scalar");
+        o.threads = cases[i].threads;
+        lif_plan *plan = NULL;
+        lif_status st = lif_plan_create(net, 2, &o, &plan);
+        CHECK(st == LIF_OK, "plan: %s", lif_last_error());
+        if (plan) {
+            int want = cases[i].want ? cases[i].want : (topo->cores > 1024 ? 1024 : topo->cores);
+            const lif_plan_opts *po = lif_plan_options(plan);
+            CHECK(po->threads == want, "OMP_NUM_THREADS %s, threads %d: the plan runs %d, want %d",
+                  cases[i].env ? cases[i].env : "unset", cases[i].threads, po->threads, want);
+            CHECK(po->bind == LIF_BIND_NONE, "bind %d", po->bind);
+        }
+        lif_plan_destroy(plan);
+    }
+    unsetenv("OMP_NUM_THREADS");
+    lif_net_destroy(net);
+}
+
 /* In a child where hwloc cannot load: one core, no caches, UNSUPPORTED. */
 static int fallback_child(void)
 {
@@ -256,6 +298,7 @@ int main(int argc, char **argv)
     test_default_threads();
     test_bind();
     test_text();
+    test_plan_threads();
     test_fallback();
     return test_finish("test_topology");
 }
