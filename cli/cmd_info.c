@@ -1,4 +1,4 @@
-/* lif info — version, CPU, backends and their kernels. */
+/* lif info — version, CPU, topology, backends and their kernels. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,8 +10,9 @@ int cmd_info(int argc, char **argv)
     cli_args args;
     int rc = cli_parse(argc, argv, flags, "info", &args);
     if (rc == -1) {
-        printf("usage: lif info\n\nPrints the version, the CPU, and every backend with its kernels\n"
-               "and whether it can run here.\n");
+        printf("usage: lif info\n\nPrints the version, the CPU, its topology (hwloc: packages, NUMA\n"
+               "nodes, cores, PUs, caches), and every backend with its kernels and\n"
+               "whether it can run here.\n");
         return LIF_EXIT_OK;
     }
     if (rc)
@@ -23,6 +24,15 @@ int cmd_info(int argc, char **argv)
            "OS saves ymm %d zmm %d\n", lif_isa_name(c->isa), lif_isa_name(c->best),
            c->capped ? ", capped by LIF_MAX_CPU_ISA" : "", c->avx2, c->fma, c->avx512f,
            c->avx512bw, c->avx512vl, c->avx512dq, c->os_ymm, c->os_zmm);
+    const lif_topology *topo;
+    char line[512];
+    if (lif_topology_get(&topo) == LIF_OK)
+        printf("topology (%s): %s\n", topo->source,
+               lif_topology_summary(topo, line, sizeof line));
+    else
+        printf("topology: unknown (%s)\n", lif_last_error());
+    printf("threads: %d by default (OMP_NUM_THREADS if set, else the physical cores)\n",
+           lif_topology_default_threads());
     printf("backends: (per kernel: what it cannot run here, or its rank by the estimate for\n"
            "the reference problem, 784 -> 10, T 100, batch 64, density 0.2; higher is faster):\n");
     lif_recipe ref;

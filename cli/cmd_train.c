@@ -31,7 +31,8 @@ static const cli_flag train_flags[] = {
     {"config", FLAG_OPTION, "config", "FILE", "recipe JSON (configs/lif_fc_mnist.json); flags override it"},
     {"backend", FLAG_PLAN, "backend", "LIST", "kernel backends in order of preference, e.g. simd,scalar, or auto (auto)"},
     {"seed", FLAG_RECIPE, "seed", "N", "seed of init, shuffling and spikes, 0..4294967295 (0)"},
-    {"threads", FLAG_PLAN, "threads", "N", "kernel threads (1; the scalar and simd backends are serial)"},
+    {"threads", FLAG_PLAN, "threads", "N", "kernel threads, 0 = auto (default: OMP_NUM_THREADS, else the physical cores hwloc reports)"},
+    {"bind", FLAG_PLAN, "bind", "none|cores", "pin a threaded kernel's threads one per core (none)"},
     {"hidden", FLAG_RECIPE, "hidden", "N[,N]", "hidden Linear+LIF layers, e.g. 400 (none)"},
     {"bias", FLAG_RECIPE, "bias", NULL, "give the Linear layers a bias"},
     {"tc", FLAG_PLAN, "Tc", "N", "time steps per chunk, 0 = T (0)"},
@@ -165,7 +166,7 @@ static FILE *open_log(const char *run_dir, const char *name, int resume, int las
 }
 
 /* On resume, the checkpoint's recipe rules; only the epochs may change
- * (the plan options — backend, threads, -j, --tc — are not in a recipe). */
+ * (the plan options — backend, threads, bind, -j, --tc — are not in a recipe). */
 static int resumable_key(const char *key) { return strcmp(key, "epochs") == 0; }
 
 static int reconcile_resume(const cli_args *args, lif_recipe *ck)
@@ -191,7 +192,7 @@ static int reconcile_resume(const cli_args *args, lif_recipe *ck)
         if (!same) {
             fprintf(stderr, "lif train: %s %s differs from the checkpoint's recipe; a resumed run "
                             "keeps its recipe (only -epochs may change, and the run options --backend, "
-                            "--threads, -j, --tc)\n",
+                            "--threads, --bind, -j, --tc)\n",
                     a->typed, val);
             return LIF_EXIT_USAGE;
         }
@@ -205,10 +206,11 @@ static void print_namespace(FILE *f, const lif_recipe *r, const lif_plan_opts *o
 {
     fprintf(f, "Namespace(T=%d, device='%s', b=%d, epochs=%d, j=%d, data_dir='%s', out_dir='%s', "
                "resume=%s%s%s, amp=False, opt='%s', momentum=%g, lr=%g, tau=%g, backend='%s', "
-               "seed=%u, threads=%d, hidden=[",
+               "seed=%u, threads=%d, bind='%s', hidden=[",
             r->T, device, r->batch, r->epochs, o->workers, data_dir, out_dir, resume ? "'" : "",
             resume ? resume : "None", resume ? "'" : "", r->opt == LIF_OPT_SGD ? "sgd" : "adam",
-            r->momentum, r->lr, (double)r->neuron.tau, o->backend, r->seed, o->threads);
+            r->momentum, r->lr, (double)r->neuron.tau, o->backend, r->seed, o->threads,
+            o->bind == LIF_BIND_CORES ? "cores" : "none");
     for (int i = 0; i < r->n_hidden; i++)
         fprintf(f, "%s%d", i ? ", " : "", r->hidden[i]);
     fprintf(f, "])\n");
@@ -381,6 +383,9 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail_key("train", st, "Tc", train_flags);
         goto done;
     }
+    /* the Namespace line and args.txt record the threads the plan runs
+     * (--threads 0 resolved); Tc stays as given (0 = T) */
+    opts.threads = lif_plan_options(plan)->threads;
 
     char name[256], run_dir[4096], path[4200];
     lif_recipe_run_name(&r, name, sizeof name);

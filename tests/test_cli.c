@@ -611,6 +611,34 @@ static void test_determinism(void)
     CHECK(same_bytes("out1/" RUN_NAME "/v_t_array.npy", "out2/" RUN_NAME "/v_t_array.npy"),
           "v_t_array.npy differs between two identical runs: %s", r.cmd);
     run_free(&r);
+
+    /* threads and binding change no result; --threads 0 (auto) takes
+     * OMP_NUM_THREADS, and args.txt records the count the plan ran and the
+     * binding */
+    r = run_lif("OMP_NUM_THREADS=2", TRAIN_BASE " -epochs 2 -out-dir out_bind --threads 0 "
+                "--bind cores", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(same_bytes("out1/" RUN_NAME "/log.jsonl", "out_bind/" RUN_NAME "/log.jsonl") &&
+              same_bytes("out1/" RUN_NAME "/checkpoint_latest.lif",
+                         "out_bind/" RUN_NAME "/checkpoint_latest.lif"),
+          "--threads 0 --bind cores changed the results (out1, out_bind): %s", r.cmd);
+    char *args = slurp_text("out_bind/" RUN_NAME "/args.txt");
+    CHECK(args && strstr(args, "threads=2,") && strstr(args, "bind='cores'") &&
+              strstr(args, "\"threads\": 2") && strstr(args, "\"bind\": \"cores\""),
+          "args.txt does not record threads 2 (OMP_NUM_THREADS) and bind cores: %s\n%s", r.cmd,
+          args ? args : "(none)");
+    free(args);
+    run_free(&r);
+    /* without --threads the default is the same auto */
+    r = run_lif("OMP_NUM_THREADS=3", TRAIN_BASE " -epochs 1 -out-dir out_autothr", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    args = slurp_text("out_autothr/" RUN_NAME "/args.txt");
+    CHECK(args && strstr(args, "threads=3,") && strstr(args, "bind='none'") &&
+              strstr(args, "\"threads\": 3") && strstr(args, "\"bind\": \"none\""),
+          "args.txt does not record threads 3 (OMP_NUM_THREADS) and bind none: %s\n%s", r.cmd,
+          args ? args : "(none)");
+    free(args);
+    run_free(&r);
 }
 
 /* 3. Resume. */
@@ -719,7 +747,10 @@ static void test_bad_input(void)
     expect_usage(BAD_BASE " --seed -3", "seed");
     expect_usage(BAD_BASE " --hidden 0", "hidden");
     expect_usage(BAD_BASE " --hidden abc", "hidden");
-    expect_usage(BAD_BASE " --threads 0", "threads");
+    expect_usage(BAD_BASE " --threads 1025", "threads");
+    expect_usage(BAD_BASE " --threads -1", "threads");
+    expect_usage(BAD_BASE " --bind bogus", "--bind");
+    expect_usage(BAD_BASE " --bind", "-bind");
     expect_usage(BAD_BASE " --loss hinge", "hinge");
     expect_usage(BAD_BASE " --surrogate relu", "relu");
     expect_usage(BAD_BASE " --quiet=1", "quiet");
@@ -855,6 +886,7 @@ static void test_help(void)
         "-resume", "-amp",   "-opt",      "-momentum", "-lr",     "-tau",
         "-backend", "-seed", "-threads",  "-hidden", "-config",   "-quiet",
         "-device", "-bias",  "-tc",       "-v-reset", "-surrogate", "-loss",
+        "-bind",
     };
     run_result r = run_lif(NULL, "train --help");
     CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
@@ -872,7 +904,7 @@ static void test_help(void)
     r = run_lif(NULL, "eval --help");
     CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
     static const char *const eval_flags[] = {"-checkpoint", "-data-dir", "-T", "-b",
-                                             "-backend", "-threads", "-quiet"};
+                                             "-backend", "-threads", "-bind", "-quiet"};
     for (size_t i = 0; i < sizeof eval_flags / sizeof eval_flags[0]; i++) {
         char pat[64];
         snprintf(pat, sizeof pat, "  %s ", eval_flags[i]);
@@ -896,6 +928,13 @@ static void test_help(void)
     CHECK(strncmp(r.out, "lif ", 4) == 0 && strstr(r.out, "cpu:") && strstr(r.out, "backends:") &&
               strstr(r.out, "scalar"),
           "lif info lacks version/cpu/backends/scalar: %s\n%s", r.cmd, r.out);
+    {
+        const char *isa = strstr(r.out, "\nisa:"), *topo = strstr(r.out, "\ntopology"),
+                   *be = strstr(r.out, "\nbackends:");
+        CHECK(isa && topo && be && isa < topo && topo < be && strstr(topo, " cores") < be,
+              "lif info has no topology line (with the cores) between the CPU and the "
+              "backends: %s\n%s", r.cmd, r.out);
+    }
     run_free(&r);
     r = run_lif(NULL, "info --help");
     CHECK(r.status == 0, "exit %d: %s", r.status, r.cmd);
@@ -936,6 +975,19 @@ static void test_eval(void)
         }
     }
     free(log);
+    run_free(&r);
+
+    /* the plan options of eval: --threads (0 = auto) and --bind */
+    r = run_lif(NULL, "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif "
+                      "-data-dir %s -T 12 --threads 0 --bind cores --quiet", flat);
+    run_result plain = run_lif(NULL, "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif "
+                                     "-data-dir %s -T 12 --threads 1 --bind none --quiet", flat);
+    CHECK(r.status == 0 && plain.status == 0, "exit %d and %d, stderr: %s%s\n  repro: %s",
+          r.status, plain.status, r.err, plain.err, r.cmd);
+    CHECK(stdout_acc(r.out) == stdout_acc(plain.out),
+          "eval with --threads 0 --bind cores: test_acc %g, with --threads 1: %g: %s",
+          stdout_acc(r.out), stdout_acc(plain.out), r.cmd);
+    run_free(&plain);
     run_free(&r);
 }
 

@@ -1,5 +1,5 @@
 /* test_recipe.c — recipe defaults, JSON in/out, flags, validation, run name;
- * and the plan options (backend, threads, Tc, workers) that left the recipe:
+ * and the plan options (backend, threads, Tc, workers, bind) that left the recipe:
  * defaults, set, check, JSON in/out, and how the two readers share a file. */
 #include "lif/recipe.h"
 #include "lif/net.h"
@@ -38,7 +38,7 @@ static int recipe_eq(const lif_recipe *a, const lif_recipe *b)
 }
 
 /* The keys that are plan options, not recipe fields. */
-static const char *const option_keys[] = {"backend", "threads", "Tc", "workers"};
+static const char *const option_keys[] = {"backend", "threads", "Tc", "workers", "bind"};
 #define N_OPTION_KEYS (sizeof option_keys / sizeof option_keys[0])
 
 /* 1 if the JSON text has "key" as a key. */
@@ -292,7 +292,7 @@ static void test_json_errors(void)
     lif_recipe_default(&r);
     s = lif_recipe_from_json(&r,
                              "{\"T\": 12, \"backend\": \"avx2_fma\", \"threads\": 1024, "
-                             "\"Tc\": 6, \"workers\": 16, \"lr\": 0.5}",
+                             "\"Tc\": 6, \"workers\": 16, \"bind\": \"cores\", \"lr\": 0.5}",
                              "old.json");
     {
         lif_recipe want;
@@ -563,7 +563,8 @@ static int opts_eq(const lif_plan_opts *a, const lif_plan_opts *b)
 {
     return memchr(a->backend, '\0', sizeof a->backend) &&
            memchr(b->backend, '\0', sizeof b->backend) && strcmp(a->backend, b->backend) == 0 &&
-           a->threads == b->threads && a->Tc == b->Tc && a->workers == b->workers;
+           a->threads == b->threads && a->Tc == b->Tc && a->workers == b->workers &&
+           a->bind == b->bind;
 }
 
 static void test_opts_defaults(void)
@@ -571,15 +572,16 @@ static void test_opts_defaults(void)
     lif_plan_opts o;
     memset(&o, 0x5A, sizeof o);
     lif_plan_opts_default(&o);
-    CHECK(strcmp(o.backend, "auto") == 0 && o.threads == 1 && o.Tc == 0 && o.workers == 4,
-          "defaults: backend '%.*s' threads %d Tc %d workers %d", (int)sizeof o.backend,
-          o.backend, o.threads, o.Tc, o.workers);
+    CHECK(strcmp(o.backend, "auto") == 0 && o.threads == 0 && o.Tc == 0 && o.workers == 4 &&
+              o.bind == LIF_BIND_NONE,
+          "defaults: backend '%.*s' threads %d (0: auto) Tc %d workers %d bind %d",
+          (int)sizeof o.backend, o.backend, o.threads, o.Tc, o.workers, o.bind);
     const char *key = "unset";
     CHECK(lif_plan_opts_check(&o, &key) == LIF_OK && key == NULL, "defaults check: %s",
           lif_last_error());
     CHECK(lif_plan_opts_check(&o, NULL) == LIF_OK, "check with no key pointer");
 
-    /* the keys: exactly the four options, each one lif_recipe_from_json skips */
+    /* the keys: exactly the five options, each one lif_recipe_from_json skips */
     size_t n = 0;
     int seen[N_OPTION_KEYS] = {0};
     for (size_t i = 0; lif_plan_opts_key(i); i++, n++) {
@@ -609,13 +611,15 @@ static void test_opts_set(void)
         const char *key, *value;
     } ok[] = {
         {"backend", "scalar"}, {"threads", "8"}, {"Tc", "25"}, {"workers", "+2"},
+        {"bind", "cores"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         s = lif_plan_opts_set(&o, ok[i].key, ok[i].value, "-x");
         CHECK(s == LIF_OK, "set %s=%s: %s", ok[i].key, ok[i].value, lif_last_error());
     }
-    CHECK(strcmp(o.backend, "scalar") == 0 && o.threads == 8 && o.Tc == 25 && o.workers == 2,
-          "values set: '%s' %d %d %d", o.backend, o.threads, o.Tc, o.workers);
+    CHECK(strcmp(o.backend, "scalar") == 0 && o.threads == 8 && o.Tc == 25 && o.workers == 2 &&
+              o.bind == LIF_BIND_CORES,
+          "values set: '%s' %d %d %d %d", o.backend, o.threads, o.Tc, o.workers, o.bind);
     CHECK(lif_plan_opts_check(&o, NULL) == LIF_OK, "set options check: %s", lif_last_error());
 
     /* edges */
@@ -625,12 +629,15 @@ static void test_opts_set(void)
     } edge[] = {
         {"threads", "1", 1},    {"threads", "1024", 1024}, {"Tc", "0", 0},
         {"Tc", "100000", 100000}, {"workers", "1", 1},       {"workers", "1024", 1024},
+        {"threads", "0", 0}, /* auto */
+        {"bind", "none", LIF_BIND_NONE}, {"bind", "cores", LIF_BIND_CORES},
     };
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
         lif_plan_opts_default(&o);
         s = lif_plan_opts_set(&o, edge[i].key, edge[i].value, "-x");
         int got = strcmp(edge[i].key, "threads") == 0 ? o.threads
                   : strcmp(edge[i].key, "Tc") == 0    ? o.Tc
+                  : strcmp(edge[i].key, "bind") == 0  ? o.bind
                                                       : o.workers;
         CHECK(s == LIF_OK && got == edge[i].want, "set %s=%s -> %d (%d) %s", edge[i].key,
               edge[i].value, s, got, lif_last_error());
@@ -662,8 +669,13 @@ static void test_opts_set(void)
 
     s = lif_plan_opts_set(&o, "threads", "abc", "--threads");
     CHECK(s == LIF_ERR_INVALID_ARG &&
-              strcmp(lif_last_error(), "--threads: expected an integer in 1..1024, got 'abc'") ==
+              strcmp(lif_last_error(), "--threads: expected an integer in 0..1024, got 'abc'") ==
                   0,
+          "message: %s", lif_last_error());
+    lif_plan_opts_default(&o);
+    s = lif_plan_opts_set(&o, "bind", "bogus", "--bind");
+    CHECK(s == LIF_ERR_INVALID_ARG &&
+              strcmp(lif_last_error(), "--bind: expected none or cores, got 'bogus'") == 0,
           "message: %s", lif_last_error());
     lif_plan_opts_default(&o);
     s = lif_plan_opts_set(&o, "gpu", "1", "--gpu");
@@ -687,7 +699,7 @@ static void test_opts_set(void)
         const char *key, *value;
         lif_status want;
     } bad[] = {
-        {"threads", "0", LIF_ERR_INVALID_ARG},     {"threads", "1025", LIF_ERR_INVALID_ARG},
+        {"threads", "-0x1", LIF_ERR_INVALID_ARG},  {"threads", "1025", LIF_ERR_INVALID_ARG},
         {"threads", "-1", LIF_ERR_INVALID_ARG},    {"threads", "", LIF_ERR_INVALID_ARG},
         {"threads", " 8", LIF_ERR_INVALID_ARG},    {"threads", "8x", LIF_ERR_INVALID_ARG},
         {"threads", "1.5", LIF_ERR_INVALID_ARG},   {"threads", "1e3", LIF_ERR_INVALID_ARG},
@@ -696,6 +708,9 @@ static void test_opts_set(void)
         {"Tc", "x", LIF_ERR_INVALID_ARG},          {"Tc", "4294967296", LIF_ERR_INVALID_ARG},
         {"workers", "0", LIF_ERR_INVALID_ARG},     {"workers", "1025", LIF_ERR_INVALID_ARG},
         {"workers", "x", LIF_ERR_INVALID_ARG},
+        {"bind", "", LIF_ERR_INVALID_ARG},         {"bind", "Cores", LIF_ERR_INVALID_ARG},
+        {"bind", "core", LIF_ERR_INVALID_ARG},     {"bind", "1", LIF_ERR_INVALID_ARG},
+        {"bind", "cores ", LIF_ERR_INVALID_ARG},
         {"backend", "", LIF_ERR_INVALID_ARG},      {"backend", "AVX", LIF_ERR_INVALID_ARG},
         {"backend", "a+b", LIF_ERR_INVALID_ARG},   {"backend", "scalar simd", LIF_ERR_INVALID_ARG},
         {"backend", longname, LIF_ERR_INVALID_ARG},
@@ -716,9 +731,11 @@ static void test_opts_set(void)
     lif_plan_opts_default(&o);
     lif_plan_opts_set(&o, "backend", "scalar", "-x");
     lif_plan_opts_set(&o, "threads", "3", "-x");
+    lif_plan_opts_set(&o, "bind", "cores", "-x");
     lif_plan_opts before = o;
     CHECK(lif_plan_opts_set(&o, "backend", "no_such_backend", "-x") == LIF_ERR_NOT_FOUND &&
-              lif_plan_opts_set(&o, "threads", "0", "-x") == LIF_ERR_INVALID_ARG &&
+              lif_plan_opts_set(&o, "threads", "-1", "-x") == LIF_ERR_INVALID_ARG &&
+              lif_plan_opts_set(&o, "bind", "all", "-x") == LIF_ERR_INVALID_ARG &&
               opts_same(&o, &before),
           "failed sets keep the previous values");
 }
@@ -739,12 +756,14 @@ static void test_opts_check(void)
         CHECK(lif_plan_opts_check(&o, NULL) == (st), "%s, no key pointer", #stmt);         \
     } while (0)
     const lif_status INV = LIF_ERR_INVALID_ARG, NF = LIF_ERR_NOT_FOUND;
-    BAD(o.threads = 0, INV, "threads", STARTS, "threads must be in 1..1024, got 0");
-    BAD(o.threads = 1025, INV, "threads", STARTS, "threads must be in 1..1024, got 1025");
+    BAD(o.threads = -1, INV, "threads", STARTS, "threads must be in 0..1024, got -1");
+    BAD(o.threads = 1025, INV, "threads", STARTS, "threads must be in 0..1024, got 1025");
     BAD(o.Tc = -1, INV, "Tc", STARTS, "Tc must be in 0..100000, got -1");
     BAD(o.Tc = 100001, INV, "Tc", STARTS, "Tc must be in 0..100000, got 100001");
     BAD(o.workers = 0, INV, "workers", STARTS, "workers must be in 1..1024, got 0");
     BAD(o.workers = 1025, INV, "workers", STARTS, "workers must be in 1..1024, got 1025");
+    BAD(o.bind = -1, INV, "bind", STARTS, "bind must be 'none' or 'cores', got -1");
+    BAD(o.bind = 2, INV, "bind", STARTS, "bind must be 'none' or 'cores', got 2");
     BAD(o.backend[0] = '\0', INV, "backend", STARTS, "backend ");
     BAD(strcpy(o.backend, "AVX2"), INV, "backend", STARTS, "backend ");
     BAD(strcpy(o.backend, "a.b"), INV, "backend", STARTS, "backend ");
@@ -752,7 +771,7 @@ static void test_opts_check(void)
     /* an unknown name: the registry's detail names it (and the key is reported) */
     BAD(strcpy(o.backend, "no_such_backend"), NF, "backend", HAS, "no_such_backend");
     /* two bad fields: the backend is checked first */
-    BAD((o.threads = 0, strcpy(o.backend, "no_such_backend")), NF, "backend", HAS,
+    BAD((o.threads = -1, strcpy(o.backend, "no_such_backend")), NF, "backend", HAS,
         "no_such_backend");
 #undef BAD
     /* the range messages start with the key */
@@ -773,7 +792,12 @@ static void test_opts_check(void)
     o.threads = 1;
     o.Tc = 0;
     o.workers = 1024;
+    o.bind = LIF_BIND_CORES;
     CHECK(lif_plan_opts_check(&o, &key) == LIF_OK && key == NULL, "edges 2: %s",
+          lif_last_error());
+    o.threads = 0;
+    o.bind = LIF_BIND_NONE;
+    CHECK(lif_plan_opts_check(&o, &key) == LIF_OK && key == NULL, "threads 0 (auto): %s",
           lif_last_error());
 
     /* Tc is checked against T where both are known: lif_plan_create */
@@ -852,13 +876,13 @@ static void test_opts_json(void)
     struct {
         const char *json, *key, *want;
     } bad[] = {
-        {"{\"threads\": \"8\"}", "\"threads\"", "1..1024"},
-        {"{\"threads\": 8.0}", "\"threads\"", "1..1024"},
-        {"{\"threads\": true}", "\"threads\"", "1..1024"},
-        {"{\"threads\": null}", "\"threads\"", "1..1024"},
-        {"{\"threads\": 0}", "\"threads\"", "1..1024"},
-        {"{\"threads\": 2000}", "\"threads\"", "1..1024"},
-        {"{\"threads\": 99999999999}", "\"threads\"", "1..1024"},
+        {"{\"threads\": \"8\"}", "\"threads\"", "0..1024"},
+        {"{\"threads\": 8.0}", "\"threads\"", "0..1024"},
+        {"{\"threads\": true}", "\"threads\"", "0..1024"},
+        {"{\"threads\": null}", "\"threads\"", "0..1024"},
+        {"{\"threads\": -1}", "\"threads\"", "0..1024"},
+        {"{\"threads\": 2000}", "\"threads\"", "0..1024"},
+        {"{\"threads\": 99999999999}", "\"threads\"", "0..1024"},
         {"{\"Tc\": -1}", "\"Tc\"", "0..100000"},
         {"{\"Tc\": 100001}", "\"Tc\"", "0..100000"},
         {"{\"Tc\": [4]}", "\"Tc\"", "0..100000"},
@@ -871,6 +895,12 @@ static void test_opts_json(void)
         {"{\"backend\": \"a b\"}", "\"backend\"", "string"},
         {"{\"threads\": 4, \"workers\": 0}", "\"workers\"", "1..1024"},
         {"{\"backend\": \"scalar\", \"Tc\": -2}", "\"Tc\"", "0..100000"},
+        {"{\"bind\": 1}", "\"bind\"", "\"cores\""},
+        {"{\"bind\": null}", "\"bind\"", "\"cores\""},
+        {"{\"bind\": \"all\"}", "\"bind\"", "\"none\""},
+        {"{\"bind\": \"\"}", "\"bind\"", "\"none\""},
+        {"{\"bind\": \"CORES\"}", "\"bind\"", "\"none\""},
+        {"{\"threads\": 4, \"bind\": [\"cores\"]}", "\"bind\"", "\"cores\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         lif_plan_opts_default(&o);
@@ -919,12 +949,13 @@ static void test_opts_json(void)
     /* to_json -> from_json gives the options back; keys sorted, nothing else */
     struct {
         const char *backend;
-        int threads, Tc, workers;
+        int threads, Tc, workers, bind;
     } rt[] = {
-        {"auto", 1, 0, 4},
-        {"scalar", 1024, 100000, 1},
-        {"no_such_backend", 3, 7, 1024},
-        {"a_b_c,d_1,e2", 17, 1, 2},
+        {"auto", 1, 0, 4, LIF_BIND_NONE},
+        {"auto", 0, 0, 4, LIF_BIND_CORES},
+        {"scalar", 1024, 100000, 1, LIF_BIND_NONE},
+        {"no_such_backend", 3, 7, 1024, LIF_BIND_CORES},
+        {"a_b_c,d_1,e2", 17, 1, 2, LIF_BIND_NONE},
     };
     for (size_t i = 0; i < sizeof rt / sizeof rt[0]; i++) {
         lif_plan_opts a, b;
@@ -933,6 +964,7 @@ static void test_opts_json(void)
         a.threads = rt[i].threads;
         a.Tc = rt[i].Tc;
         a.workers = rt[i].workers;
+        a.bind = rt[i].bind;
         char *js = lif_plan_opts_to_json(&a);
         CHECK(js != NULL, "to_json %s", rt[i].backend);
         if (!js)
@@ -940,7 +972,8 @@ static void test_opts_json(void)
         for (size_t k = 0; k < N_OPTION_KEYS; k++)
             CHECK(has_key(js, option_keys[k]), "to_json has \"%s\": %s", option_keys[k], js);
         CHECK(strstr(js, "\"Tc\"") < strstr(js, "\"backend\"") &&
-                  strstr(js, "\"backend\"") < strstr(js, "\"threads\"") &&
+                  strstr(js, "\"backend\"") < strstr(js, "\"bind\"") &&
+                  strstr(js, "\"bind\"") < strstr(js, "\"threads\"") &&
                   strstr(js, "\"threads\"") < strstr(js, "\"workers\""),
               "sorted keys: %s", js);
         CHECK(!has_key(js, "T") && !has_key(js, "lr"), "no recipe keys: %s", js);
@@ -966,9 +999,20 @@ static void test_opts_json(void)
         a.Tc = 3;
         char *js = lif_plan_opts_to_json(&a);
         CHECK(js && strstr(js, "\"backend\": \"auto\"") && strstr(js, "\"Tc\": 3") &&
-                  strstr(js, "\"threads\": 1") && strstr(js, "\"workers\": 4"),
+                  strstr(js, "\"threads\": 0") && strstr(js, "\"workers\": 4") &&
+                  strstr(js, "\"bind\": \"none\""),
               "to_json text: %s", js ? js : "(null)");
         free(js);
+        a.bind = LIF_BIND_CORES;
+        js = lif_plan_opts_to_json(&a);
+        CHECK(js && strstr(js, "\"bind\": \"cores\""), "to_json bind cores: %s",
+              js ? js : "(null)");
+        free(js);
+        a.bind = 7;
+        js = lif_plan_opts_to_json(&a);
+        CHECK(js == NULL, "an invalid bind has no JSON form: %s", js ? js : "(null)");
+        free(js);
+        a.bind = LIF_BIND_NONE;
         memset(a.backend, 'a', sizeof a.backend); /* no terminator */
         js = lif_plan_opts_to_json(&a);
         CHECK(js == NULL, "unterminated backend has no JSON form");
@@ -977,7 +1021,7 @@ static void test_opts_json(void)
 
     /* one config text, two readers: each takes its own keys */
     const char *cfg = "{\"T\": 20, \"Tc\": 5, \"backend\": \"scalar\", \"lr\": 0.01, "
-                      "\"threads\": 2, \"workers\": 3, \"opt\": \"sgd\"}";
+                      "\"threads\": 2, \"workers\": 3, \"bind\": \"cores\", \"opt\": \"sgd\"}";
     lif_recipe r;
     lif_recipe_default(&r);
     lif_plan_opts_default(&o);
@@ -986,7 +1030,7 @@ static void test_opts_json(void)
           "recipe from shared config: %d %s", s, lif_last_error());
     s = lif_plan_opts_from_json(&o, cfg, "both.json");
     CHECK(s == LIF_OK && strcmp(o.backend, "scalar") == 0 && o.Tc == 5 && o.threads == 2 &&
-              o.workers == 3,
+              o.workers == 3 && o.bind == LIF_BIND_CORES,
           "options from shared config: %d %s", s, lif_last_error());
     CHECK(lif_recipe_validate(&r) == LIF_OK && lif_plan_opts_check(&o, NULL) == LIF_OK,
           "shared config validates: %s", lif_last_error());

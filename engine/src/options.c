@@ -1,6 +1,7 @@
-/* Plan options: how to run a net — backend preference list, threads, time
- * chunk, data workers — kept apart from the recipe (the model and its
- * training, what checkpoints store). */
+/* Plan options: how to run a net — backend preference list, threads (0:
+ * auto, resolved by lif_plan_create), time chunk, data workers, thread
+ * binding — kept apart from the recipe (the model and its training, what
+ * checkpoints store). */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -18,7 +19,7 @@ typedef struct opt_int {
 
 #define OFF(m) offsetof(lif_plan_opts, m)
 static const opt_int ints[] = {
-    {"threads", OFF(threads), 1, 1024},
+    {"threads", OFF(threads), 0, 1024},
     {"Tc", OFF(Tc), 0, 100000},
     {"workers", OFF(workers), 1, 1024},
 };
@@ -30,18 +31,33 @@ static int of(const lif_plan_opts *o, const opt_int *f)
     return *(const int *)((const char *)o + f->off);
 }
 
+/* The values of "bind", indexed by LIF_BIND_NONE, LIF_BIND_CORES. */
+static const char *const binds[] = {"none", "cores"};
+#define N_BINDS (sizeof binds / sizeof binds[0])
+
+static int bind_parse(const char *s)
+{
+    for (size_t i = 0; s && i < N_BINDS; i++)
+        if (strcmp(s, binds[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int bind_ok(int v) { return v >= 0 && (size_t)v < N_BINDS; }
+
 const char *lif_plan_opts_key(size_t i)
 {
-    return i == 0 ? "backend" : i <= N_INTS ? ints[i - 1].key : NULL;
+    return i == 0 ? "backend" : i <= N_INTS ? ints[i - 1].key : i == N_INTS + 1 ? "bind" : NULL;
 }
 
 void lif_plan_opts_default(lif_plan_opts *o)
 {
     memset(o, 0, sizeof *o);
     memcpy(o->backend, "auto", 5);
-    o->threads = 1;
+    o->threads = 0;
     o->Tc = 0;
     o->workers = 4;
+    o->bind = LIF_BIND_NONE;
 }
 
 /* A backend list's characters: names of [a-z0-9_] and commas. */
@@ -77,6 +93,10 @@ lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key)
             return lif_error(LIF_ERR_INVALID_ARG, "%s must be in %d..%d, got %d", ints[i].key,
                              ints[i].lo, ints[i].hi, v);
         }
+    }
+    if (!bind_ok(o->bind)) {
+        *key = "bind";
+        return lif_error(LIF_ERR_INVALID_ARG, "bind must be 'none' or 'cores', got %d", o->bind);
     }
     *key = NULL;
     return LIF_OK;
@@ -119,6 +139,14 @@ lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *valu
         *o = t;
         return LIF_OK;
     }
+    if (key && strcmp(key, "bind") == 0) {
+        int b = bind_parse(value);
+        if (b < 0)
+            return lif_error(LIF_ERR_INVALID_ARG, "%s: expected none or cores, got '%s'", flag,
+                             value);
+        o->bind = b;
+        return LIF_OK;
+    }
     for (size_t i = 0; key && i < N_INTS; i++) {
         if (strcmp(key, ints[i].key) != 0)
             continue;
@@ -155,6 +183,15 @@ static lif_status from_obj(lif_plan_opts *o, json_t *obj, const char *what)
             return lif_error(LIF_ERR_INVALID_ARG, "%s: key \"%s\": expected an integer in %d..%d",
                              what, ints[i].key, ints[i].lo, ints[i].hi);
         *at(&t, &ints[i]) = (int)x;
+    }
+    if ((v = json_object_get(obj, "bind"))) {
+        int b = json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)
+                    ? bind_parse(json_string_value(v))
+                    : -1;
+        if (b < 0)
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "%s: key \"bind\": expected \"none\" or \"cores\"", what);
+        t.bind = b;
     }
     *o = t;
     return LIF_OK;
@@ -193,8 +230,9 @@ lif_status lif_plan_opts_load(lif_plan_opts *o, const char *path)
 char *lif_plan_opts_to_json(const lif_plan_opts *o)
 {
     json_t *obj = json_object();
-    if (!obj || !memchr(o->backend, '\0', sizeof o->backend) ||
-        json_object_set_new(obj, "backend", json_string(o->backend))) {
+    if (!obj || !memchr(o->backend, '\0', sizeof o->backend) || !bind_ok(o->bind) ||
+        json_object_set_new(obj, "backend", json_string(o->backend)) ||
+        json_object_set_new(obj, "bind", json_string(binds[o->bind]))) {
         json_decref(obj);
         return NULL;
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lif/topology.h"
 
 
 static lif_problem problem(const lif_plan *p, lif_op op, int l)
@@ -186,6 +187,8 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     p->T = r->T;
     p->Tc = opts->Tc > 0 && opts->Tc < r->T ? opts->Tc : r->T;
     p->opts.Tc = p->Tc;
+    if (p->opts.threads == 0)  /* auto: OMP_NUM_THREADS, else the physical cores */
+        p->opts.threads = lif_topology_default_threads();
     p->L = net->n_layers;
     /* Kernels take M = Tc*B rows as an int. */
     if ((size_t)p->Tc * B > INT_MAX / 2) {

@@ -76,11 +76,15 @@ lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st);
 typedef struct lif_plan_opts {
     char backend[128];  /* backend preference list: "auto" or names, comma-separated,
                            e.g. "onednn,simd" ("auto") */
-    int threads;        /* kernel threads, 1..1024 (1) */
+    int threads;        /* kernel threads, 0..1024; 0: auto, lif_plan_create takes
+                           lif_topology_default_threads() (OMP_NUM_THREADS, else
+                           the physical cores) (0) */
     int Tc;             /* time steps per chunk, 0 = T, 0..100000 (0) */
     int workers;        /* threads preparing batches, 1..1024 (4); recorded, the
                            data loader is serial today */
-    int bind;           /* LIF_BIND_NONE or LIF_BIND_CORES (lif/backend.h) */
+    int bind;           /* LIF_BIND_NONE or LIF_BIND_CORES (lif/backend.h): whether
+                           threaded kernels pin their threads one per core; text
+                           and JSON values "none" | "cores" (none) */
 } lif_plan_opts;
 
 /* The defaults above. */
@@ -93,7 +97,8 @@ void lif_plan_opts_default(lif_plan_opts *o);
  * LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND or LIF_ERR_UNSUPPORTED. */
 lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key);
 
-/* Sets one option from text by key ("backend", "threads", "Tc", "workers");
+/* Sets one option from text by key ("backend", "threads", "Tc", "workers",
+ * "bind");
  * the detail of an error names `flag` (the caller's word for it) and the
  * value. Returns LIF_OK, LIF_ERR_INVALID_ARG, LIF_ERR_NOT_FOUND (unknown key). */
 lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *value,
@@ -108,7 +113,7 @@ lif_status lif_plan_opts_from_json(lif_plan_opts *o, const char *json, const cha
 lif_status lif_plan_opts_load(lif_plan_opts *o, const char *path);
 
 /* The options as a JSON object text (malloc'd, caller frees; NULL on
- * allocation failure), keys sorted. */
+ * allocation failure or an invalid bind), keys sorted; bind as a string. */
 char *lif_plan_opts_to_json(const lif_plan_opts *o);
 
 /* The i-th option key; NULL past the last one. */
@@ -117,13 +122,14 @@ const char *lif_plan_opts_key(size_t i);
 /* ---- Plans ---- */
 
 /* Binds every op of net to a kernel, from the options' backend preference
- * list, threads and chunk length (opts NULL: the defaults), and allocates
+ * list, threads (0: lif_topology_default_threads()), chunk length and
+ * binding (opts NULL: the defaults), and allocates
  * the buffers for batches of up to B samples. Returns LIF_OK,
  * LIF_ERR_INVALID_ARG (options, Tc > T), LIF_ERR_NOT_FOUND /
  * LIF_ERR_UNSUPPORTED (backend), LIF_ERR_NOMEM, or a kernel init()'s status. */
 lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_plan **out);
 
-/* The options a plan runs with (Tc resolved: 1..T). */
+/* The options a plan runs with (Tc resolved: 1..T; threads resolved: 1..1024). */
 const lif_plan_opts *lif_plan_options(const lif_plan *plan);
 void lif_plan_destroy(lif_plan *plan);
 

@@ -56,6 +56,11 @@ lif_status lif_topology_bind_core(int core);
  * into a malloc'd string the caller frees; NULL on allocation failure. */
 char *lif_topology_text(const lif_topology *t);
 
+/* The same in one line, into buf (size bytes, truncated to fit):
+ * "1 package, 1 NUMA node, 2 cores, 2 PUs; L1d 48 KiB x2 (1 core each),
+ * L2 1 MiB x2 (1 core each), L3 32 MiB x1 (2 cores)". Returns buf. */
+char *lif_topology_summary(const lif_topology *t, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif
