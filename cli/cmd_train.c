@@ -18,7 +18,7 @@ static const cli_flag train_flags[] = {
     {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported (lif is a CPU engine)"},
     {"b", FLAG_RECIPE, "batch", "N", "batch size (64)"},
     {"epochs", FLAG_RECIPE, "epochs", "N", "number of epochs (100)"},
-    {"j", FLAG_PLAN, "workers", "N", "data-loading threads (4); accepted and recorded, the loader is serial today"},
+    {"j", FLAG_PLAN, "workers", "N", "the reference script's loader workers (4): recorded; lif loads in the step, cores go to --threads"},
     {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (" DEFAULT_DATA_DIR ")"},
     {"out-dir", FLAG_OPTION, "out-dir", "DIR", "where run folders go (./logs)"},
     {"resume", FLAG_OPTION, "resume", "FILE", "continue from a checkpoint (.lif)"},

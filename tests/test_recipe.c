@@ -706,7 +706,7 @@ static void test_opts_set(void)
         {"threads", "99999999999999999999", LIF_ERR_INVALID_ARG},
         {"Tc", "-1", LIF_ERR_INVALID_ARG},         {"Tc", "100001", LIF_ERR_INVALID_ARG},
         {"Tc", "x", LIF_ERR_INVALID_ARG},          {"Tc", "4294967296", LIF_ERR_INVALID_ARG},
-        {"workers", "0", LIF_ERR_INVALID_ARG},     {"workers", "1025", LIF_ERR_INVALID_ARG},
+        {"workers", "-1", LIF_ERR_INVALID_ARG},     {"workers", "1025", LIF_ERR_INVALID_ARG},
         {"workers", "x", LIF_ERR_INVALID_ARG},
         {"bind", "", LIF_ERR_INVALID_ARG},         {"bind", "Cores", LIF_ERR_INVALID_ARG},
         {"bind", "core", LIF_ERR_INVALID_ARG},     {"bind", "1", LIF_ERR_INVALID_ARG},
@@ -760,8 +760,8 @@ static void test_opts_check(void)
     BAD(o.threads = 1025, INV, "threads", STARTS, "threads must be in 0..1024, got 1025");
     BAD(o.Tc = -1, INV, "Tc", STARTS, "Tc must be in 0..100000, got -1");
     BAD(o.Tc = 100001, INV, "Tc", STARTS, "Tc must be in 0..100000, got 100001");
-    BAD(o.workers = 0, INV, "workers", STARTS, "workers must be in 1..1024, got 0");
-    BAD(o.workers = 1025, INV, "workers", STARTS, "workers must be in 1..1024, got 1025");
+    BAD(o.workers = -1, INV, "workers", STARTS, "workers must be in 0..1024, got -1");
+    BAD(o.workers = 1025, INV, "workers", STARTS, "workers must be in 0..1024, got 1025");
     BAD(o.bind = -1, INV, "bind", STARTS, "bind must be 'none' or 'cores', got -1");
     BAD(o.bind = 2, INV, "bind", STARTS, "bind must be 'none' or 'cores', got 2");
     BAD(o.backend[0] = '\0', INV, "backend", STARTS, "backend ");
@@ -886,14 +886,14 @@ static void test_opts_json(void)
         {"{\"Tc\": -1}", "\"Tc\"", "0..100000"},
         {"{\"Tc\": 100001}", "\"Tc\"", "0..100000"},
         {"{\"Tc\": [4]}", "\"Tc\"", "0..100000"},
-        {"{\"workers\": 0}", "\"workers\"", "1..1024"},
-        {"{\"workers\": \"four\"}", "\"workers\"", "1..1024"},
+        {"{\"workers\": -1}", "\"workers\"", "0..1024"},
+        {"{\"workers\": \"four\"}", "\"workers\"", "0..1024"},
         {"{\"backend\": 3}", "\"backend\"", "string"},
         {"{\"backend\": null}", "\"backend\"", "string"},
         {"{\"backend\": \"AVX\"}", "\"backend\"", "comma"},
         {"{\"backend\": \"\"}", "\"backend\"", "string"},
         {"{\"backend\": \"a b\"}", "\"backend\"", "string"},
-        {"{\"threads\": 4, \"workers\": 0}", "\"workers\"", "1..1024"},
+        {"{\"threads\": 4, \"workers\": -1}", "\"workers\"", "0..1024"},
         {"{\"backend\": \"scalar\", \"Tc\": -2}", "\"Tc\"", "0..100000"},
         {"{\"bind\": 1}", "\"bind\"", "\"cores\""},
         {"{\"bind\": null}", "\"bind\"", "\"cores\""},

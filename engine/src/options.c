@@ -21,7 +21,7 @@ typedef struct opt_int {
 static const opt_int ints[] = {
     {"threads", OFF(threads), 0, 1024},
     {"Tc", OFF(Tc), 0, 100000},
-    {"workers", OFF(workers), 1, 1024},
+    {"workers", OFF(workers), 0, 1024},
 };
 #define N_INTS (sizeof ints / sizeof ints[0])
 

@@ -80,8 +80,10 @@ typedef struct lif_plan_opts {
                            lif_topology_default_threads() (OMP_NUM_THREADS, else
                            the physical cores) (0) */
     int Tc;             /* time steps per chunk, 0 = T, 0..100000 (0) */
-    int workers;        /* threads preparing batches, 1..1024 (4); recorded, the
-                           data loader is serial today */
+    int workers;        /* -j, the reference script's data-loader workers, 0..1024 (4):
+                           recorded only. lif has no loader threads: copying a batch
+                           is under 2 % of a step (docs/DESIGN.md), so the cores go
+                           to `threads`; workers never change a result */
     int bind;           /* LIF_BIND_NONE or LIF_BIND_CORES (lif/backend.h): whether
                            threaded kernels pin their threads one per core; text
                            and JSON values "none" | "cores" (none) */
