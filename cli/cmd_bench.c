@@ -276,6 +276,8 @@ int cmd_bench(int argc, char **argv)
         lif_measure_backend *r = &rep.backends[i];
         const char *why;
         snprintf(r->name, sizeof r->name, "%s", names[i]);
+        r->threads = c.threads;
+        r->serial = !lif_measure_threaded(names[i]);
         if (!lif_backend_available(lif_backend_find(names[i]), &why)) {
             snprintf(r->skipped, sizeof r->skipped, "%s", why);
             continue;
@@ -350,6 +352,8 @@ int cmd_bench(int argc, char **argv)
             continue;
         r->train.ratio_to_scalar = scalar_train > 0 ? r->train.median / scalar_train : NAN;
         r->test.ratio_to_scalar = scalar_test > 0 ? r->test.median / scalar_test : NAN;
+        r->train.ratio_to_first_threads = r->serial ? NAN : 1.0;
+        r->test.ratio_to_first_threads = r->serial ? NAN : 1.0;
         r->train_pct_of_fma_peak = 100.0 * r->train.median * train_flops / (m.peak_gflops * 1e9);
     }
 
@@ -366,9 +370,15 @@ int cmd_bench(int argc, char **argv)
     rm->copy_gbps = m.roof.copy_gbps;
     rm->scaling_threads = m.scale_threads;
     rm->scaling = m.scale_threads ? m.scale : 1.0;
+    if (m.scale_threads) {
+        rm->n_scalings = 1;
+        rm->scaling_at[0].threads = m.scale_threads;
+        rm->scaling_at[0].scaling = m.scale;
+    }
     rep.config = (lif_measure_config){.T = c.T, .batch = c.B, .n_in = c.n_in, .n_out = c.n_out,
                                       .hidden = c.hidden, .reps = c.reps, .batches = c.batches,
-                                      .threads = c.threads, .density = c.density};
+                                      .threads = c.threads, .n_thread_counts = 1,
+                                      .thread_counts = {c.threads}, .density = c.density};
     snprintf(rep.config.data, sizeof rep.config.data, "%s", c.data ? c.data : "synthetic");
     rep.peak_rss_mb = rss_mb;
 
