@@ -6,9 +6,15 @@
  * figure is images per second over `batches` whole steps; the table shows
  * the median over repetitions, the range, the ratio to the scalar backend,
  * and the fraction of this machine's measured FMA peak that the dense work
- * of those images would need. --json keeps the same for --compare. The
- * workloads, runners, schedule and JSON are liblif's (lif/measure.h); this
- * file parses flags, probes the machine and prints. */
+ * of those images would need. --json keeps the same for --compare.
+ *
+ * --threads LIST (1,2,4) makes a row per (backend, thread count), each with
+ * its own net and plan, all interleaved in one schedule; a serial backend
+ * (no LIF_KERNEL_THREADED kernel) runs once, at 1 thread. The table adds
+ * each row's speed-up over the same backend at the first count and the
+ * machine's own FMA scaling at that count. The workloads, runners, schedule
+ * and JSON are liblif's (lif/measure.h); this file parses flags, probes the
+ * machine and prints. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +27,8 @@
 #include "lif/roofline.h"
 
 #define MAX_BACKENDS 16
+#define MAX_COUNTS LIF_MEASURE_MAX_THREAD_COUNTS
+#define MAX_ROWS (MAX_BACKENDS * MAX_COUNTS)
 #define MAX_REPS 1000
 
 static const cli_flag bench_flags[] = {
@@ -31,7 +39,8 @@ static const cli_flag bench_flags[] = {
     {"density", FLAG_OPTION, "density", "D", "mean pixel/255 of synthetic images, 0 < D <= 1 (0.29, Fashion-MNIST-like)"},
     {"reps", FLAG_OPTION, "reps", "N", "interleaved repetitions per backend (5)"},
     {"batches", FLAG_OPTION, "batches", "N", "training steps and inference passes per repetition (10)"},
-    {"threads", FLAG_OPTION, "threads", "N", "kernel threads (1)"},
+    {"threads", FLAG_OPTION, "threads", "N|LIST",
+     "kernel threads (1); a list (1,2,4: at most 8) gives a row per backend and count"},
     {"hidden", FLAG_OPTION, "hidden", "N", "one hidden Linear+LIF layer of N neurons (none)"},
     {"json", FLAG_OPTION, "json", "FILE", "also write the results as JSON"},
     {"compare", FLAG_OPTION, "compare", "A B", "print the ratios between two --json files (B over A) and exit"},
@@ -47,7 +56,9 @@ static void bench_help(void)
            "Prints median images/s, the min-max range, the ratio to the scalar backend, the\n"
            "fraction of this machine's FMA peak that the dense work would need (%%roof), the\n"
            "plan's buffers and the peak resident memory, with the CPU (model, ISA, logical\n"
-           "CPUs) and its measured limits. See docs/BENCHMARKS.md for how to read it.\n\nflags:\n");
+           "CPUs) and its measured limits. --threads 1,2 adds a row per thread count, with\n"
+           "each row's speed-up over the first count next to the machine's own FMA scaling.\n"
+           "See docs/BENCHMARKS.md for how to read it.\n\nflags:\n");
     cli_print_flags(stdout, bench_flags);
     printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
 }
@@ -65,13 +76,73 @@ static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
+/* --threads N, or a list N1,N2,...: each 1..1024, at most MAX_COUNTS, none
+ * twice. */
+static int parse_threads(const char *v, int *counts, int *n)
+{
+    *n = 0;
+    for (const char *s = v;;) {
+        char *end = (char *)s;
+        long x = 0;
+        errno = 0;
+        if (*s >= '0' && *s <= '9')
+            x = strtol(s, &end, 10);
+        if (errno || end == s || (*end && *end != ',') || x < 1 || x > 1024) {
+            fprintf(stderr, "lif bench: --threads must be a thread count in 1..1024 or a "
+                            "comma-separated list of them (1,2,4), got '%s'\n", v);
+            return LIF_EXIT_USAGE;
+        }
+        if (*n == MAX_COUNTS) {
+            fprintf(stderr, "lif bench: --threads %s: at most %d thread counts\n", v, MAX_COUNTS);
+            return LIF_EXIT_USAGE;
+        }
+        for (int k = 0; k < *n; k++)
+            if (counts[k] == x) {
+                fprintf(stderr, "lif bench: --threads %s: %ld is listed twice\n", v, x);
+                return LIF_EXIT_USAGE;
+            }
+        counts[(*n)++] = (int)x;
+        if (!*end)
+            return 0;
+        s = end + 1;
+    }
+}
+
+/* "1,2,4" */
+static const char *counts_str(const int *counts, int n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && len < size; k++) {
+        int w = snprintf(buf + len, size - len, "%s%d", k ? "," : "", counts[k]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    return buf;
+}
+
+/* A row's thread count as the table shows it: "2", or "1 (serial)". */
+static const char *threads_str(const lif_measure_backend *r, char *buf, size_t size)
+{
+    snprintf(buf, size, "%d%s", r->threads, r->serial ? " (serial)" : "");
+    return buf;
+}
+
 /* ---- --compare ---- */
 
-static const lif_measure_backend *find_backend(const lif_measure_report *r, const char *name)
+/* The row of r that matches row x: the same backend at the same thread
+ * count, or else at any count when either row is serial (a serial backend
+ * runs alike at every count); NULL when none. */
+static const lif_measure_backend *find_row(const lif_measure_report *r, const lif_measure_backend *x)
 {
-    for (int i = 0; i < r->n_backends; i++)
-        if (strcmp(r->backends[i].name, name) == 0)
-            return &r->backends[i];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < r->n_backends; i++) {
+            const lif_measure_backend *y = &r->backends[i];
+            if (strcmp(y->name, x->name) == 0 &&
+                (y->threads == x->threads || (pass && (x->serial || y->serial))))
+                return y;
+        }
     return NULL;
 }
 
@@ -88,39 +159,63 @@ static int compare(const char *pa, const char *pb)
         return LIF_EXIT_USAGE;
     }
     const lif_measure_config *ca = &a.config, *cb = &b.config;
+    /* a run over several thread counts shows each row's count */
+    const int multi = ca->n_thread_counts > 1 || cb->n_thread_counts > 1;
+    char la[64], lb[64], tl[32];
+    counts_str(ca->thread_counts, ca->n_thread_counts, la, sizeof la);
+    counts_str(cb->thread_counts, cb->n_thread_counts, lb, sizeof lb);
     printf("lif bench --compare: B = %s over A = %s\n", pb, pa);
-    printf("A: %s, isa %s; T %d, batch %d, data %s\n", a.machine.cpu, a.machine.isa, ca->T,
+    printf("A: %s, isa %s; T %d, batch %d, data %s", a.machine.cpu, a.machine.isa, ca->T,
            ca->batch, ca->data);
-    printf("B: %s, isa %s; T %d, batch %d, data %s\n", b.machine.cpu, b.machine.isa, cb->T,
+    printf(multi ? "; threads %s\n" : "\n", la);
+    printf("B: %s, isa %s; T %d, batch %d, data %s", b.machine.cpu, b.machine.isa, cb->T,
            cb->batch, cb->data);
-    static const char *const same[] = {"T", "batch", "n_in", "n_out", "threads"};
-    const int va[] = {ca->T, ca->batch, ca->n_in, ca->n_out, ca->threads};
-    const int vb[] = {cb->T, cb->batch, cb->n_in, cb->n_out, cb->threads};
+    printf(multi ? "; threads %s\n" : "\n", lb);
+    static const char *const same[] = {"T", "batch", "n_in", "n_out"};
+    const int va[] = {ca->T, ca->batch, ca->n_in, ca->n_out};
+    const int vb[] = {cb->T, cb->batch, cb->n_in, cb->n_out};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
         if (va[i] != vb[i])
             printf("warning: the runs differ in %s (%d vs %d): the ratios mix two workloads\n",
                    same[i], va[i], vb[i]);
+    if (strcmp(la, lb) != 0) {
+        if (!multi)
+            printf("warning: the runs differ in threads (%d vs %d): the ratios mix two workloads\n",
+                   ca->threads, cb->threads);
+        else
+            printf("warning: the runs differ in thread counts (%s vs %s): rows are matched by "
+                   "backend and thread count\n", la, lb);
+    }
     if (strcmp(a.machine.cpu, b.machine.cpu) != 0)
         printf("warning: the runs were made on different CPUs\n");
-    printf("\n%-10s %12s %12s %8s   %12s %12s %8s\n", "backend", "A train/s", "B train/s",
-           "B/A", "A test/s", "B test/s", "B/A");
+    printf("\n%-10s ", "backend");
+    if (multi)
+        printf("%-10s ", "threads");
+    printf("%12s %12s %8s   %12s %12s %8s\n", "A train/s", "B train/s", "B/A", "A test/s",
+           "B test/s", "B/A");
     int shown = 0;
     for (int i = 0; i < b.n_backends; i++) {
         const lif_measure_backend *rb = &b.backends[i];
-        const lif_measure_backend *ra = find_backend(&a, rb->name);
+        const lif_measure_backend *ra = find_row(&a, rb);
         double tb = rb->train.median, eb = rb->test.median;
+        printf("%-10s ", rb->name);
+        if (multi)
+            printf("%-10s ", threads_str(rb, tl, sizeof tl));
         if (!ra || isnan(tb)) {
-            printf("%-10s %s\n", rb->name, !ra ? "only in B" : "not run in B");
+            printf("%s\n", !ra ? "only in B" : "not run in B");
             continue;
         }
         double ta = ra->train.median, ea = ra->test.median;
-        printf("%-10s %12.1f %12.1f %8.2f   %12.1f %12.1f %8.2f\n", rb->name, ta, tb, tb / ta, ea,
-               eb, eb / ea);
+        printf("%12.1f %12.1f %8.2f   %12.1f %12.1f %8.2f\n", ta, tb, tb / ta, ea, eb, eb / ea);
         shown++;
     }
     for (int i = 0; i < a.n_backends; i++)
-        if (!find_backend(&b, a.backends[i].name))
-            printf("%-10s only in A\n", a.backends[i].name);
+        if (!find_row(&b, &a.backends[i])) {
+            printf("%-10s ", a.backends[i].name);
+            if (multi)
+                printf("%-10s ", threads_str(&a.backends[i], tl, sizeof tl));
+            printf("only in A\n");
+        }
     if (!shown)
         printf("(no backend was run in both)\n");
     lif_measure_report_free(&a);
@@ -131,7 +226,9 @@ static int compare(const char *pa, const char *pb)
 /* ---- the run ---- */
 
 typedef struct run_cfg {
-    int T, B, reps, batches, threads, hidden;
+    int T, B, reps, batches, hidden;
+    int threads;                /* counts[0] */
+    int ncounts, counts[MAX_COUNTS];
     const char *data;
     double density;
     int n_in, n_out;
@@ -140,22 +237,76 @@ typedef struct run_cfg {
 typedef struct machine {
     const lif_cpu *cpu;
     lif_roofline roof;
-    int scale_threads;      /* threads of the scaling test (0: not run) */
+    int scale_threads;      /* threads of the scaling test (0: not run); the largest */
     double scale;           /* their FMA throughput over one thread's */
-    double peak_gflops;     /* the peak for --threads (one thread's, or the measured sum) */
+    int n_at;               /* the scaling test at each thread count measured */
+    int at_threads[MAX_COUNTS];
+    double at_scale[MAX_COUNTS];
 } machine;
+
+/* The machine's FMA throughput on n threads over one thread's (NAN: not
+ * measured). */
+static double scale_at(const machine *m, int n)
+{
+    if (n == 1)
+        return 1.0;
+    for (int k = 0; k < m->n_at; k++)
+        if (m->at_threads[k] == n)
+            return m->at_scale[k];
+    return NAN;
+}
+
+/* Runs the FMA loop on one thread and on each of want[0..nwant-1] threads;
+ * a count that fails to measure is left out (as the single test was). */
+static void measure_scaling(machine *m, const int *want, int nwant)
+{
+    double g1 = 0;
+    if (!nwant || lif_roofline_fma_threads(1, 0.15, &g1) != LIF_OK || !(g1 > 0))
+        return;
+    for (int k = 0; k < nwant; k++) {
+        double gn = 0;
+        if (lif_roofline_fma_threads(want[k], 0.15, &gn) != LIF_OK)
+            continue;
+        m->at_threads[m->n_at] = want[k];
+        m->at_scale[m->n_at] = gn / g1;
+        if (want[k] > m->scale_threads) {
+            m->scale_threads = want[k];
+            m->scale = gn / g1;
+        }
+        m->n_at++;
+    }
+}
+
+/* The row of backend `name` at n threads that ran, or NULL. */
+static const lif_measure_backend *row_at(const lif_measure_report *rep, const char *name, int n)
+{
+    for (int i = 0; i < rep->n_backends; i++)
+        if (!rep->backends[i].skipped[0] && rep->backends[i].threads == n &&
+            strcmp(rep->backends[i].name, name) == 0)
+            return &rep->backends[i];
+    return NULL;
+}
+
+static void print_ratio(char *buf, size_t size, double x)
+{
+    if (isnan(x))
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.2f", x);
+}
 
 int cmd_bench(int argc, char **argv)
 {
     cli_args args;
-    run_cfg c = {.T = 100, .B = 64, .reps = 5, .batches = 10, .threads = 1, .density = 0.29};
+    run_cfg c = {.T = 100, .B = 64, .reps = 5, .batches = 10, .threads = 1, .ncounts = 1,
+                 .counts = {1}, .density = 0.29};
     lif_workload w = {0};
     lif_measure_report rep = {0};
-    lif_measure_e2e *e2e[MAX_BACKENDS] = {0};
-    lif_measure_task tasks[2 * MAX_BACKENDS];
+    lif_measure_e2e *e2e[MAX_ROWS] = {0};
+    lif_measure_task tasks[2 * MAX_ROWS];
     double *seconds = NULL;
     const char *names[MAX_BACKENDS];
-    int nrows = 0, ntasks = 0, rc;
+    int nnames = 0, nrows = 0, ntasks = 0, rc;
     lif_status st;
     char *argv2[CLI_MAX_ARGS * 2];
     int argc2 = 0;
@@ -194,9 +345,13 @@ int cmd_bench(int argc, char **argv)
         ((v = cli_get(&args, "b")) && (rc = parse_int("b", v, 1, 65536, &c.B))) ||
         ((v = cli_get(&args, "reps")) && (rc = parse_int("reps", v, 1, MAX_REPS, &c.reps))) ||
         ((v = cli_get(&args, "batches")) && (rc = parse_int("batches", v, 1, 1000000, &c.batches))) ||
-        ((v = cli_get(&args, "threads")) && (rc = parse_int("threads", v, 1, 1024, &c.threads))) ||
+        ((v = cli_get(&args, "threads")) && (rc = parse_threads(v, c.counts, &c.ncounts))) ||
         ((v = cli_get(&args, "hidden")) && (rc = parse_int("hidden", v, 0, 1000000, &c.hidden))))
         return rc;
+    c.threads = c.counts[0];
+    /* several thread counts: a row per (backend, count) and the columns that
+     * compare counts; one count: the table of one row per backend */
+    const int multi = c.ncounts > 1;
     if ((v = cli_get(&args, "density"))) {
         char *end;
         c.density = strtod(v, &end);
@@ -217,27 +372,48 @@ int cmd_bench(int argc, char **argv)
         for (const char *s = list; *s;) {
             const char *e = strchr(s, ',');
             size_t len = e ? (size_t)(e - s) : strlen(s);
-            if (nrows == MAX_BACKENDS || len == 0 || len >= sizeof listed[0]) {
+            if (nnames == MAX_BACKENDS || len == 0 || len >= sizeof listed[0]) {
                 fprintf(stderr, "lif bench: -backend %s: give at most %d names, comma-separated\n",
                         list, MAX_BACKENDS);
                 return LIF_EXIT_USAGE;
             }
-            memcpy(listed[nrows], s, len);
-            listed[nrows][len] = '\0';
-            if (!lif_backend_find(listed[nrows])) {
-                fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", listed[nrows]);
+            memcpy(listed[nnames], s, len);
+            listed[nnames][len] = '\0';
+            if (!lif_backend_find(listed[nnames])) {
+                fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", listed[nnames]);
                 for (size_t i = 0; i < nb; i++)
                     fprintf(stderr, " %s", bs[i]->name);
                 fprintf(stderr, ")\n");
                 return LIF_EXIT_USAGE;
             }
-            names[nrows] = listed[nrows];
-            nrows++;
+            names[nnames] = listed[nnames];
+            nnames++;
             s = e ? e + 1 : s + len;
         }
     } else {
-        for (size_t i = 0; i < nb && nrows < MAX_BACKENDS; i++)
-            names[nrows++] = bs[i]->name;
+        for (size_t i = 0; i < nb && nnames < MAX_BACKENDS; i++)
+            names[nnames++] = bs[i]->name;
+    }
+
+    /* the rows: each backend at each thread count; a serial backend (no
+     * threaded kernel: the plan calls it with one thread whatever the count)
+     * once, at 1 thread, when there are several counts; a backend that
+     * cannot run here once, skipped */
+    static struct {
+        const char *name, *why;
+        int threads, serial;
+    } rows[MAX_ROWS];
+    for (int i = 0; i < nnames; i++) {
+        const char *why = NULL;
+        int avail = lif_backend_available(lif_backend_find(names[i]), &why);
+        int serial = !lif_measure_threaded(names[i]);
+        int per = !avail || (multi && serial) ? 1 : c.ncounts;
+        for (int k = 0; k < per; k++, nrows++) {
+            rows[nrows].name = names[i];
+            rows[nrows].why = avail ? NULL : why;
+            rows[nrows].threads = multi && serial ? 1 : c.counts[k];
+            rows[nrows].serial = serial;
+        }
     }
 
     /* the data: a real set, or synthetic images of a stated density */
@@ -251,36 +427,37 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
 
-    /* the machine and its limits */
+    /* the machine and its limits; the FMA loop's scaling at each thread
+     * count (one count: at it, or at every logical CPU when it is 1) */
     machine m = {.cpu = lif_cpu_get()};
     if ((st = lif_roofline_measure(0.2, &m.roof)) != LIF_OK) {
         rc = cli_fail("bench", st);
         goto done;
     }
-    m.peak_gflops = m.roof.gflops;
-    int want = c.threads > 1 ? c.threads : m.cpu->logical_cpus;
-    if (want > 1) {
-        double g1 = 0, gn = 0;
-        if (lif_roofline_fma_threads(1, 0.15, &g1) == LIF_OK &&
-            lif_roofline_fma_threads(want, 0.15, &gn) == LIF_OK && g1 > 0) {
-            m.scale_threads = want;
-            m.scale = gn / g1;
-            if (c.threads > 1)
-                m.peak_gflops = m.roof.gflops * m.scale;
-        }
+    int want[MAX_COUNTS], nwant = 0;
+    if (!multi) {
+        int n = c.threads > 1 ? c.threads : m.cpu->logical_cpus;
+        if (n > 1)
+            want[nwant++] = n;
+    } else {
+        for (int k = 0; k < c.ncounts; k++)
+            if (c.counts[k] > 1)
+                want[nwant++] = c.counts[k];
     }
+    measure_scaling(&m, want, nwant);
 
-    /* nets and plans; each backend runs a training step and an inference
-     * pass (lif_measure_e2e_task), after one untimed call of each */
+    /* nets and plans; each row runs a training step and an inference pass
+     * (lif_measure_e2e_task), after one untimed call of each */
     for (int i = 0; i < nrows; i++) {
         lif_measure_backend *r = &rep.backends[i];
-        const char *why;
-        snprintf(r->name, sizeof r->name, "%s", names[i]);
-        if (!lif_backend_available(lif_backend_find(names[i]), &why)) {
-            snprintf(r->skipped, sizeof r->skipped, "%s", why);
+        snprintf(r->name, sizeof r->name, "%s", rows[i].name);
+        r->threads = rows[i].threads;
+        r->serial = rows[i].serial;
+        if (rows[i].why) {
+            snprintf(r->skipped, sizeof r->skipped, "%s", rows[i].why);
             continue;
         }
-        lif_measure_e2e_cfg ec = {.backend = names[i], .T = c.T, .B = c.B, .threads = c.threads,
+        lif_measure_e2e_cfg ec = {.backend = r->name, .T = c.T, .B = c.B, .threads = r->threads,
                                   .hidden = c.hidden, .train = &w.train, .test = &w.test,
                                   .seed = 0};
         size_t plan_bytes = 0;
@@ -301,7 +478,7 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
 
-    /* interleaved repetitions: rep 0 of every backend, then rep 1, ... */
+    /* interleaved repetitions: rep 0 of every row, then rep 1, ... */
     seconds = malloc((size_t)ntasks * (size_t)c.reps * sizeof *seconds);
     if (!seconds) {
         rc = cli_fail("bench", lif_error(LIF_ERR_NOMEM, "out of memory"));
@@ -334,7 +511,7 @@ int cmd_bench(int argc, char **argv)
             rates[k]->min = ms.min;
             rates[k]->max = ms.max;
         }
-        if (strcmp(r->name, "scalar") == 0) {
+        if (strcmp(r->name, "scalar") == 0 && !(scalar_train > 0)) {
             scalar_train = r->train.median;
             scalar_test = r->test.median;
         }
@@ -350,7 +527,13 @@ int cmd_bench(int argc, char **argv)
             continue;
         r->train.ratio_to_scalar = scalar_train > 0 ? r->train.median / scalar_train : NAN;
         r->test.ratio_to_scalar = scalar_test > 0 ? r->test.median / scalar_test : NAN;
-        r->train_pct_of_fma_peak = 100.0 * r->train.median * train_flops / (m.peak_gflops * 1e9);
+        const lif_measure_backend *first = r->serial ? NULL : row_at(&rep, r->name, c.counts[0]);
+        r->train.ratio_to_first_threads = first ? r->train.median / first->train.median : NAN;
+        r->test.ratio_to_first_threads = first ? r->test.median / first->test.median : NAN;
+        /* the peak of the row's threads: one thread's times the measured scaling */
+        double sc = scale_at(&m, r->threads);
+        double peak = m.roof.gflops * (isnan(sc) ? 1.0 : sc);
+        r->train_pct_of_fma_peak = 100.0 * r->train.median * train_flops / (peak * 1e9);
     }
 
     /* the report: what --json writes and the table shows */
@@ -366,58 +549,117 @@ int cmd_bench(int argc, char **argv)
     rm->copy_gbps = m.roof.copy_gbps;
     rm->scaling_threads = m.scale_threads;
     rm->scaling = m.scale_threads ? m.scale : 1.0;
+    rm->n_scalings = m.n_at;
+    for (int k = 0; k < m.n_at; k++) {
+        rm->scaling_at[k].threads = m.at_threads[k];
+        rm->scaling_at[k].scaling = m.at_scale[k];
+    }
     rep.config = (lif_measure_config){.T = c.T, .batch = c.B, .n_in = c.n_in, .n_out = c.n_out,
                                       .hidden = c.hidden, .reps = c.reps, .batches = c.batches,
-                                      .threads = c.threads, .density = c.density};
+                                      .threads = c.threads, .n_thread_counts = c.ncounts,
+                                      .density = c.density};
+    memcpy(rep.config.thread_counts, c.counts, sizeof c.counts);
     snprintf(rep.config.data, sizeof rep.config.data, "%s", c.data ? c.data : "synthetic");
     rep.peak_rss_mb = rss_mb;
 
     /* the table */
+    char cl[64];
+    counts_str(c.counts, c.ncounts, cl, sizeof cl);
     printf("lif bench: T %d, batch %d, %d -> ", c.T, c.B, c.n_in);
     if (c.hidden)
         printf("%d -> ", c.hidden);
-    printf("%d, %s (spike density %.3f), %d reps x %d batches (%d images per figure), %d thread%s\n",
-           c.n_out, c.data ? c.data : "synthetic images", c.density, c.reps, c.batches,
-           c.batches * c.B, c.threads, c.threads > 1 ? "s" : "");
+    printf("%d, %s (spike density %.3f), %d reps x %d batches (%d images per figure), ", c.n_out,
+           c.data ? c.data : "synthetic images", c.density, c.reps, c.batches, c.batches * c.B);
+    if (multi)
+        printf("threads %s\n", cl);
+    else
+        printf("%d thread%s\n", c.threads, c.threads > 1 ? "s" : "");
     printf("machine: %s (%s), isa %s (best %s), %d logical CPUs; one thread: %.1f GFLOP/s FMA (%s loop), "
            "%.1f GB/s copy\n", m.cpu->model, m.cpu->vendor, lif_isa_name(m.cpu->isa),
            lif_isa_name(m.cpu->best), m.cpu->logical_cpus, m.roof.gflops, m.roof.fma_loop,
            m.roof.copy_gbps);
     if (m.scale_threads) {
-        printf("threads: %d together deliver %.2fx one thread's FMA throughput", m.scale_threads, m.scale);
+        printf("threads: ");
+        for (int k = 0; k < m.n_at; k++)
+            printf("%s%d together deliver %.2fx", k ? ", " : "", m.at_threads[k], m.at_scale[k]);
+        printf(" one thread's FMA throughput");
         if (m.scale < 0.75 * m.scale_threads)
             printf(" — they do not scale: these logical CPUs share about %.0f core%s (a VM's vCPUs or "
                    "SMT siblings), so more threads will not make lif faster here",
                    m.scale < 1.5 ? 1.0 : floor(m.scale + 0.5), m.scale < 1.5 ? "" : "s");
         printf("\n");
     }
-    printf("\n%-10s %11s %19s %8s %11s %19s %8s %7s %8s\n", "backend", "train img/s", "min-max",
-           "x scalar", "test img/s", "min-max", "x scalar", "%roof", "plan MB");
+    char x1[16], fx1[16];
+    snprintf(x1, sizeof x1, "x%d", c.counts[0]);
+    snprintf(fx1, sizeof fx1, "FMA x%d", c.counts[0]);
+    if (multi)
+        printf("\n%-10s %-10s %11s %15s %8s %6s %11s %15s %8s %6s %7s %7s %8s\n", "backend",
+               "threads", "train img/s", "min-max", "x scalar", x1, "test img/s", "min-max",
+               "x scalar", x1, fx1, "%roof", "plan MB");
+    else
+        printf("\n%-10s %11s %19s %8s %11s %19s %8s %7s %8s\n", "backend", "train img/s",
+               "min-max", "x scalar", "test img/s", "min-max", "x scalar", "%roof", "plan MB");
+    int any_serial = 0;
     for (int i = 0; i < nrows; i++) {
         const lif_measure_backend *r = &rep.backends[i];
+        char th[32];
+        threads_str(r, th, sizeof th);
         if (r->skipped[0]) {
-            printf("%-10s skipped: %s\n", r->name, r->skipped);
+            if (multi)
+                printf("%-10s %-10s skipped: %s\n", r->name, th, r->skipped);
+            else
+                printf("%-10s skipped: %s\n", r->name, r->skipped);
             continue;
         }
-        char tr[32], te[32], xr[16] = "-", xe[16] = "-";
+        char tr[32], te[32], xr[16], xe[16];
         snprintf(tr, sizeof tr, "%.0f-%.0f", r->train.min, r->train.max);
         snprintf(te, sizeof te, "%.0f-%.0f", r->test.min, r->test.max);
-        if (scalar_train > 0) {
-            snprintf(xr, sizeof xr, "%.2f", r->train.ratio_to_scalar);
-            snprintf(xe, sizeof xe, "%.2f", r->test.ratio_to_scalar);
+        print_ratio(xr, sizeof xr, r->train.ratio_to_scalar);
+        print_ratio(xe, sizeof xe, r->test.ratio_to_scalar);
+        if (!multi) {
+            printf("%-10s %11.1f %19s %8s %11.1f %19s %8s %6.2f%% %8.2f\n", r->name,
+                   r->train.median, tr, xr, r->test.median, te, xe, r->train_pct_of_fma_peak,
+                   (double)r->plan_bytes / 1e6);
+            continue;
         }
-        printf("%-10s %11.1f %19s %8s %11.1f %19s %8s %6.2f%% %8.2f\n", r->name, r->train.median,
-               tr, xr, r->test.median, te, xe, r->train_pct_of_fma_peak,
-               (double)r->plan_bytes / 1e6);
+        char sr[16], se[16], sm[16];
+        any_serial |= r->serial;
+        print_ratio(sr, sizeof sr, r->train.ratio_to_first_threads);
+        print_ratio(se, sizeof se, r->test.ratio_to_first_threads);
+        print_ratio(sm, sizeof sm,
+                    r->serial ? NAN : scale_at(&m, r->threads) / scale_at(&m, c.counts[0]));
+        printf("%-10s %-10s %11.1f %15s %8s %6s %11.1f %15s %8s %6s %7s %6.2f%% %8.2f\n", r->name,
+               th, r->train.median, tr, xr, sr, r->test.median, te, xe, se, sm,
+               r->train_pct_of_fma_peak, (double)r->plan_bytes / 1e6);
     }
-    printf("\npeak resident memory %.1f MB (the whole process: data set, nets and plans of every backend)\n",
-           rss_mb);
-    printf("%%roof: training images/s x the dense work of one image (4*T*n_in*n_out FLOP: forward and\n"
-           "weight gradient) over the FMA peak above; 100%% is the dense limit, event-driven kernels "
-           "can pass it\n");
-    for (int i = 0; i < nrows; i++)
-        if (!rep.backends[i].skipped[0])
-            printf("kernels %s: %s\n", rep.backends[i].name, rep.backends[i].kernels);
+    printf("\npeak resident memory %.1f MB (the whole process: data set, nets and plans of every %s)\n",
+           rss_mb, multi ? "row" : "backend");
+    if (!multi) {
+        printf("%%roof: training images/s x the dense work of one image (4*T*n_in*n_out FLOP: forward and\n"
+               "weight gradient) over the FMA peak above; 100%% is the dense limit, event-driven kernels "
+               "can pass it\n");
+    } else {
+        printf("%%roof: training images/s x the dense work of one image (4*T*n_in*n_out FLOP: forward and\n"
+               "weight gradient) over the FMA peak at the row's threads (one thread's x the scaling above);\n"
+               "100%% is the dense limit, event-driven kernels can pass it\n");
+        printf("%s: the row's median over the same backend's at %d thread%s (the first count listed); "
+               "%s: this machine's\nFMA loop on the row's threads over on %d — lif cannot scale "
+               "further than the machine does\n", x1, c.counts[0], c.counts[0] > 1 ? "s" : "", fx1,
+               c.counts[0]);
+        if (any_serial)
+            printf("(serial): none of the backend's kernels is threaded (LIF_KERNEL_THREADED): it ran "
+                   "once, at 1 thread, not per count\n");
+    }
+    for (int i = 0; i < nrows; i++) {
+        const lif_measure_backend *r = &rep.backends[i];
+        if (r->skipped[0])
+            continue;
+        if (multi)
+            printf("kernels %s (%d thread%s): %s\n", r->name, r->threads, r->threads > 1 ? "s" : "",
+                   r->kernels);
+        else
+            printf("kernels %s: %s\n", r->name, r->kernels);
+    }
     fflush(stdout);
 
     rc = LIF_EXIT_OK;

@@ -8,6 +8,10 @@
  *   configuration asked for, --compare of a file with itself prints ratios
  *   of 1.00, and --compare of a malformed file is refused with one line
  *   naming the file and the place, exit status 2.
+ *   lif bench --threads 1,2 writes one row per (backend, thread count)
+ *   (serial backends once, at 1 thread) that read back with their counts;
+ *   --compare matches rows by (backend, threads), a serial row with its
+ *   backend at any count, and reads files written before thread lists.
  * Google Benchmark's JSON is read with jansson. The measurement library
  * itself (workloads, runners, schedule, JSON round trip) is test_measure's.
  * When the benchmark programs were not built (no libbenchmark-dev) the rest
@@ -218,10 +222,192 @@ static void check_lif_bench(void)
     }
 }
 
+/* A row of a made-up report. */
+static void set_row(lif_measure_report *r, int i, const char *name, int threads, int serial,
+                    double train, double test)
+{
+    lif_measure_backend *b = &r->backends[i];
+    snprintf(b->name, sizeof b->name, "%s", name);
+    snprintf(b->kernels, sizeof b->kernels, "linear_fwd/%s/x, optim/%s/x", name, name);
+    b->threads = threads;
+    b->serial = serial;
+    b->plan_bytes = 1000;
+    lif_measure_rate *rates[2] = {&b->train, &b->test};
+    double med[2] = {train, test};
+    for (int k = 0; k < 2; k++) {
+        rates[k]->reps[0] = rates[k]->median = rates[k]->min = rates[k]->max = med[k];
+        rates[k]->ratio_to_scalar = rates[k]->ratio_to_first_threads = NAN;
+    }
+    b->train_pct_of_fma_peak = 1.0;
+}
+
+static void made_up_report(const char *path, const int *counts, int ncounts, int nrows)
+{
+    lif_measure_report r;
+    CHECK(lif_measure_report_init(&r, nrows, 1) == LIF_OK, "init: %s", lif_last_error());
+    snprintf(r.version, sizeof r.version, "0.1.0");
+    snprintf(r.machine.cpu, sizeof r.machine.cpu, "test CPU");
+    snprintf(r.machine.isa, sizeof r.machine.isa, "avx2");
+    r.machine.logical_cpus = 4;
+    r.config = (lif_measure_config){.T = 8, .batch = 4, .n_in = 784, .n_out = 10, .reps = 1,
+                                    .batches = 1, .threads = counts[0], .n_thread_counts = ncounts,
+                                    .density = 0.29};
+    memcpy(r.config.thread_counts, counts, (size_t)ncounts * sizeof *counts);
+    snprintf(r.config.data, sizeof r.config.data, "synthetic");
+    r.peak_rss_mb = 100;
+    if (ncounts == 2) {   /* A: openmp at 1 and 2 threads */
+        set_row(&r, 0, "scalar", 1, 1, 10, 20);
+        set_row(&r, 1, "openmp", 1, 0, 100, 200);
+        set_row(&r, 2, "openmp", 2, 0, 150, 300);
+    } else {              /* B: openmp at 2 and 4 threads */
+        set_row(&r, 0, "openmp", 2, 0, 300, 300);
+        set_row(&r, 1, "openmp", 4, 0, 400, 400);
+        set_row(&r, 2, "scalar", 1, 1, 20, 20);
+    }
+    CHECK(lif_measure_report_write(path, &r) == LIF_OK, "write %s: %s", path, lif_last_error());
+    lif_measure_report_free(&r);
+}
+
+/* The line of text that starts with prefix (after a newline), or NULL. */
+static const char *line_at(const char *text, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = text; p && *p;) {
+        if (strncmp(p, prefix, n) == 0)
+            return p;
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+static void check_lif_bench_threads(void)
+{
+    char cmd[4096], out[1100], json[1100];
+    snprintf(json, sizeof json, "%s/threads.json", tmp);
+    snprintf(out, sizeof out, "%s/threads.txt", tmp);
+    /* every backend available here: a threaded one (openmp) gets a row at
+     * 1 and at 2 threads, a serial one a row at 1 */
+    char list[512] = "";
+    int want_rows = 0;
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    for (size_t i = 0; i < nb; i++) {
+        const char *why;
+        if (!lif_backend_available(bs[i], &why))
+            continue;
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s%s", len ? "," : "", bs[i]->name);
+        want_rows += lif_measure_threaded(bs[i]->name) ? 2 : 1;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' bench -T 8 -b 4 --reps 2 --batches 1 --backend %s "
+             "--threads 1,2 --json '%s'", LIF_CLI_PATH, list, json);
+    int rc = run(cmd, out);
+    CHECK(rc == 0, "lif bench --threads 1,2 exited %d; repro: %s", rc, cmd);
+    char *table = slurp(out);
+    if (table)
+        printf("%s", table);
+    free(table);
+
+    /* the JSON: one entry per row, with its thread count */
+    lif_measure_report rep;
+    lif_status st = lif_measure_report_read(json, &rep);
+    CHECK(st == LIF_OK, "--json output is not a report: %s", lif_last_error());
+    if (st == LIF_OK) {
+        const lif_measure_config *c = &rep.config;
+        CHECK(c->threads == 1 && c->n_thread_counts == 2 && c->thread_counts[0] == 1 &&
+                  c->thread_counts[1] == 2,
+              "config: threads %d, %d counts", c->threads, c->n_thread_counts);
+        CHECK(rep.machine.n_scalings == 1 && rep.machine.scaling_at[0].threads == 2 &&
+                  rep.machine.scaling_at[0].scaling > 0,
+              "the machine's scaling at 2 threads is not in the file (%d entries)",
+              rep.machine.n_scalings);
+        for (int i = 0; i < rep.n_backends; i++) {
+            const lif_measure_backend *b = &rep.backends[i];
+            int serial = !lif_measure_threaded(b->name);
+            CHECK(b->serial == serial, "%s: serial %d, want %d", b->name, b->serial, serial);
+            if (serial) {
+                CHECK(b->threads == 1 && isnan(b->train.ratio_to_first_threads),
+                      "serial %s: threads %d, ratio to the first count %g", b->name, b->threads,
+                      b->train.ratio_to_first_threads);
+            } else {
+                CHECK(b->threads == 1 ? b->train.ratio_to_first_threads == 1.0
+                                      : b->train.ratio_to_first_threads > 0,
+                      "%s at %d threads: ratio to the first count %g", b->name, b->threads,
+                      b->train.ratio_to_first_threads);
+            }
+            CHECK(b->train.median > 0 && b->test.median > 0 && b->train.n_reps == 2,
+                  "%s at %d threads: no figures", b->name, b->threads);
+        }
+        CHECK(rep.n_backends == want_rows && strcmp(rep.backends[0].name, "scalar") == 0,
+              "%d rows, want %d (one per serial backend, one per thread count of a threaded one)",
+              rep.n_backends, want_rows);
+    }
+    lif_measure_report_free(&rep);
+
+    /* --compare of the file with itself: a threads column, every ratio 1.00 */
+    snprintf(out, sizeof out, "%s/threads_compare.txt", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH, json, json);
+    rc = run(cmd, out);
+    CHECK(rc == 0, "--compare exited %d; repro: %s", rc, cmd);
+    char *cmp = slurp(out);
+    double a, b, r1 = 0, x, y, r2 = 0;
+    const char *line = cmp ? line_at(cmp, "scalar     1 (serial) ") : NULL;
+    CHECK(cmp && line_at(cmp, "backend    threads ") && line &&
+              sscanf(line, "scalar 1 (serial) %lf %lf %lf %lf %lf %lf", &a, &b, &r1, &x, &y, &r2) ==
+                  6 && r1 == 1.0 && r2 == 1.0,
+          "--compare of a --threads 1,2 file with itself: no threads column or ratios not 1; "
+          "repro: %s\n%s", cmd, cmp ? cmp : "");
+    free(cmp);
+
+    /* an older file (no thread counts: its rows ran at config.threads, 2)
+     * against the new one: scalar is serial, so its rows match */
+    snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH,
+             LIF_TEST_DATA "/bench/format1_before_thread_lists.json", json);
+    rc = run(cmd, out);
+    CHECK(rc == 0, "--compare with an older file exited %d; repro: %s", rc, cmd);
+    cmp = slurp(out);
+    line = cmp ? line_at(cmp, "scalar     1 (serial) ") : NULL;
+    CHECK(line && sscanf(line, "scalar 1 (serial) %lf %lf %lf", &a, &b, &r1) == 3 && a > 0 &&
+              b > 0 && !line_at(cmp, "scalar     2 "),
+          "--compare of an older file: the serial scalar rows do not match; repro: %s\n%s", cmd,
+          cmp ? cmp : "");
+    CHECK(cmp && strstr(cmp, "warning: the runs differ in thread counts (2 vs 1,2)"),
+          "no warning about the thread counts; repro: %s", cmd);
+    free(cmp);
+
+    /* made-up reports: A has openmp at 1 and 2 threads, B at 2 and 4 */
+    char pa[1100], pb[1100];
+    snprintf(pa, sizeof pa, "%s/threads_a.json", tmp);
+    snprintf(pb, sizeof pb, "%s/threads_b.json", tmp);
+    made_up_report(pa, (const int[]){1, 2}, 2, 3);
+    made_up_report(pb, (const int[]){2, 4, 1}, 3, 3);
+    snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH, pa, pb);
+    rc = run(cmd, out);
+    CHECK(rc == 0, "--compare of made-up reports exited %d; repro: %s", rc, cmd);
+    cmp = slurp(out);
+    if (cmp)
+        printf("%s", cmp);
+    int t = 0;
+    line = cmp ? line_at(cmp, "openmp     2 ") : NULL;
+    CHECK(line && sscanf(line, "openmp %d %lf %lf %lf %lf %lf %lf", &t, &a, &b, &r1, &x, &y, &r2) ==
+                      7 && a == 150 && b == 300 && r1 == 2.0 && r2 == 1.0,
+          "openmp at 2 threads is not matched with A's at 2; repro: %s", cmd);
+    CHECK(cmp && line_at(cmp, "openmp     4          only in B") &&
+              line_at(cmp, "openmp     1          only in A"),
+          "openmp at 4 (B) and at 1 (A) are not shown as only in one file; repro: %s", cmd);
+    line = cmp ? line_at(cmp, "scalar     1 (serial) ") : NULL;
+    CHECK(line && sscanf(line, "scalar 1 (serial) %lf %lf %lf", &a, &b, &r1) == 3 && r1 == 2.0,
+          "scalar not matched; repro: %s", cmd);
+    free(cmp);
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "%s", test_tmpdir("bench"));
     check_lif_bench();
+    check_lif_bench_threads();
 
     char dir[1024], kernels[1100], e2e[1100];
     snprintf(dir, sizeof dir, "%s", LIF_CLI_PATH);

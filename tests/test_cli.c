@@ -17,12 +17,16 @@
  * --v-reset none, --surrogate sigmoid, --tc, --config),
  * LIF_VERBOSE=dispatch, backend preference lists (--backend simd,scalar;
  * malformed and unknown lists refused), --tc > T refused, plan options in
- * --config, and run options that may change on resume. A run killed by a signal (or by the per-run time
+ * --config, and run options that may change on resume; lif bench
+ * --threads LIST (a row per backend and thread count, serial backends once;
+ * a single count keeps the table of one row per backend; bad lists
+ * refused). A run killed by a signal (or by the per-run time
  * limit), or whose stderr holds a sanitizer report, is a failure. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "lif/ckpt.h"
 #include "lif/data.h"
+#include "lif/measure.h"
 #include "lif/net.h"
 #include "testutil.h"
 
@@ -1311,6 +1315,97 @@ static void test_no_lost_checkpoint(void)
                  "out_keep/x.json -data-dir out_keep", "--config");
 }
 
+/* Number of lines of s that start with prefix. */
+static int lines_starting(const char *s, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (const char *p = s; p && *p;) {
+        n += strncmp(p, prefix, len) == 0;
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return n;
+}
+
+/* 10. lif bench --threads LIST: one table, a row per (backend, thread
+ * count) for a threaded backend, one row at 1 thread for a serial one;
+ * --threads N keeps the table of one row per backend; bad lists exit 2
+ * naming --threads. Every backend available here takes part, so a threaded
+ * backend (openmp) is covered once it is registered. */
+static void test_bench_threads(void)
+{
+    expect_usage("bench --threads 0", "--threads");
+    expect_usage("bench --threads 1025", "--threads");
+    expect_usage("bench --threads abc", "--threads");
+    expect_usage("bench --threads 1,", "--threads");
+    expect_usage("bench --threads 1,,2", "--threads");
+    expect_usage("bench --threads 2,0", "--threads");
+    expect_usage("bench --threads 1,2,1", "--threads");
+    expect_usage("bench --threads 1,2,1", "listed twice");
+    expect_usage("bench --threads 1,2,3,4,5,6,7,8,9", "--threads");
+    expect_usage("bench --threads 1,2,3,4,5,6,7,8,9", "at most 8");
+
+    char list[512] = "", row[64];
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    int threaded = 0;
+    for (size_t i = 0; i < nb; i++) {
+        const char *why;
+        if (!lif_backend_available(bs[i], &why))
+            continue;
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s%s", len ? "," : "", bs[i]->name);
+        threaded += lif_measure_threaded(bs[i]->name);
+    }
+    run_result r = run_lif(NULL, "bench -T 4 -b 4 --reps 2 --batches 1 --backend %s "
+                                 "--threads 1,2 --json bench_threads.json", list);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.out, "threads 1,2\n") != NULL, "the heading does not list the counts: %s",
+          r.cmd);
+    CHECK(has_line_starting(r.out, "backend    threads    train img/s") &&
+              strstr(r.out, " x1 ") && strstr(r.out, " FMA x1 "),
+          "no threads, x1 and FMA x1 columns: %s\n%s", r.cmd, r.out);
+    CHECK(has_line_starting(r.out, "threads: 2 together deliver "),
+          "the machine's scaling at 2 threads is not shown: %s\n%s", r.cmd, r.out);
+    int rows = 0;
+    for (size_t i = 0; i < nb; i++) {
+        const char *why, *name = bs[i]->name;
+        if (!lif_backend_available(bs[i], &why))
+            continue;
+        snprintf(row, sizeof row, "%-10s ", name);
+        int n = lines_starting(r.out, row);
+        if (!lif_measure_threaded(name)) {
+            snprintf(row, sizeof row, "%-10s 1 (serial) ", name);
+            CHECK(n == 1 && has_line_starting(r.out, row),
+                  "serial backend %s: %d rows, want one labelled '1 (serial)': %s\n%s", name, n,
+                  r.cmd, r.out);
+        } else {
+            CHECK(n == 2, "threaded backend %s: %d rows, want 2 (1 and 2 threads): %s\n%s", name,
+                  n, r.cmd, r.out);
+            for (int t = 1; t <= 2; t++) {
+                snprintf(row, sizeof row, "%-10s %-10d ", name, t);
+                CHECK(has_line_starting(r.out, row), "no row '%s': %s", row, r.cmd);
+            }
+        }
+        rows += n;
+    }
+    CHECK(rows >= 1, "no rows: %s\n%s", r.cmd, r.out);
+    if (!threaded)
+        printf("  lif bench --threads 1,2: no threaded backend registered; serial rows only\n");
+    run_free(&r);
+
+    /* one count: the table of one row per backend, no threads column */
+    r = run_lif(NULL, "bench -T 4 -b 4 --reps 1 --batches 1 --backend scalar --threads 2");
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.out, ", 2 threads\n") && has_line_starting(r.out, "backend    train img/s") &&
+              lines_starting(r.out, "scalar ") == 1 && !strstr(r.out, "(serial)") &&
+              !strstr(r.out, "FMA x"),
+          "--threads 2 does not print the one-count table: %s\n%s", r.cmd, r.out);
+    run_free(&r);
+}
+
 int main(void)
 {
     tmpdir = test_tmpdir("cli");
@@ -1335,6 +1430,7 @@ int main(void)
     test_dispatch();
     test_backend_lists();
     test_no_lost_checkpoint();
+    test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
 }

@@ -1,8 +1,11 @@
 /* test_measure.c — lif/measure.h, the measurement harness: synthetic and
  * real workloads, end-to-end runners, the warm-up/repeat schedule (plain
  * and interleaved) and its statistics, and reports as JSON: a report
- * written and read back is equal bit for bit, and malformed files are
- * refused with the file and the place named. No speed is asserted. */
+ * written and read back is equal bit for bit (rows at thread counts, the
+ * machine's scaling at each), a file written before thread lists reads
+ * back with its rows at the configuration's thread count, and malformed
+ * files are refused with the file and the place named; which backends are
+ * serial (lif_measure_threaded). No speed is asserted. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
@@ -263,6 +266,47 @@ static void test_e2e(void)
     lif_workload_free(&w);
 }
 
+/* ---- serial and threaded backends ---- */
+
+static lif_status never_run(const lif_ctx *c, const lif_linear_fwd_args *a)
+{
+    (void)c;
+    (void)a;
+    return lif_error(LIF_ERR_INTERNAL, "test double: not to be run");
+}
+
+static const lif_kernel_i double_kernels[] = {
+    {.abi = LIF_KERNEL_ABI, .op = LIF_OP_LINEAR_FWD, .backend = "mdouble", .variant = "serial",
+     .run.linear_fwd = never_run},
+    {.abi = LIF_KERNEL_ABI, .op = LIF_OP_LINEAR_FWD, .backend = "mdouble", .variant = "threaded",
+     .flags = LIF_KERNEL_THREADED, .run.linear_fwd = never_run},
+};
+
+/* lif bench runs a backend once over several thread counts when none of
+ * its kernels is LIF_KERNEL_THREADED (lif_measure_threaded). */
+static void test_threaded(void)
+{
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    for (size_t k = 0; k < nb; k++) {
+        int any = 0;
+        for (size_t j = 0; j < bs[k]->n_kernels; j++)
+            any |= (bs[k]->kernels[j].flags & LIF_KERNEL_THREADED) != 0;
+        CHECK(lif_measure_threaded(bs[k]->name) == any, "%s: lif_measure_threaded says %d",
+              bs[k]->name, !any);
+    }
+    CHECK(lif_measure_threaded("scalar") == 0, "the scalar backend is not serial");
+    CHECK(lif_measure_threaded("no_such_backend") == 0 && lif_measure_threaded(NULL) == 0,
+          "an unknown backend is threaded");
+    /* one threaded kernel makes the backend threaded (registered last: the
+     * runners above loop over every backend) */
+    static const lif_backend_i dbl = {.abi = LIF_KERNEL_ABI, .name = "mdouble",
+                                      .description = "test double of test_measure.c",
+                                      .kernels = double_kernels, .n_kernels = 2};
+    CHECK(lif_backend_register(&dbl) == LIF_OK, "register: %s", lif_last_error());
+    CHECK(lif_measure_threaded("mdouble") == 1, "a backend with a threaded kernel is serial");
+}
+
 /* ---- reports as JSON ---- */
 
 static void fill_report(lif_measure_report *r)
@@ -276,16 +320,27 @@ static void fill_report(lif_measure_report *r)
     r->machine.peak_gflops = 1.0 / 3.0;
     snprintf(r->machine.fma_loop, sizeof r->machine.fma_loop, "avx2_fma");
     r->machine.copy_gbps = 12345.678901234567;
-    r->machine.scaling_threads = 2;
+    r->machine.scaling_threads = 4;
     r->machine.scaling = 1.0;
+    r->machine.n_scalings = 2;
+    r->machine.scaling_at[0].threads = 2;
+    r->machine.scaling_at[0].scaling = 0.76938472876788067;
+    r->machine.scaling_at[1].threads = 4;
+    r->machine.scaling_at[1].scaling = 1.0;
     r->config = (lif_measure_config){.T = 100, .batch = 64, .n_in = 784, .n_out = 10,
                                      .hidden = 400, .reps = 3, .batches = 10, .threads = 1,
+                                     .n_thread_counts = 3, .thread_counts = {1, 2, 4},
                                      .density = 0.29186424569827929};
     snprintf(r->config.data, sizeof r->config.data, "/data/fashion mnist\n");
     r->peak_rss_mb = 130.0703125;
+    /* rows: scalar once (serial), a threaded backend at 2 threads, one skipped */
     snprintf(r->backends[0].name, sizeof r->backends[0].name, "scalar");
-    snprintf(r->backends[1].name, sizeof r->backends[1].name, "simd");
+    snprintf(r->backends[1].name, sizeof r->backends[1].name, "openmp");
     snprintf(r->backends[2].name, sizeof r->backends[2].name, "onednn");
+    r->backends[0].threads = 1;
+    r->backends[0].serial = 1;
+    r->backends[1].threads = 2;
+    r->backends[2].threads = 1;
     snprintf(r->backends[2].skipped, sizeof r->backends[2].skipped, "not built: \"no oneDNN\"");
     for (int i = 0; i < 2; i++) {
         lif_measure_backend *b = &r->backends[i];
@@ -299,6 +354,7 @@ static void fill_report(lif_measure_report *r)
             rates[k]->min = rates[k]->reps[0];
             rates[k]->max = rates[k]->reps[2];
             rates[k]->ratio_to_scalar = i ? rates[k]->median / r->backends[0].train.median : 1.0;
+            rates[k]->ratio_to_first_threads = i ? 1.75 + k / 3.0 : NAN;
         }
         b->test.reps[1] = NAN;   /* not finite: written as null */
         b->train_pct_of_fma_peak = i ? 1e-300 : 2.583556510392468;
@@ -317,18 +373,27 @@ static void check_same_report(const lif_measure_report *a, const lif_measure_rep
               same_num(ma->peak_gflops, mb->peak_gflops) && same_num(ma->copy_gbps, mb->copy_gbps) &&
               same_num(ma->scaling, mb->scaling),
           "machine numbers");
+    int same_at = ma->n_scalings == mb->n_scalings;
+    for (int i = 0; same_at && i < ma->n_scalings; i++)
+        same_at = ma->scaling_at[i].threads == mb->scaling_at[i].threads &&
+                  same_num(ma->scaling_at[i].scaling, mb->scaling_at[i].scaling);
+    CHECK(same_at, "machine scaling_at: %d entries, %d read back", ma->n_scalings, mb->n_scalings);
     const lif_measure_config *ca = &a->config, *cb = &b->config;
     CHECK(ca->T == cb->T && ca->batch == cb->batch && ca->n_in == cb->n_in &&
               ca->n_out == cb->n_out && ca->hidden == cb->hidden && ca->reps == cb->reps &&
               ca->batches == cb->batches && ca->threads == cb->threads &&
-              strcmp(ca->data, cb->data) == 0 && same_num(ca->density, cb->density),
+              strcmp(ca->data, cb->data) == 0 && same_num(ca->density, cb->density) &&
+              ca->n_thread_counts == cb->n_thread_counts &&
+              memcmp(ca->thread_counts, cb->thread_counts,
+                     (size_t)ca->n_thread_counts * sizeof ca->thread_counts[0]) == 0,
           "config");
     CHECK(same_num(a->peak_rss_mb, b->peak_rss_mb), "peak_rss_mb");
     CHECK(a->n_backends == b->n_backends, "%d backends, %d read back", a->n_backends, b->n_backends);
     for (int i = 0; i < a->n_backends && i < b->n_backends; i++) {
         const lif_measure_backend *x = &a->backends[i], *y = &b->backends[i];
-        CHECK(strcmp(x->name, y->name) == 0 && strcmp(x->skipped, y->skipped) == 0,
-              "backend %d: name or skipped", i);
+        CHECK(strcmp(x->name, y->name) == 0 && strcmp(x->skipped, y->skipped) == 0 &&
+                  x->threads == y->threads && x->serial == y->serial,
+              "backend %d: name, threads, serial or skipped", i);
         if (x->skipped[0]) {
             CHECK(isnan(y->train.median) && isnan(y->test.median) && y->train.n_reps == 0,
                   "a skipped backend reads back with figures");
@@ -341,7 +406,8 @@ static void check_same_report(const lif_measure_report *a, const lif_measure_rep
         for (int k = 0; k < 2; k++) {
             int same = rx[k]->n_reps == ry[k]->n_reps && same_num(rx[k]->median, ry[k]->median) &&
                        same_num(rx[k]->min, ry[k]->min) && same_num(rx[k]->max, ry[k]->max) &&
-                       same_num(rx[k]->ratio_to_scalar, ry[k]->ratio_to_scalar);
+                       same_num(rx[k]->ratio_to_scalar, ry[k]->ratio_to_scalar) &&
+                       same_num(rx[k]->ratio_to_first_threads, ry[k]->ratio_to_first_threads);
             for (int j = 0; same && j < rx[k]->n_reps; j++)
                 same = same_num(rx[k]->reps[j], ry[k]->reps[j]);
             CHECK(same, "backend %d: %s figures differ", i, k ? "test" : "train");
@@ -486,6 +552,22 @@ static void test_json_malformed(void)
         {"\"plan_bytes\": 119696", "\"plan_bytes\": -1", "backends[0].plan_bytes"},
         {"\"machine\": {", "\"machine\": [], \"x\": {", "machine: expected an object"},
         {"\"backends\": [", "\"backends\": 3, \"x\": [", "backends: expected an array"},
+        /* the members of runs over several thread counts */
+        {"\"serial\": true", "\"serial\": 1", "backends[0].serial: expected true or false"},
+        {"\"name\": \"scalar\",\n      \"threads\": 1", "\"name\": \"scalar\",\n      \"threads\": 0",
+         "backends[0].threads: expected an integer in 1..1024"},
+        {"\"name\": \"openmp\",\n      \"threads\": 2", "\"name\": \"openmp\",\n      \"threads\": \"2\"",
+         "backends[1].threads: expected an integer in 1..1024"},
+        {"\"thread_counts\": [", "\"thread_counts\": [0, ",
+         "config.thread_counts: expected an array of at most 8 integers in 1..1024"},
+        {"\"thread_counts\": [", "\"thread_counts\": [1, 2, 3, 4, 5, 6, ",
+         "config.thread_counts: expected an array of at most 8"},
+        {"\"thread_counts\": [", "\"thread_counts\": 3, \"y\": [", "config.thread_counts: expected an array"},
+        {"\"scaling_at\": [", "\"scaling_at\": [3, ", "machine.scaling_at[0]: expected an object"},
+        {"\"scaling\": 0.76938472876788067", "\"scaling\": \"fast\"",
+         "machine.scaling_at[0].scaling: expected a number"},
+        {"\"ratio_to_first_threads\": null", "\"ratio_to_first_threads\": []",
+         "backends[0].train_images_per_s.ratio_to_first_threads: expected a number"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         char *bad = replace(text, edits[i].from, edits[i].to), name[32];
@@ -505,6 +587,48 @@ static void test_json_malformed(void)
           "a missing file: %d %s", (int)st, lif_last_error());
 }
 
+/* A file lif bench wrote before --threads took a list (no thread_counts,
+ * scaling_at, rows' threads, serial or ratio_to_first_threads): its rows
+ * read back at the configuration's thread count. */
+static void test_json_before_thread_lists(void)
+{
+    lif_measure_report r;
+    const char *p = LIF_TEST_DATA "/bench/format1_before_thread_lists.json";
+    lif_status st = lif_measure_report_read(p, &r);
+    CHECK(st == LIF_OK, "read %s: %s", p, lif_last_error());
+    if (st != LIF_OK)
+        return;
+    CHECK(r.config.threads == 2 && r.config.n_thread_counts == 1 && r.config.thread_counts[0] == 2,
+          "thread counts of an older file: threads %d, %d counts, first %d", r.config.threads,
+          r.config.n_thread_counts, r.config.thread_counts[0]);
+    CHECK(r.machine.n_scalings == 1 && r.machine.scaling_at[0].threads == 2 &&
+              r.machine.scaling_at[0].scaling == r.machine.scaling,
+          "the scaling test of an older file is not its one scaling_at entry");
+    CHECK(r.n_backends == 2, "%d rows, want 2", r.n_backends);
+    for (int i = 0; i < r.n_backends; i++) {
+        const lif_measure_backend *b = &r.backends[i];
+        CHECK(b->threads == 2 && b->serial == 0, "%s: threads %d serial %d, want 2 and 0", b->name,
+              b->threads, b->serial);
+        CHECK(isnan(b->train.ratio_to_first_threads) && isnan(b->test.ratio_to_first_threads),
+              "%s: a ratio to the first thread count that the file does not hold", b->name);
+        CHECK(b->train.median > 0 && b->train.n_reps == 2, "%s: figures", b->name);
+    }
+
+    /* written again, it holds the new members and reads back the same */
+    lif_measure_report back;
+    const char *p2 = pathf("before_thread_lists.json");
+    CHECK(lif_measure_report_write(p2, &r) == LIF_OK, "write: %s", lif_last_error());
+    CHECK(lif_measure_report_read(p2, &back) == LIF_OK, "read: %s", lif_last_error());
+    check_same_report(&r, &back);
+    size_t n;
+    char *text = slurp(p2, &n);
+    CHECK(text && strstr(text, "\"thread_counts\"") && strstr(text, "\"serial\": false"),
+          "the rewritten file lacks thread_counts or serial");
+    free(text);
+    lif_measure_report_free(&back);
+    lif_measure_report_free(&r);
+}
+
 int main(void)
 {
     tmp = test_tmpdir("measure");
@@ -513,5 +637,7 @@ int main(void)
     test_e2e();
     test_json_roundtrip();
     test_json_malformed();
+    test_json_before_thread_lists();
+    test_threaded();
     return test_finish("test_measure");
 }

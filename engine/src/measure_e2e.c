@@ -11,6 +11,7 @@
 #define HAVE_MALLINFO2 1
 #endif
 
+#include "lif/backend.h"
 #include "lif/measure.h"
 #include "lif/net.h"
 
@@ -154,6 +155,15 @@ lif_status lif_measure_e2e_infer(lif_measure_e2e *e, long i)
                     .epoch = 0, .domain = 1, .spikes = NULL};
     lif_result res;
     return lif_plan_forward(e->plan, &bt, &res);
+}
+
+int lif_measure_threaded(const char *backend)
+{
+    const lif_backend_i *b = backend ? lif_backend_find(backend) : NULL;
+    for (size_t k = 0; b && k < b->n_kernels; k++)
+        if (b->kernels[k].flags & LIF_KERNEL_THREADED)
+            return 1;
+    return 0;
 }
 
 void lif_measure_e2e_kernels(const lif_measure_e2e *e, char *buf, size_t size)

@@ -92,6 +92,7 @@ static json_t *rate_obj(const lif_measure_rate *r, int *ok)
     put(o, "min", jnum(r->min), ok);
     put(o, "max", jnum(r->max), ok);
     put(o, "ratio_to_scalar", jnum(r->ratio_to_scalar), ok);
+    put(o, "ratio_to_first_threads", jnum(r->ratio_to_first_threads), ok);
     for (int i = 0; i < r->n_reps && r->reps; i++)
         if (json_array_append_new(reps, jnum(r->reps[i])) != 0)
             *ok = 0;
@@ -124,6 +125,19 @@ static json_t *report_obj(const lif_measure_report *r)
     put(m, "copy_gbps", jnum(mm->copy_gbps), &ok);
     put(m, "scaling_threads", json_integer(mm->scaling_threads), &ok);
     put(m, "scaling", jnum(mm->scaling), &ok);
+    json_t *at = json_array();
+    for (int i = 0; at && i < mm->n_scalings && i < LIF_MEASURE_MAX_THREAD_COUNTS; i++) {
+        json_t *e = json_object();
+        if (!e) {
+            ok = 0;
+            break;
+        }
+        put(e, "threads", json_integer(mm->scaling_at[i].threads), &ok);
+        put(e, "scaling", jnum(mm->scaling_at[i].scaling), &ok);
+        if (json_array_append_new(at, e) != 0)
+            ok = 0;
+    }
+    put(m, "scaling_at", at, &ok);
     put(root, "machine", m, &ok);
 
     const lif_measure_config *cc = &r->config;
@@ -135,6 +149,11 @@ static json_t *report_obj(const lif_measure_report *r)
     put(c, "reps", json_integer(cc->reps), &ok);
     put(c, "batches", json_integer(cc->batches), &ok);
     put(c, "threads", json_integer(cc->threads), &ok);
+    json_t *tc = json_array();
+    for (int i = 0; tc && i < cc->n_thread_counts && i < LIF_MEASURE_MAX_THREAD_COUNTS; i++)
+        if (json_array_append_new(tc, json_integer(cc->thread_counts[i])) != 0)
+            ok = 0;
+    put(c, "thread_counts", tc, &ok);
     put(c, "data", jstr(cc->data), &ok);
     put(c, "density", jnum(cc->density), &ok);
     put(root, "config", c, &ok);
@@ -148,6 +167,8 @@ static json_t *report_obj(const lif_measure_report *r)
             break;
         }
         put(o, "name", jstr(b->name), &ok);
+        put(o, "threads", json_integer(b->threads), &ok);
+        put(o, "serial", json_boolean(b->serial), &ok);
         if (b->skipped[0]) {
             put(o, "skipped", jstr(b->skipped), &ok);
         } else {
@@ -272,6 +293,30 @@ static lif_status get_str(const rd *d, const json_t *o, const char *key, char *b
     return LIF_OK;
 }
 
+/* An optional member: 1 when o has `key` (read it then with a getter). */
+static int has(const json_t *o, const char *key) { return json_object_get(o, key) != NULL; }
+
+static lif_status get_bool(const rd *d, const json_t *o, const char *key, int *out)
+{
+    json_t *v;
+    lif_status st = get(d, o, key, &v);
+    if (st != LIF_OK)
+        return st;
+    if (!json_is_boolean(v))
+        return bad(d, key, "expected true or false");
+    *out = json_is_true(v);
+    return LIF_OK;
+}
+
+/* A thread count, 1..1024 (lif_plan_opts.threads). */
+static lif_status get_threads(const rd *d, const json_t *o, const char *key, int *out)
+{
+    long long x = 0;
+    lif_status st = get_i64(d, o, key, 1, 1024, &x);
+    *out = (int)x;
+    return st;
+}
+
 static lif_status get_obj(const rd *d, const json_t *o, const char *key, json_t **out)
 {
     lif_status st = get(d, o, key, out);
@@ -296,6 +341,10 @@ static lif_status read_rate(const rd *parent, const json_t *b, const char *key,
         (st = get_num(&d, o, "ratio_to_scalar", &r->ratio_to_scalar)) != LIF_OK ||
         (st = get(&d, o, "reps", &reps)) != LIF_OK)
         return st;
+    r->ratio_to_first_threads = NAN;
+    if (has(o, "ratio_to_first_threads") &&
+        (st = get_num(&d, o, "ratio_to_first_threads", &r->ratio_to_first_threads)) != LIF_OK)
+        return st;
     if (!json_is_array(reps) || json_array_size(reps) > INT_MAX)
         return bad(&d, "reps", "expected an array of numbers");
     size_t n = json_array_size(reps);
@@ -314,7 +363,10 @@ static lif_status read_rate(const rd *parent, const json_t *b, const char *key,
     return LIF_OK;
 }
 
-static lif_status read_backend(const rd *top, const json_t *b, int i, lif_measure_backend *out)
+/* Rows of files written before thread lists have no "threads" and
+ * "serial": they ran at config.threads (`threads`). */
+static lif_status read_backend(const rd *top, const json_t *b, int i, int threads,
+                               lif_measure_backend *out)
 {
     char ctx[64];
     snprintf(ctx, sizeof ctx, "backends[%d].", i);
@@ -324,10 +376,15 @@ static lif_status read_backend(const rd *top, const json_t *b, int i, lif_measur
     lif_status st = get_str(&d, b, "name", out->name, sizeof out->name);
     if (st != LIF_OK)
         return st;
+    out->threads = threads;
+    if ((has(b, "threads") && (st = get_threads(&d, b, "threads", &out->threads)) != LIF_OK) ||
+        (has(b, "serial") && (st = get_bool(&d, b, "serial", &out->serial)) != LIF_OK))
+        return st;
     if (json_object_get(b, "skipped")) {
         lif_measure_rate *rates[2] = {&out->train, &out->test};
         for (int k = 0; k < 2; k++)
-            rates[k]->median = rates[k]->min = rates[k]->max = rates[k]->ratio_to_scalar = NAN;
+            rates[k]->median = rates[k]->min = rates[k]->max = rates[k]->ratio_to_scalar =
+                rates[k]->ratio_to_first_threads = NAN;
         out->train_pct_of_fma_peak = NAN;
         return get_str(&d, b, "skipped", out->skipped, sizeof out->skipped);
     }
@@ -377,6 +434,28 @@ static lif_status from_json(const char *file, const json_t *root, lif_measure_re
         (st = get_int(&dm, m, "scaling_threads", &mm->scaling_threads)) != LIF_OK ||
         (st = get_num(&dm, m, "scaling", &mm->scaling)) != LIF_OK)
         return st;
+    if (has(m, "scaling_at")) {
+        json_t *at = json_object_get(m, "scaling_at");
+        if (!json_is_array(at) || json_array_size(at) > LIF_MEASURE_MAX_THREAD_COUNTS)
+            return bad(&dm, "scaling_at", "expected an array of at most 8 objects");
+        mm->n_scalings = (int)json_array_size(at);
+        for (int i = 0; i < mm->n_scalings; i++) {
+            json_t *e = json_array_get(at, (size_t)i);
+            char ctx[48];
+            snprintf(ctx, sizeof ctx, "machine.scaling_at[%d].", i);
+            rd de = {file, ctx};
+            if (!json_is_object(e))
+                return lif_error(LIF_ERR_FORMAT, "%s: machine.scaling_at[%d]: expected an object",
+                                 file, i);
+            if ((st = get_threads(&de, e, "threads", &mm->scaling_at[i].threads)) != LIF_OK ||
+                (st = get_num(&de, e, "scaling", &mm->scaling_at[i].scaling)) != LIF_OK)
+                return st;
+        }
+    } else if (mm->scaling_threads > 0) {
+        mm->n_scalings = 1;
+        mm->scaling_at[0].threads = mm->scaling_threads;
+        mm->scaling_at[0].scaling = mm->scaling;
+    }
 
     rd dc = {file, "config."};
     lif_measure_config *cc = &r->config;
@@ -391,6 +470,22 @@ static lif_status from_json(const char *file, const json_t *root, lif_measure_re
         (st = get_str(&dc, c, "data", cc->data, sizeof cc->data)) != LIF_OK ||
         (st = get_num(&dc, c, "density", &cc->density)) != LIF_OK)
         return st;
+    if (has(c, "thread_counts")) {
+        json_t *tc = json_object_get(c, "thread_counts");
+        int ok = json_is_array(tc) && json_array_size(tc) <= LIF_MEASURE_MAX_THREAD_COUNTS;
+        for (size_t i = 0; ok && i < json_array_size(tc); i++) {
+            json_t *v = json_array_get(tc, i);
+            ok = json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 1024;
+            if (ok)
+                cc->thread_counts[i] = (int)json_integer_value(v);
+        }
+        if (!ok)
+            return bad(&dc, "thread_counts", "expected an array of at most 8 integers in 1..1024");
+        cc->n_thread_counts = (int)json_array_size(tc);
+    } else {
+        cc->n_thread_counts = 1;
+        cc->thread_counts[0] = cc->threads;
+    }
 
     bs = json_object_get(root, "backends");
     if (!json_is_array(bs) || json_array_size(bs) > INT_MAX)
@@ -400,7 +495,8 @@ static lif_status from_json(const char *file, const json_t *root, lif_measure_re
         return lif_error(LIF_ERR_NOMEM, "%s: out of memory", file);
     r->n_backends = (int)n;
     for (size_t i = 0; i < n; i++)
-        if ((st = read_backend(&d, json_array_get(bs, i), (int)i, &r->backends[i])) != LIF_OK)
+        if ((st = read_backend(&d, json_array_get(bs, i), (int)i, cc->threads,
+                                &r->backends[i])) != LIF_OK)
             return st;
     return LIF_OK;
 }

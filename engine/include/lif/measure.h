@@ -80,6 +80,12 @@ lif_status lif_measure_e2e_train(lif_measure_e2e *e, long i);
 /* One inference pass on test batch number i (in order, wrapping around). */
 lif_status lif_measure_e2e_infer(lif_measure_e2e *e, long i);
 
+/* 1 if some kernel of the backend named `backend` is LIF_KERNEL_THREADED
+ * (it may run on more than one thread), 0 if every kernel is serial or
+ * there is no such backend: the plan calls a serial kernel with one thread
+ * whatever lif_plan_opts.threads says. */
+int lif_measure_threaded(const char *backend);
+
 /* Kernel names the plan bound, "encode, linear_fwd, lif_fwd, lif_bwd,
  * linear_bwd_w, optim" joined by ", ", into buf (the plan binds some of
  * them at its first batch: ask after one call). */
@@ -133,17 +139,30 @@ lif_status lif_measure_time(lif_measure_fn fn, void *ctx, int warmup, int repeat
 
 #define LIF_MEASURE_FORMAT 1   /* "lif_bench": 1 */
 
+/* At most this many thread counts in one run (lif bench --threads LIST). */
+#define LIF_MEASURE_MAX_THREAD_COUNTS 8
+
 /* Images per second over the repetitions of one backend. Numbers that are
  * not finite (not measured) are written as JSON null and read back as NAN. */
 typedef struct lif_measure_rate {
     double median, min, max;
     double ratio_to_scalar;     /* median over the scalar backend's (NAN: scalar not run) */
+    double ratio_to_first_threads;  /* median over the same backend's at
+                                   config.thread_counts[0] threads (NAN: a serial
+                                   backend, or that row did not run). Files
+                                   without it read back NAN */
     int n_reps;
     double *reps;               /* [n_reps], each repetition's figure */
 } lif_measure_rate;
 
+/* One row of the table: a backend at a thread count. */
 typedef struct lif_measure_backend {
     char name[64];
+    int threads;                /* lif_plan_opts.threads of the row's plan. Files
+                                   without it read back config.threads */
+    int serial;                 /* 1: no kernel of the backend is LIF_KERNEL_THREADED
+                                   (lif_measure_threaded); over several thread
+                                   counts it runs once, at 1 thread */
     char skipped[256];          /* non-empty: not run, the reason; nothing below is
                                    written, and read back the figures are NAN */
     char kernels[512];
@@ -158,12 +177,23 @@ typedef struct lif_measure_machine {
     double peak_gflops;         /* one thread's FMA peak */
     char fma_loop[16];
     double copy_gbps;
-    int scaling_threads;        /* threads of the scaling test (0: not run) */
+    int scaling_threads;        /* threads of the scaling test (0: not run); over
+                                   several thread counts, the largest */
     double scaling;             /* their FMA throughput over one thread's */
+    int n_scalings;             /* the scaling test at every thread count measured: */
+    struct {
+        int threads;
+        double scaling;         /* FMA throughput on `threads` threads over one thread's */
+    } scaling_at[LIF_MEASURE_MAX_THREAD_COUNTS];
+                                /* files without it read back {scaling_threads,
+                                   scaling} (none when scaling_threads is 0) */
 } lif_measure_machine;
 
 typedef struct lif_measure_config {
-    int T, batch, n_in, n_out, hidden, reps, batches, threads;
+    int T, batch, n_in, n_out, hidden, reps, batches;
+    int threads;                /* thread_counts[0] */
+    int n_thread_counts;        /* the thread counts asked for, 1..1024 each; files */
+    int thread_counts[LIF_MEASURE_MAX_THREAD_COUNTS];  /* without them read back {threads} */
     char data[1024];            /* the IDX folder, or "synthetic" */
     double density;
 } lif_measure_config;
@@ -174,7 +204,7 @@ typedef struct lif_measure_report {
     lif_measure_config config;
     double peak_rss_mb;
     int n_backends;
-    lif_measure_backend *backends;  /* [n_backends] */
+    lif_measure_backend *backends;  /* [n_backends]: rows, a backend at a thread count */
 } lif_measure_report;
 
 /* Zeroes r and allocates n_backends backends, each with two rates of
