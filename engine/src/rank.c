@@ -53,6 +53,11 @@ typedef struct rule {
 
 /* First matching rule wins. */
 static const rule rules[] = {
+    /* OpenMP composes: its kernels run the best other kernel on each
+     * thread's part, and call it directly at one thread (measured within a
+     * few % of it there), so they rank above every kernel they wrap */
+    {ANY_OP, "openmp", NULL, 30, {0, 0},
+     "OpenMP: the op split over the plan's threads with SIMD kernels inside"},
     /* linear forward: event-driven below its crossover, else dense; on AVX2
      * the table-driven kernel sits between them for narrow layers */
     {LIF_OP_LINEAR_FWD, "simd", "avx512_event", 22, {0.15f, 0.40f},

@@ -16,6 +16,9 @@ extern const lif_backend_i lif_backend_scalar;
 #ifdef LIF_HAVE_SIMD
 extern const lif_backend_i lif_backend_simd;
 #endif
+#ifdef LIF_HAVE_OPENMP
+extern const lif_backend_i lif_backend_openmp;
+#endif
 /* The registry: the backends compiled in (scalar first; later backends
  * append here, each under its own build option), then any registered at run
  * time by lif_backend_register. */
@@ -25,9 +28,15 @@ static const lif_backend_i *backends[MAX_BACKENDS] = {
 #ifdef LIF_HAVE_SIMD
     &lif_backend_simd,
 #endif
+#ifdef LIF_HAVE_OPENMP
+    &lif_backend_openmp,
+#endif
 };
 static size_t n_backends = 1
 #ifdef LIF_HAVE_SIMD
+    + 1
+#endif
+#ifdef LIF_HAVE_OPENMP
     + 1
 #endif
     ;
