@@ -16,7 +16,9 @@
  *   loss                                    one call on the calling thread
  * Every cut but the narrow weight gradient's is bitwise free (the kernel
  * tests hold each kernel to it), and that one does not depend on the
- * thread count: results are bitwise the same for any thread count.
+ * thread count: results are bitwise the same for any thread count. So the
+ * parts of the bitwise-free cuts (two a thread) and the fixed row blocks
+ * are taken dynamically, by whichever thread is free first.
  *
  * A problem too small to pay for a parallel region runs on the calling
  * thread. The minimum work per part of each op is in its file, with the
@@ -184,6 +186,21 @@ int lif_omp_parts(const lif_omp_state *s, int nthreads, double units, double min
     return n < 1 ? 1 : (int)n;
 }
 
+lif_omp_split lif_omp_split_work(const lif_omp_state *s, int nthreads, double units,
+                                 double min_units, long pieces)
+{
+    lif_omp_split sp = {lif_omp_parts(s, nthreads, units, min_units, pieces), 1};
+    if (sp.threads > 1) {
+        long n = (long)sp.threads * LIF_OMP_PARTS_PER_THREAD;
+        double per = min_units / LIF_OMP_PARTS_PER_THREAD;
+        if (!s->split_all && per > 0 && units / per < (double)n)
+            n = (long)(units / per);
+        n = n < pieces ? n : pieces;
+        sp.parts = n > sp.threads ? (int)n : sp.threads;
+    }
+    return sp;
+}
+
 static long gcd(long a, long b)
 {
     while (b) {
@@ -231,20 +248,28 @@ lif_status lif_omp_err_raise(const lif_omp_err *e, const char *op)
     return lif_error(e->st, "%s/openmp, part %ld: %s", op, e->part, e->msg);
 }
 
-lif_status lif_omp_run_parts(const lif_ctx *ctx, const lif_omp_state *s, int np,
+lif_status lif_omp_run_parts(const lif_ctx *ctx, const lif_omp_state *s, lif_omp_split sp,
                              lif_omp_part_fn fn, const void *arg, const char *op)
 {
-    if (np <= 1) {
+    if (sp.threads <= 1) {
         lif_ctx c = lif_omp_inner_ctx(ctx, s, 0);
-        return fn(&c, 0, 1, arg);
+        lif_status st = LIF_OK;
+        for (int i = 0; i < sp.parts && st == LIF_OK; i++)
+            st = fn(&c, i, sp.parts, arg);
+        return st;
     }
     lif_omp_err e = {.st = LIF_OK};
-#pragma omp parallel num_threads(np)
+    int next = 0;
+#pragma omp parallel num_threads(sp.threads)
     {
-        int tid = omp_get_thread_num(), team = omp_get_num_threads();
-        lif_ctx c = lif_omp_inner_ctx(ctx, s, tid);
-        for (int i = tid; i < np; i += team) {
-            lif_status r = fn(&c, i, np, arg);
+        lif_ctx c = lif_omp_inner_ctx(ctx, s, omp_get_thread_num());
+        for (;;) {
+            int i;
+#pragma omp atomic capture
+            i = next++;
+            if (i >= sp.parts)
+                break;
+            lif_status r = fn(&c, i, sp.parts, arg);
             if (r != LIF_OK)
                 lif_omp_err_note(&e, i, r);
         }

@@ -14,11 +14,13 @@
  *     (j+1)·M/NB), numbered and bounded by M alone. Block j's dW and db go
  *     into a zeroed partial (the inner kernel accumulates into it), then
  *     dW += partial_0 + partial_1 + ... + partial_{NB-1}, element by element
- *     in block order. The threads take the blocks in rounds of one block
- *     each; after a round, they add its partials in block order, each
- *     thread over its own range of elements. Any thread count (one
- *     included) gives the same sums in the same order. With NB = 1 the
- *     inner kernel accumulates straight into dW.
+ *     in block order. The threads take the blocks dynamically, each block's
+ *     partial at a place fixed by its number in the workspace slices
+ *     (ceil(NB / threads) partials a slice); after one barrier every thread
+ *     adds all NB partials, in block order, over its own range of
+ *     elements. One thread streams the blocks through a single partial. Any thread count gives the same sums in the
+ *     same order. With NB = 1 the inner kernel accumulates straight into dW
+ *     (as the simd kernel alone does).
  *
  * Minimum work per part, in units of M·n_in·max(n_out, 16): one-thread
  * costs of the AVX-512 kernels at the reference shape (6400 x 784 x 10,
@@ -69,11 +71,11 @@ lif_status lif_linear_fwd_omp(const lif_ctx *ctx, const lif_linear_fwd_args *a)
     lif_status st = lif_omp_check_ctx(ctx, s, "linear_fwd");
     if (st != LIF_OK)
         return st;
-    int np = lif_omp_parts(s, ctx->nthreads, linear_units(a->M, a->n_in, a->n_out), MIN_FWD,
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, linear_units(a->M, a->n_in, a->n_out), MIN_FWD,
                            a->M);
     cut u = {.a = a, .s = s, .ld = a->ldy ? a->ldy : (size_t)a->n_out};
-    u.gran = lif_omp_gran((long)u.ld, a->M, np);
-    return lif_omp_run_parts(ctx, s, np, fwd_part, &u, "linear_fwd");
+    u.gran = lif_omp_gran((long)u.ld, a->M, sp.parts);
+    return lif_omp_run_parts(ctx, s, sp, fwd_part, &u, "linear_fwd");
 }
 
 /* ---- linear_bwd_x ---- */
@@ -100,11 +102,11 @@ lif_status lif_linear_bwd_x_omp(const lif_ctx *ctx, const lif_linear_bwd_x_args 
     lif_status st = lif_omp_check_ctx(ctx, s, "linear_bwd_x");
     if (st != LIF_OK)
         return st;
-    int np = lif_omp_parts(s, ctx->nthreads, linear_units(a->M, a->n_in, a->n_out), MIN_BWD_X,
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, linear_units(a->M, a->n_in, a->n_out), MIN_BWD_X,
                            a->M);
     cut u = {.a = a, .s = s, .ld = a->lddy ? a->lddy : (size_t)a->n_out,
-             .gran = lif_omp_gran(a->n_in, a->M, np)};
-    return lif_omp_run_parts(ctx, s, np, bwd_x_part, &u, "linear_bwd_x");
+             .gran = lif_omp_gran(a->n_in, a->M, sp.parts)};
+    return lif_omp_run_parts(ctx, s, sp, bwd_x_part, &u, "linear_bwd_x");
 }
 
 /* ---- linear_bwd_w ---- */
@@ -115,18 +117,21 @@ static int n_blocks(long M)
     return nb < 1 ? 1 : nb > LIF_OMP_MAX_BLOCKS ? LIF_OMP_MAX_BLOCKS : (int)nb;
 }
 
-/* Floats of one partial: dW, then db. */
-static size_t partial_floats(int n_in, int n_out)
+/* Bytes of one partial (dW, then db), a multiple of 64. */
+static size_t partial_bytes(int n_in, int n_out)
 {
-    return (size_t)n_out * (size_t)n_in + (size_t)n_out;
+    size_t b = ((size_t)n_out * (size_t)n_in + (size_t)n_out) * sizeof(float);
+    return (b + 63) / 64 * 64;
 }
 
+/* Each thread holds the partials of its share of the blocks of the largest
+ * M (ceil(NB / threads); one when serial, which streams them). */
 size_t lif_linear_bwd_w_omp_extra(const lif_problem *p)
 {
-    if (p->n_out >= LIF_OMP_WIDE || n_blocks((long)p->Tc * p->B) < 2)
+    int nb = n_blocks((long)p->Tc * p->B), t = p->threads > 1 ? p->threads : 1;
+    if (p->n_out >= LIF_OMP_WIDE || nb < 2)
         return 0;
-    size_t b = partial_floats(p->n_in, p->n_out) * sizeof(float);
-    return (b + 63) / 64 * 64;
+    return (size_t)((nb + t - 1) / t) * partial_bytes(p->n_in, p->n_out);
 }
 
 /* wide: outputs [lo, hi) of part i */
@@ -176,9 +181,11 @@ static void add_range(const lif_linear_bwd_w_args *a, const float *src, long lo,
         a->db[e - nw] += src[e];
 }
 
-static float *partial_of(const lif_ctx *ctx, const lif_omp_state *s, int tid)
+/* Partial `slot` of thread tid's slice. */
+static float *partial_of(const lif_ctx *ctx, const lif_omp_state *s, size_t pbytes, int tid,
+                         int slot)
 {
-    return (float *)(void *)((char *)lif_ctx_ws(ctx, tid) + s->inner_ws);
+    return (float *)(void *)((char *)lif_ctx_ws(ctx, tid) + s->inner_ws + (size_t)slot * pbytes);
 }
 
 lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
@@ -190,26 +197,26 @@ lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args 
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     double units = linear_units(a->M, a->n_in, a->n_out);
     if (s->wide) {
-        int np = lif_omp_parts(s, ctx->nthreads, units, MIN_BWD_W, (a->n_out + 15) / 16);
+        lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_BWD_W, (a->n_out + 15) / 16);
         cut u = {.a = a, .s = s, .ld = lddy};
-        return lif_omp_run_parts(ctx, s, np, bwd_w_wide_part, &u, "linear_bwd_w");
+        return lif_omp_run_parts(ctx, s, sp, bwd_w_wide_part, &u, "linear_bwd_w");
     }
     int nb = n_blocks(a->M);
     if (nb == 1) {
         lif_ctx c = lif_omp_inner_ctx(ctx, s, 0);
         return s->k->run.linear_bwd_w(&c, a);
     }
-    size_t need = s->inner_ws + partial_floats(a->n_in, a->n_out) * sizeof(float);
-    if (!ctx->ws || ctx->ws_stride < need)
+    size_t pbytes = partial_bytes(a->n_in, a->n_out);
+    if (!ctx->ws || ctx->ws_stride < s->inner_ws + pbytes)
         return lif_error(LIF_ERR_INVALID_ARG,
                          "linear_bwd_w/openmp: M = %d rows (%d blocks) need %zu bytes of "
                          "workspace a thread, the problem booked %zu (M > its Tc*B?)",
-                         a->M, nb, need, ctx->ws ? ctx->ws_stride : 0);
+                         a->M, nb, s->inner_ws + pbytes, ctx->ws ? ctx->ws_stride : 0);
     long E = (long)a->n_out * a->n_in + (a->db ? a->n_out : 0);
     int np = lif_omp_parts(s, ctx->nthreads, units, MIN_BWD_W, nb);
     if (np == 1) {
         lif_ctx c = lif_omp_inner_ctx(ctx, s, 0);
-        float *p = partial_of(ctx, s, 0);
+        float *p = partial_of(ctx, s, pbytes, 0, 0);
         for (int j = 0; j < nb; j++) {
             if ((st = block_into(s, &c, a, lddy, j, nb, p)) != LIF_OK)
                 return st;
@@ -217,25 +224,42 @@ lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args 
         }
         return LIF_OK;
     }
+    /* The threads take the blocks dynamically (the next free thread the
+     * next block); block j's partial has a place fixed by j: slot j / nt of
+     * slice j % nt, over all nt = ctx->nthreads slices (each holds at least
+     * ceil(NB / threads) partials of the problem's largest M). After a
+     * barrier, every thread adds all of them, in block order, over its own
+     * range of elements. (Slices holding fewer partials than a call needs
+     * take several passes.) */
+    int nt = ctx->nthreads;
+    long cap = (long)nt * (long)((ctx->ws_stride - s->inner_ws) / pbytes);
     lif_omp_err e = {.st = LIF_OK};
+    int next = 0;
 #pragma omp parallel num_threads(np)
     {
         int tid = omp_get_thread_num(), team = omp_get_num_threads();
         lif_ctx c = lif_omp_inner_ctx(ctx, s, tid);
         long lo, hi;
         lif_omp_range(E, team, tid, 16, &lo, &hi);
-        for (int j0 = 0; j0 < nb; j0 += team) {
-            int j = j0 + tid, in_round = nb - j0 < team ? nb - j0 : team;
-            if (j < nb) {
-                lif_status r = block_into(s, &c, a, lddy, j, nb, partial_of(ctx, s, tid));
+        for (int base = 0; base < nb; base += (int)cap) {
+            int end = nb - base < cap ? nb : base + (int)cap;
+            for (;;) {
+                int j;
+#pragma omp atomic capture
+                j = next++;
+                if (j >= end)
+                    break;
+                int q = j - base;
+                lif_status r = block_into(s, &c, a, lddy, j, nb,
+                                          partial_of(ctx, s, pbytes, q % nt, q / nt));
                 if (r != LIF_OK)
                     lif_omp_err_note(&e, j, r);
             }
 #pragma omp barrier
-            /* this round's partials, in block order, over my elements */
-            for (int k = 0; k < in_round; k++)
-                add_range(a, partial_of(ctx, s, k), lo, hi);
-#pragma omp barrier
+            for (int q = 0; q < end - base; q++)
+                add_range(a, partial_of(ctx, s, pbytes, q % nt, q / nt), lo, hi);
+#pragma omp single
+            next = end;
         }
     }
     return lif_omp_err_raise(&e, "linear_bwd_w");

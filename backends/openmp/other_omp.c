@@ -49,7 +49,7 @@ lif_status lif_optim_omp(const lif_ctx *ctx, const lif_optim_args *a)
     lif_status st = lif_omp_check_ctx(ctx, s, "optim");
     if (st != LIF_OK)
         return st;
-    int np = lif_omp_parts(s, ctx->nthreads, (double)a->n, MIN_OPTIM, (long)((a->n + 15) / 16));
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, (double)a->n, MIN_OPTIM, (long)((a->n + 15) / 16));
     cut u = {.a = a, .s = s};
-    return lif_omp_run_parts(ctx, s, np, optim_part, &u, "optim");
+    return lif_omp_run_parts(ctx, s, sp, optim_part, &u, "optim");
 }

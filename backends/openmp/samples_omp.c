@@ -17,8 +17,8 @@
 #include "openmp.h"
 
 #define MIN_ENCODE 262144.0      /* ~35 us */
-#define MIN_LIF_FWD 32768.0      /* ~50 us */
-#define MIN_LIF_BWD 131072.0     /* ~30 us */
+#define MIN_LIF_FWD 16384.0      /* ~25 us */
+#define MIN_LIF_BWD 32768.0      /* ~8 us here, ~20 us in a training step (cold caches) */
 #define MIN_SPIKE_COUNT 262144.0 /* ~25 us */
 
 typedef struct cut {
@@ -54,10 +54,10 @@ lif_status lif_encode_omp(const lif_ctx *ctx, const lif_encode_args *a)
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n_in;
-    int np = lif_omp_parts(s, ctx->nthreads, units, MIN_ENCODE, a->B);
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_ENCODE, a->B);
     cut u = {.a = a, .s = s, .gran = 1,
              .ts = a->dst_tstride ? a->dst_tstride : (size_t)a->B * a->ld};
-    return lif_omp_run_parts(ctx, s, np, encode_part, &u, "encode");
+    return lif_omp_run_parts(ctx, s, sp, encode_part, &u, "encode");
 }
 
 /* ---- lif_fwd ---- */
@@ -89,11 +89,11 @@ lif_status lif_lif_fwd_omp(const lif_ctx *ctx, const lif_lif_fwd_args *a)
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n;
-    int np = lif_omp_parts(s, ctx->nthreads, units, MIN_LIF_FWD, a->B);
-    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, np),
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_LIF_FWD, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, sp.parts),
              .ts = a->tstride ? a->tstride : (size_t)a->B * (size_t)a->n,
              .ss = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds};
-    return lif_omp_run_parts(ctx, s, np, lif_fwd_part, &u, "lif_fwd");
+    return lif_omp_run_parts(ctx, s, sp, lif_fwd_part, &u, "lif_fwd");
 }
 
 /* ---- lif_bwd ---- */
@@ -124,10 +124,10 @@ lif_status lif_lif_bwd_omp(const lif_ctx *ctx, const lif_lif_bwd_args *a)
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n;
-    int np = lif_omp_parts(s, ctx->nthreads, units, MIN_LIF_BWD, a->B);
-    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, np),
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_LIF_BWD, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, sp.parts),
              .ts = a->tstride ? a->tstride : (size_t)a->B * (size_t)a->n};
-    return lif_omp_run_parts(ctx, s, np, lif_bwd_part, &u, "lif_bwd");
+    return lif_omp_run_parts(ctx, s, sp, lif_bwd_part, &u, "lif_bwd");
 }
 
 /* ---- spike_count ---- */
@@ -155,8 +155,8 @@ lif_status lif_spike_count_omp(const lif_ctx *ctx, const lif_spike_count_args *a
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n;
-    int np = lif_omp_parts(s, ctx->nthreads, units, MIN_SPIKE_COUNT, a->B);
-    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, np),
+    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_SPIKE_COUNT, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, sp.parts),
              .ss = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds};
-    return lif_omp_run_parts(ctx, s, np, spike_count_part, &u, "spike_count");
+    return lif_omp_run_parts(ctx, s, sp, spike_count_part, &u, "spike_count");
 }
