@@ -30,6 +30,14 @@
  * bitwise what one call over the whole gives, and a row stride wider than
  * n_out leaves the padding columns untouched.
  *
+ * Threaded kernels (LIF_KERNEL_THREADED) run every call at 1, 2, 3 and 8
+ * threads, booked as the plan books them (problem.threads, one init() per
+ * count, one workspace slice per thread with canaries between them), and
+ * their outputs must be bitwise the same at every count. They also run
+ * larger linear shapes (BIG: the weight gradient's row blocks and output
+ * blocks), and LIF_OPENMP_SPLIT=all makes the openmp kernels split even
+ * the small shapes.
+ *
  * Every failure prints a repro line (kernel, op, shape, options, seed).
  * Rerun one kernel with LIF_TEST_KERNEL=<substring of its name>; change the
  * inputs with LIF_TEST_SEED=<n>. */
@@ -207,6 +215,20 @@ static int n_seen_why;
 static void *cur_ws, *cur_state;
 static const lif_kernel_i *cur_k;
 
+/* A LIF_KERNEL_THREADED kernel runs every call with each of these thread
+ * counts, booked as the plan books them: problem.threads = nthreads, its
+ * init() for that problem, nthreads workspace slices of workspace(p)
+ * rounded up to 64 bytes (the bytes between a slice's size and the next
+ * slice, and 64 past the last, are canaries). Its outputs must be bitwise
+ * the same for every count. */
+static const int THREADS[] = {1, 2, 3, 8};
+#define N_THREADS ((int)(sizeof THREADS / sizeof THREADS[0]))
+static void *thr_ws[N_THREADS], *thr_state[N_THREADS];
+static size_t thr_size[N_THREADS];
+static long n_thread_runs;
+
+static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
 static void release_cur(void)
 {
     free(cur_ws);
@@ -214,12 +236,26 @@ static void release_cur(void)
     if (cur_k && cur_k->fini)
         cur_k->fini(cur_state);
     cur_state = NULL;
+    for (int i = 0; i < N_THREADS; i++) {
+        free(thr_ws[i]);
+        thr_ws[i] = NULL;
+        if (cur_k && cur_k->fini)
+            cur_k->fini(thr_state[i]);
+        thr_state[i] = NULL;
+    }
     cur_k = NULL;
 }
 
-/* Runs kernel slot on args a with the current workspace and state. */
+static void run_threaded(const lif_kernel_i *k, const void *a);
+
+/* Runs kernel slot on args a with the current workspace and state (a
+ * threaded kernel: with every count of THREADS, compared bitwise). */
 #define RUN(slot, a)                                                          \
     do {                                                                      \
+        if (k->flags & LIF_KERNEL_THREADED) {                                 \
+            run_threaded(k, &(a));                                            \
+            break;                                                            \
+        }                                                                     \
         lif_ctx ctx_ = ws_ctx(cur_ws, cur_state);                             \
         ws_fill(cur_ws);                                                      \
         lif_status st_ = k->run.slot(&ctx_, &(a));                            \
@@ -234,8 +270,26 @@ static int accepts(const lif_kernel_i *k, const lif_problem *p, const char *kn)
     const char *why = NULL;
     if (!k->supports || k->supports(p, &why)) {
         release_cur();
-        cur_ws = ws_new(k, p);
         cur_k = k;
+        if (k->flags & LIF_KERNEL_THREADED) {
+            for (int i = 0; i < N_THREADS; i++) {
+                lif_problem q = *p;
+                q.threads = THREADS[i];
+                thr_size[i] = k->workspace ? k->workspace(&q) : 0;
+                if (thr_size[i])
+                    thr_ws[i] = xalloc(round64(thr_size[i]) * (size_t)THREADS[i] + WS_CANARY);
+                if (k->init) {
+                    lif_status st = k->init(&q, &thr_state[i]);
+                    if (st != LIF_OK) {
+                        fail("init() at %d threads returned %d: %s", THREADS[i], (int)st,
+                             lif_last_error());
+                        return 0;
+                    }
+                }
+            }
+            return 1;
+        }
+        cur_ws = ws_new(k, p);
         if (k->init) {
             lif_status st = k->init(p, &cur_state);
             if (st != LIF_OK) {
@@ -258,6 +312,183 @@ static int accepts(const lif_kernel_i *k, const lif_problem *p, const char *kn)
         seen_why[n_seen_why++] = why;
     printf("declined: %s: %s (first: %s)\n", kn, why, repro);
     return 0;
+}
+
+/* ------------------------------------------------------ threaded kernels */
+
+/* An output of a kernel call: bytes from p (gaps between a cut's rows
+ * included: the kernel leaves them alone, so they compare equal too). */
+typedef struct region {
+    const char *name;
+    void *p;
+    size_t bytes;
+} region;
+
+/* Span of a [Tc, B, row] block: steps `step` elements apart, B rows of
+ * `row` elements. */
+static size_t span(int Tc, size_t step, size_t B_row)
+{
+    return Tc > 0 ? (size_t)(Tc - 1) * step + B_row : 0;
+}
+
+/* The outputs of op k->op's call a (written or accumulated into). */
+static int outputs_of(lif_op op, const void *args, region *r)
+{
+    int n = 0;
+#define OUT(nm, ptr, count, type)                                                         \
+    do {                                                                                  \
+        if ((ptr) && (count) > 0)                                                         \
+            r[n++] = (region){nm, (void *)(ptr), (size_t)(count) * sizeof(type)};         \
+    } while (0)
+    switch (op) {
+    case LIF_OP_ENCODE: {
+        const lif_encode_args *a = args;
+        size_t ts = a->dst_tstride ? a->dst_tstride : (size_t)a->B * a->ld;
+        OUT("dst", a->dst, span(a->Tc, ts, (size_t)a->B * a->ld), uint64_t);
+        break;
+    }
+    case LIF_OP_LINEAR_FWD: {
+        const lif_linear_fwd_args *a = args;
+        size_t ld = a->ldy ? a->ldy : (size_t)a->n_out;
+        OUT("y", a->y, a->M > 0 ? (size_t)(a->M - 1) * ld + (size_t)a->n_out : 0, float);
+        break;
+    }
+    case LIF_OP_LIF_FWD: {
+        const lif_lif_fwd_args *a = args;
+        size_t N = (size_t)a->B * a->n;
+        size_t ts = a->tstride ? a->tstride : N;
+        size_t ss = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds;
+        OUT("v", a->v, N, float);
+        OUT("h", a->h, span(a->Tc, ts, N), float);
+        OUT("s", a->s, span(a->Tc, ss, (size_t)a->B * a->lds), uint64_t);
+        break;
+    }
+    case LIF_OP_LIF_BWD: {
+        const lif_lif_bwd_args *a = args;
+        size_t N = (size_t)a->B * a->n;
+        OUT("dv", a->dv, N, float);
+        OUT("dx", a->dx, span(a->Tc, a->tstride ? a->tstride : N, N), float);
+        break;
+    }
+    case LIF_OP_LINEAR_BWD_W: {
+        const lif_linear_bwd_w_args *a = args;
+        OUT("dw", a->dw, (size_t)a->n_out * a->n_in, float);
+        OUT("db", a->db, a->n_out, float);
+        break;
+    }
+    case LIF_OP_LINEAR_BWD_X: {
+        const lif_linear_bwd_x_args *a = args;
+        OUT("dx", a->dx, (size_t)a->M * a->n_in, float);
+        break;
+    }
+    case LIF_OP_SPIKE_COUNT: {
+        const lif_spike_count_args *a = args;
+        OUT("count", a->count, (size_t)a->B * a->n, float);
+        break;
+    }
+    case LIF_OP_LOSS: {
+        const lif_loss_args *a = args;
+        OUT("rate", a->rate, (size_t)a->B * a->n, float);
+        OUT("ds", a->ds, (size_t)a->B * a->n, float);
+        OUT("loss", a->loss, 1, double);
+        OUT("correct", a->correct, 1, int);
+        break;
+    }
+    case LIF_OP_OPTIM: {
+        const lif_optim_args *a = args;
+        OUT("w", a->w, a->n, float);
+        OUT("m", a->m, a->n, float);
+        OUT("v", a->v, a->n, float);
+        break;
+    }
+    default:
+        break;
+    }
+#undef OUT
+    return n;
+}
+
+static lif_status call_kernel(const lif_kernel_i *k, const lif_ctx *c, const void *a)
+{
+    switch (k->op) {
+    case LIF_OP_ENCODE: return k->run.encode(c, a);
+    case LIF_OP_LINEAR_FWD: return k->run.linear_fwd(c, a);
+    case LIF_OP_LIF_FWD: return k->run.lif_fwd(c, a);
+    case LIF_OP_LIF_BWD: return k->run.lif_bwd(c, a);
+    case LIF_OP_LINEAR_BWD_W: return k->run.linear_bwd_w(c, a);
+    case LIF_OP_LINEAR_BWD_X: return k->run.linear_bwd_x(c, a);
+    case LIF_OP_SPIKE_COUNT: return k->run.spike_count(c, a);
+    case LIF_OP_LOSS: return k->run.loss(c, a);
+    case LIF_OP_OPTIM: return k->run.optim(c, a);
+    default: return LIF_ERR_INTERNAL;
+    }
+}
+
+/* Runs a threaded kernel's call a with each count of THREADS from the same
+ * inputs (the outputs restored before each run) and checks that the
+ * outputs are bitwise those of one thread, and that no thread wrote past
+ * its workspace slice. The outputs are left as the runs made them. */
+static void run_threaded(const lif_kernel_i *k, const void *a)
+{
+    region r[8];
+    int nr = outputs_of(k->op, a, r);
+    unsigned char *init[8], *one[8];
+    for (int j = 0; j < nr; j++) {
+        init[j] = malloc(r[j].bytes);
+        one[j] = malloc(r[j].bytes);
+        if (!init[j] || !one[j]) {
+            fprintf(stderr, "out of memory\n");
+            exit(1);
+        }
+        memcpy(init[j], r[j].p, r[j].bytes);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        int nt = THREADS[i];
+        size_t size = thr_size[i], stride = round64(size);
+        unsigned char *ws = thr_ws[i];
+        if (ws) /* garbage in the slices, canaries after each and past the last */
+            for (int t = 0; t <= nt; t++) {
+                if (t < nt)
+                    memset(ws + (size_t)t * stride, 0xa5, size);
+                memset(ws + (size_t)t * stride + (t < nt ? size : 0), 0x5a,
+                       t < nt ? stride - size : WS_CANARY);
+            }
+        for (int j = 0; i > 0 && j < nr; j++)
+            memcpy(r[j].p, init[j], r[j].bytes);
+        lif_ctx c = {.nthreads = nt, .ws = ws, .ws_stride = ws ? stride : 0,
+                     .state = thr_state[i]};
+        lif_status st = call_kernel(k, &c, a);
+        test_checks++;
+        if (st != LIF_OK)
+            fail("run() at %d threads returned %d: %s", nt, (int)st, lif_last_error());
+        for (int t = 0; ws && t <= nt; t++) {
+            const unsigned char *q = ws + (size_t)t * stride + (t < nt ? size : 0);
+            size_t len = t < nt ? stride - size : WS_CANARY;
+            for (size_t b = 0; b < len; b++)
+                if (q[b] != 0x5a) {
+                    fail("at %d threads: wrote past workspace slice %d (%zu bytes)", nt,
+                         t < nt ? t : nt - 1, size);
+                    break;
+                }
+        }
+        test_checks++;
+        for (int j = 0; j < nr; j++) {
+            if (i == 0) {
+                memcpy(one[j], r[j].p, r[j].bytes);
+                continue;
+            }
+            if (memcmp(one[j], r[j].p, r[j].bytes) != 0) {
+                size_t b = 0;
+                while (((unsigned char *)r[j].p)[b] == one[j][b])
+                    b++;
+                fail("at %d threads: %s differs from 1 thread at byte %zu of %zu (must be "
+                     "bitwise equal for any thread count)", nt, r[j].name, b, r[j].bytes);
+            }
+        }
+        n_thread_runs++;
+    }
+    for (int j = 0; j < nr; j++)
+        free(init[j]), free(one[j]);
 }
 
 /* ------------------------------------------------------------------ shapes */
@@ -433,11 +664,22 @@ static double pick_density(const lif_kernel_i *k, lif_problem *p, int c)
 
 static void pad_linear(const lif_kernel_i *k, const char *kn, int bwd);
 
-static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
+/* Threaded kernels also run these (M from 333 to 8320 rows, narrow and
+ * wide layers: the weight gradient's fixed row blocks, up to their cap of
+ * 16, and its output blocks), exact and random, bias on and off. */
+static const struct {
+    int n_in, B, Tc, n_out;
+} BIG[] = {{784, 100, 11, 10}, {100, 130, 20, 10}, {65, 64, 36, 33},
+           {100, 37, 9, 200}, {784, 64, 20, 64}, {64, 128, 65, 10}};
+#define FOR_BIG_SHAPES(k, c)                                                       \
+    for (int ib_ = 0; ((k)->flags & LIF_KERNEL_THREADED) && ib_ < LEN(BIG); ib_++) \
+        for (int ex = 1; ex >= 0; ex--, (c)++)
+
+static void linear_fwd_case(const lif_kernel_i *k, const char *kn, int c, int n_in, int B,
+                            int Tc, int n_out, int ex, int bias)
 {
-    int c = 0;
-    FOR_LINEAR_SHAPES(c) {
-        int n_in = NINS[in], B = BS[ib], Tc = TCS[it], n_out = NOUTS[io], M = Tc * B;
+    {
+        int M = Tc * B;
         lif_problem p = {.op = LIF_OP_LINEAR_FWD, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
                          .n_out = n_out, .has_bias = bias, .threads = 1};
         double d = pick_density(k, &p, c);
@@ -447,7 +689,7 @@ static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
                    "density=%.2f ldx=%zu %s seed=%llu", kn, M, Tc, B, n_in, n_out, bias, d,
                    ld, ex ? "exact" : "random", (unsigned long long)seed);
         if (!accepts(k, &p, kn))
-            continue;
+            return;
         double *x = DALLOC((size_t)M * n_in), *wd = DALLOC((size_t)n_out * n_in);
         double *bd = DALLOC(n_out), *yd = DALLOC((size_t)M * n_out), *mag = DALLOC((size_t)M * n_out);
         float *w = FALLOC((size_t)n_out * n_in), *b = FALLOC(n_out), *y = FALLOC((size_t)M * n_out);
@@ -468,15 +710,25 @@ static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
         n_run++;
         free(x), free(wd), free(bd), free(yd), free(mag), free(w), free(b), free(y), free(xb);
     }
+}
+
+static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    FOR_LINEAR_SHAPES(c)
+        linear_fwd_case(k, kn, c, NINS[in], BS[ib], TCS[it], NOUTS[io], ex, bias);
+    FOR_BIG_SHAPES(k, c)
+        linear_fwd_case(k, kn, c, BIG[ib_].n_in, BIG[ib_].B, BIG[ib_].Tc, BIG[ib_].n_out, ex,
+                        (ib_ + ex) % 2);
     pad_linear(k, kn, 0);
     cut_linear_fwd(k, kn);
 }
 
-static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
+static void linear_bwd_w_case(const lif_kernel_i *k, const char *kn, int c, int n_in, int B,
+                              int Tc, int n_out, int ex, int bias)
 {
-    int c = 0;
-    FOR_LINEAR_SHAPES(c) {
-        int n_in = NINS[in], B = BS[ib], Tc = TCS[it], n_out = NOUTS[io], M = Tc * B;
+    {
+        int M = Tc * B;
         lif_problem p = {.op = LIF_OP_LINEAR_BWD_W, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
                          .n_out = n_out, .has_bias = bias, .threads = 1};
         double d = pick_density(k, &p, c);
@@ -486,7 +738,7 @@ static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
                    "density=%.2f ldx=%zu %s seed=%llu", kn, M, Tc, B, n_in, n_out, bias, d,
                    ld, ex ? "exact" : "random", (unsigned long long)seed);
         if (!accepts(k, &p, kn))
-            continue;
+            return;
         size_t nw = (size_t)n_out * n_in;
         double *x = DALLOC((size_t)M * n_in), *dyd = DALLOC((size_t)M * n_out);
         double *dwd = DALLOC(nw), *dbd = DALLOC(n_out), *mag = DALLOC(nw), *dbmag = DALLOC(n_out);
@@ -517,6 +769,16 @@ static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
         free(x), free(dyd), free(dwd), free(dbd), free(mag), free(dbmag), free(dy), free(dw),
             free(db), free(xb);
     }
+}
+
+static void test_linear_bwd_w(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    FOR_LINEAR_SHAPES(c)
+        linear_bwd_w_case(k, kn, c, NINS[in], BS[ib], TCS[it], NOUTS[io], ex, bias);
+    FOR_BIG_SHAPES(k, c)
+        linear_bwd_w_case(k, kn, c, BIG[ib_].n_in, BIG[ib_].B, BIG[ib_].Tc, BIG[ib_].n_out, ex,
+                          (ib_ + ex) % 2);
     pad_linear(k, kn, 1);
     cut_linear_bwd_w(k, kn);
 }
@@ -573,19 +835,18 @@ static void pad_linear(const lif_kernel_i *k, const char *kn, int bwd)
     free(x), free(wd), free(yd), free(w), free(y), free(xb);
 }
 
-static void test_linear_bwd_x(const lif_kernel_i *k, const char *kn)
+static void linear_bwd_x_case(const lif_kernel_i *k, const char *kn, int c, int n_in, int B,
+                              int Tc, int n_out, int ex)
 {
-    int c = 0;
-    FOR_LINEAR_SHAPES(c) {
-        (void)bias; /* no bias in this op */
-        int n_in = NINS[in], B = BS[ib], Tc = TCS[it], n_out = NOUTS[io], M = Tc * B;
+    {
+        int M = Tc * B;
         uint64_t seed = case_seed(LIF_OP_LINEAR_BWD_X, c), r = seed;
         begin_case("kernel=%s op=linear_bwd_x M=%d(Tc=%d,B=%d) n_in=%d n_out=%d %s seed=%llu",
                    kn, M, Tc, B, n_in, n_out, ex ? "exact" : "random", (unsigned long long)seed);
         lif_problem p = {.op = LIF_OP_LINEAR_BWD_X, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
                          .n_out = n_out, .threads = 1};
         if (!accepts(k, &p, kn))
-            continue;
+            return;
         size_t nw = (size_t)n_out * n_in, nx = (size_t)M * n_in;
         double *dyd = DALLOC((size_t)M * n_out), *wd = DALLOC(nw), *dxd = DALLOC(nx), *mag = DALLOC(nx);
         float *dy = FALLOC((size_t)M * n_out), *w = FALLOC(nw), *dx = FALLOC(nx);
@@ -604,6 +865,17 @@ static void test_linear_bwd_x(const lif_kernel_i *k, const char *kn)
         n_run++;
         free(dyd), free(wd), free(dxd), free(mag), free(dy), free(w), free(dx);
     }
+}
+
+static void test_linear_bwd_x(const lif_kernel_i *k, const char *kn)
+{
+    int c = 0;
+    FOR_LINEAR_SHAPES(c) {
+        (void)bias; /* no bias in this op */
+        linear_bwd_x_case(k, kn, c, NINS[in], BS[ib], TCS[it], NOUTS[io], ex);
+    }
+    FOR_BIG_SHAPES(k, c)
+        linear_bwd_x_case(k, kn, c, BIG[ib_].n_in, BIG[ib_].B, BIG[ib_].Tc, BIG[ib_].n_out, ex);
     cut_linear_bwd_x(k, kn);
 }
 
@@ -1547,6 +1819,10 @@ static void test_threshold(void)
 
 int main(void)
 {
+    /* the openmp kernels split every problem with two pieces or more,
+     * however small (else the shapes here would mostly run on one thread);
+     * results must not change */
+    setenv("LIF_OPENMP_SPLIT", "all", 0);
     const char *only = getenv("LIF_TEST_KERNEL");
     const char *es = getenv("LIF_TEST_SEED");
     if (es && *es)
@@ -1582,10 +1858,14 @@ int main(void)
             int f0 = test_failures;
             n_run = n_declined = n_flips = n_exact_hits = 0;
             n_seen_why = 0;
+            n_thread_runs = 0;
             testers[k->op](k, kn);
             release_cur();
             printf("kernel %-28s %5ld problems, %4ld declined, %3ld spike flips, %d failures",
                    kn, n_run, n_declined, n_flips, test_failures - f0);
+            if (k->flags & LIF_KERNEL_THREADED)
+                printf(" (threaded: %ld calls, each at 1, 2, 3 and 8 threads, bitwise equal)",
+                       n_thread_runs / N_THREADS);
             if (k->op == LIF_OP_LIF_FWD)
                 printf(" (exact inputs put H on V_th %ld times)", n_exact_hits);
             putchar('\n');

@@ -17,6 +17,10 @@
  *     and every SIMD kernel.
  *  5. LIF_VERBOSE=dispatch: one chosen line, declined lines with reasons,
  *     CSV with exactly 4 commas a line.
+ *  6. A composing backend (openmp): first for every op under "auto",
+ *     absent from "auto,-openmp" (what it selects its inner kernels with),
+ *     and never forced there. Sections 2-3 check the kernels it wraps with
+ *     "auto,-openmp" when it is built.
  *
  * CPU detection is cached at the first query, so the ISA caps
  * (LIF_MAX_CPU_ISA=scalar, and =avx2 on an AVX-512 machine) are tested by
@@ -37,6 +41,10 @@
 static const char *tag = "test_rank"; /* "test_rank[cap=avx2]" in a child */
 static lif_isa isa;                    /* the effective ISA */
 static int have_simd;                  /* the simd backend is registered and available */
+static int have_openmp;                /* the openmp backend is registered */
+/* "auto" without the composing backend: the ranking of the kernels it
+ * wraps (openmp ranks above them all and runs them inside) */
+static const char *inner_auto = "auto";
 
 static void skipped(const char *what, const char *why)
 {
@@ -364,12 +372,12 @@ static void test_ranking(void)
             lif_problem hi = problem(lin[o], wide ? 400 : 10, 0.9f);
             lif_candidate c[MAXC];
             char want[64];
-            size_t n = candidates(&lo, "auto", c);
+            size_t n = candidates(&lo, inner_auto, c);
             snprintf(want, sizeof want, "%s/simd/%s_event", op, best);
             CHECK(n > 0 && strcmp(kname(c[0].kernel), want) == 0,
                   "n_out %d density 0.01: first candidate %s, want %s", lo.n_out,
                   n ? kname(c[0].kernel) : "-", want);
-            n = candidates(&hi, "auto", c);
+            n = candidates(&hi, inner_auto, c);
             if (isa == LIF_ISA_AVX2 && lin[o] == LIF_OP_LINEAR_FWD && !wide)
                 snprintf(want, sizeof want, "linear_fwd/simd/avx2_table");
             else
@@ -410,7 +418,7 @@ static void test_ranking(void)
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         lif_problem p = problem(LIF_OP_LINEAR_FWD, order[i].n_out, order[i].density);
         lif_candidate c[MAXC];
-        size_t n = candidates(&p, "auto", c);
+        size_t n = candidates(&p, inner_auto, c);
         CHECK(n > 0 && strcmp(kname(c[0].kernel), order[i].want) == 0,
               "AVX2, n_out %d, density %g: first %s, want %s", order[i].n_out,
               (double)order[i].density, n ? kname(c[0].kernel) : "-", order[i].want);
@@ -462,9 +470,9 @@ static void test_select(void)
 
     if (!have_simd) {
         skipped("selection over simd lists", "the simd backend cannot run here");
-        k = select_k(&p, "auto");
-        CHECK(k && strcmp(k->backend, "scalar") == 0, "simd unavailable: auto chose %s",
-              kname(k));
+        k = select_k(&p, inner_auto);
+        CHECK(k && strcmp(k->backend, "scalar") == 0, "simd unavailable: %s chose %s",
+              inner_auto, kname(k));
         return;
     }
     setenv("LIF_FORCE_KERNEL", "linear_fwd/scalar/ref", 1);
@@ -539,9 +547,9 @@ static void test_select(void)
             CHECK(k && strcmp(kname(k), ref) == 0,
                   "%s, simd alone: selected %s, want the scalar fallback %s", decl[i].what,
                   kname(k), ref);
-            k = select_k(d, "auto");
-            CHECK(k && strcmp(kname(k), ref) == 0, "%s, auto: selected %s, want %s",
-                  decl[i].what, kname(k), ref);
+            k = select_k(d, inner_auto);
+            CHECK(k && strcmp(kname(k), ref) == 0, "%s, %s: selected %s, want %s",
+                  decl[i].what, inner_auto, kname(k), ref);
         } else {
             k = select_k(d, "simd,scalar");
             CHECK(nd > 0 && k == c[0].kernel && strcmp(k->backend, "simd") == 0,
@@ -760,6 +768,46 @@ static void test_verbose(void)
     }
 }
 
+/* ---- 6. a composing backend: openmp ---- */
+
+/* openmp's kernels rank first for every op (they run the best other kernel
+ * inside, and call it directly at one thread); "auto,-openmp" is what they
+ * select their inner kernels with: no openmp candidate, and a forced
+ * openmp kernel is declined there (else a composing kernel could get
+ * itself back). */
+static void test_composing(void)
+{
+    if (!have_openmp) {
+        skipped("openmp ranking", "this build has no openmp backend");
+        return;
+    }
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        for (int wide = 0; wide < 2; wide++) {
+            lif_problem p = problem((lif_op)op, wide ? 400 : 10, 0.2f);
+            lif_candidate c[MAXC];
+            size_t n = candidates(&p, "auto", c);
+            char want[64];
+            snprintf(want, sizeof want, "%s/openmp/omp", lif_op_name((lif_op)op));
+            CHECK(n > 1 && strcmp(kname(c[0].kernel), want) == 0 && c[0].rank > c[1].rank,
+                  "%s, n_out %d: auto's first candidate %s, want %s above the rest", lif_op_name(p.op),
+                  p.n_out, n ? kname(c[0].kernel) : "-", want);
+            CHECK(c[0].kernel->flags & LIF_KERNEL_THREADED, "%s is not LIF_KERNEL_THREADED", want);
+            size_t m = candidates(&p, "auto,-openmp", c);
+            CHECK(m == n - 1, "auto,-openmp: %zu candidates, auto %zu", m, n);
+            for (size_t i = 0; i < m; i++)
+                CHECK(strcmp(c[i].kernel->backend, "openmp") != 0, "auto,-openmp lists %s",
+                      kname(c[i].kernel));
+            setenv("LIF_FORCE_KERNEL", want, 1);
+            const lif_kernel_i *k = select_k(&p, "auto,-openmp");
+            CHECK(k && strcmp(k->backend, "openmp") != 0,
+                  "LIF_FORCE_KERNEL=%s with auto,-openmp: selected %s", want, kname(k));
+            k = select_k(&p, "auto");
+            CHECK(k && strcmp(kname(k), want) == 0, "LIF_FORCE_KERNEL=%s with auto: selected %s",
+                  want, kname(k));
+            unsetenv("LIF_FORCE_KERNEL");
+        }
+}
+
 /* ---- ISA caps, in a child process ---- */
 
 static void run_capped(const char *cap)
@@ -791,6 +839,10 @@ int main(void)
     isa = cpu->isa;
     const lif_backend_i *simd = lif_backend_find("simd");
     have_simd = simd && lif_backend_available(simd, NULL);
+    const lif_backend_i *omp = lif_backend_find("openmp");
+    have_openmp = omp && lif_backend_available(omp, NULL);
+    if (have_openmp)
+        inner_auto = "auto,-openmp";
     static char tagbuf[64];
     if (cpu->capped || getenv("LIF_MAX_CPU_ISA")) {
         snprintf(tagbuf, sizeof tagbuf, "test_rank[LIF_MAX_CPU_ISA=%s]",
@@ -805,6 +857,7 @@ int main(void)
     test_select();
     test_rank_rules();
     test_verbose();
+    test_composing();
 
     if (!child) {
         /* detection is cached: the caps below the effective ISA run in a

@@ -103,7 +103,8 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
 /* Measures each layer's input spike density over the whole last forward
  * pass (all T steps, so the figure does not depend on Tc) and binds the
  * linear kernels again for it: dense or event-driven, from what the data
- * really fire. Sets *changed when a kernel changed. */
+ * really fire. Sets *changed when a kernel changed (or, having state, was
+ * initialised again). */
 static lif_status measure_density(lif_plan *p, int *changed)
 {
     size_t rows = (size_t)p->T * p->Bcur;
@@ -127,6 +128,11 @@ static lif_status measure_density(lif_plan *p, int *changed)
         if (st != LIF_OK)
             return st;
         *changed |= fwd != p->k[LIF_OP_LINEAR_FWD][l] || bwd != p->k[LIF_OP_LINEAR_BWD_W][l];
+        /* a kernel with an init() was made again for the measured density
+         * and may now run differently (a composing kernel may have chosen
+         * another inner kernel): count it as changed */
+        *changed |= p->k[LIF_OP_LINEAR_FWD][l]->init != NULL ||
+                    p->k[LIF_OP_LINEAR_BWD_W][l]->init != NULL;
     }
     return LIF_OK;
 }

@@ -16,6 +16,9 @@ extern const lif_backend_i lif_backend_scalar;
 #ifdef LIF_HAVE_SIMD
 extern const lif_backend_i lif_backend_simd;
 #endif
+#ifdef LIF_HAVE_OPENMP
+extern const lif_backend_i lif_backend_openmp;
+#endif
 /* The registry: the backends compiled in (scalar first; later backends
  * append here, each under its own build option), then any registered at run
  * time by lif_backend_register. */
@@ -25,9 +28,15 @@ static const lif_backend_i *backends[MAX_BACKENDS] = {
 #ifdef LIF_HAVE_SIMD
     &lif_backend_simd,
 #endif
+#ifdef LIF_HAVE_OPENMP
+    &lif_backend_openmp,
+#endif
 };
 static size_t n_backends = 1
 #ifdef LIF_HAVE_SIMD
+    + 1
+#endif
+#ifdef LIF_HAVE_OPENMP
     + 1
 #endif
     ;
@@ -337,7 +346,10 @@ lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_k
 
     const char *force = getenv("LIF_FORCE_KERNEL");
     if (force && *force) {
-        /* the names in the order given: the first that can run p wins */
+        /* the names in the order given: the first that can run p wins;
+         * a backend that an "auto,-name" list excludes is never forced (a
+         * composing backend selects its inner kernels so, and must not get
+         * itself back) */
         for (const char *f = force; *f;) {
             const char *e = strchr(f, ',');
             size_t len = e ? (size_t)(e - f) : strlen(f);
@@ -348,6 +360,11 @@ lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_k
                     lif_kernel_name(k, name, sizeof name);
                     if (k->op != p->op || strlen(name) != len || strncmp(name, f, len) != 0)
                         continue;
+                    if (is_auto(list) && excluded(list, backends[i]->name)) {
+                        if (verbose)
+                            report(k, "declined", "forced, but the backend list excludes it");
+                        continue;
+                    }
                     if (usable(backends[i], k, p, &why)) {
                         if (verbose)
                             report(k, "chosen", "forced by LIF_FORCE_KERNEL");

@@ -342,7 +342,8 @@ lif_status lif_kernel_candidates(const lif_problem *p, const char *list, lif_can
 double lif_kernel_rank(const lif_kernel_i *k, const lif_problem *p, const char **basis);
 
 /* Picks the kernel for problem p. Order: LIF_FORCE_KERNEL (a comma list of
- * kernel names: the first, in the list's order, of this op that can run p),
+ * kernel names: the first, in the list's order, of this op that can run p
+ * and whose backend an "auto,-name" list does not exclude),
  * then the best-ranked kernel that supports p of the first
  * backend of `list` that has one, then of the next, and so on, then the
  * scalar reference ("auto", NULL or "": every available backend, one
