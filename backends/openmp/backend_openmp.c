@@ -34,9 +34,7 @@
 #include <string.h>
 
 #include "openmp.h"
-#ifdef LIF_HAVE_TOPOLOGY
 #include "lif/topology.h"
-#endif
 
 #define INNER_LIST "auto,-openmp"
 
@@ -94,7 +92,6 @@ size_t lif_omp_workspace(const lif_problem *p, lif_omp_extra_fn extra)
     return inner_ws_bound(p) + (extra ? extra(p) : 0);
 }
 
-#ifdef LIF_HAVE_TOPOLOGY
 /* Pins OpenMP thread i to core i, once per process for up to n threads. */
 static void bind_threads(int n)
 {
@@ -107,7 +104,6 @@ static void bind_threads(int n)
     while (had < n && !atomic_compare_exchange_weak(&bound, &had, n))
         ;
 }
-#endif
 
 void lif_omp_fini(void *state)
 {
@@ -167,10 +163,8 @@ lif_status lif_omp_init(const lif_problem *p, void **state, lif_omp_extra_fn ext
                 return st;
             }
     }
-#ifdef LIF_HAVE_TOPOLOGY
     if (p->bind == LIF_BIND_CORES)
         bind_threads(s->nstates);
-#endif
     *state = s;
     return LIF_OK;
 }
