@@ -633,6 +633,32 @@ static void test_determinism(void)
           args ? args : "(none)");
     free(args);
     run_free(&r);
+    /* the same bits for 1, 2, 3 and 8 threads on the openmp backend, and
+     * for -j 0 and -j 2 (the loader workers are recorded only) */
+    static const char *const thr[] = {"--backend openmp --threads 1 -j 0",
+                                      "--backend openmp --threads 2 -j 2",
+                                      "--backend openmp --threads 3", "--backend openmp --threads 8",
+                                      "--backend openmp --threads 2 -j 0"};
+    if (!lif_backend_find("openmp")) {
+        printf("skipped: thread counts on the openmp backend: not built\n");
+    } else {
+        for (size_t i = 0; i < sizeof thr / sizeof thr[0]; i++) {
+            char dir[32], cmd[512], a[96], b[96];
+            snprintf(dir, sizeof dir, "out_thr%zu", i);
+            /* TRAIN_BASE's %s (the data folder) is run_lif's to fill */
+            snprintf(cmd, sizeof cmd, "%s -epochs 2 -out-dir %s %s", TRAIN_BASE, dir, thr[i]);
+            r = run_lif(NULL, cmd, flat);
+            CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+            snprintf(a, sizeof a, "out_thr0/" RUN_NAME "/log.jsonl");
+            snprintf(b, sizeof b, "%s/" RUN_NAME "/log.jsonl", dir);
+            int same = same_bytes(a, b);
+            snprintf(a, sizeof a, "out_thr0/" RUN_NAME "/checkpoint_latest.lif");
+            snprintf(b, sizeof b, "%s/" RUN_NAME "/checkpoint_latest.lif", dir);
+            CHECK(same && same_bytes(a, b), "%s: log.jsonl or checkpoint differ from %s: %s",
+                  thr[i], thr[0], r.cmd);
+            run_free(&r);
+        }
+    }
     /* without --threads the default is the same auto */
     r = run_lif("OMP_NUM_THREADS=3", TRAIN_BASE " -epochs 1 -out-dir out_autothr", flat);
     CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
