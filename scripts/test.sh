@@ -3,6 +3,8 @@
 #   1. gcc, Release, -Werror: build everything (benchmarks too), run ctest;
 #   2. gcc, ASan + UBSan: run ctest again;
 #   3. clang, -Werror: build everything (warning-free with both compilers);
+#   3b. clang + LLVM's OpenMP, ThreadSanitizer: the threaded tests, with
+#      libarcher.so so TSan understands OpenMP's synchronisation;
 #   4. install to a temporary prefix and build a program against liblif
 #      through pkg-config and through CMake's find_package.
 set -euo pipefail
@@ -29,6 +31,14 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 step "clang -Werror: build"
 CC=clang CXX=clang++ cmake -S . -B build-ci-clang -DCMAKE_BUILD_TYPE=Release -DLIF_WERROR=ON >/dev/null
 cmake --build build-ci-clang -j"$jobs"
+
+step "clang ThreadSanitizer + LLVM OpenMP (archer): threaded tests"
+CC=clang CXX=clang++ cmake -S . -B build-ci-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DLIF_SANITIZE_THREAD=ON -DLIF_WERROR=ON -DLIF_BUILD_BENCH=OFF >/dev/null
+cmake --build build-ci-tsan -j"$jobs" --target test_openmp test_kernels
+OMP_TOOL_LIBRARIES=/usr/lib/llvm-14/lib/libarcher.so \
+  TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" \
+  ctest --test-dir build-ci-tsan --output-on-failure -R '^test_(openmp|kernels)$'
 
 step "install, then link a program through pkg-config and find_package"
 prefix=$(mktemp -d)
