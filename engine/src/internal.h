@@ -12,6 +12,10 @@
 void *lif_alloc(size_t n);
 void lif_free(void *p);
 
+/* Parses a whole decimal integer (optional sign, no blanks); 0 on success,
+ * -1 if s is not one or it overflows (recipe.c). */
+int lif_parse_ll(const char *s, long long *out);
+
 /* Words per row of a packed spike matrix with n features, padded so every
  * row starts 64-byte aligned. */
 static inline size_t lif_bits_ld(int n)

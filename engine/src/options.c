@@ -4,12 +4,12 @@
  * checkpoints store). */
 #include <errno.h>
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lif/net.h"
+#include "internal.h"
 
 typedef struct opt_int {
     const char *key;
@@ -102,19 +102,6 @@ lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key)
     return LIF_OK;
 }
 
-static int parse_int(const char *s, int *out)
-{
-    if (!((*s >= '0' && *s <= '9') || ((*s == '-' || *s == '+') && s[1] >= '0' && s[1] <= '9')))
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < INT_MIN || v > INT_MAX)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *value,
                              const char *flag)
 {
@@ -150,11 +137,11 @@ lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *valu
     for (size_t i = 0; key && i < N_INTS; i++) {
         if (strcmp(key, ints[i].key) != 0)
             continue;
-        int v;
-        if (parse_int(value, &v) || v < ints[i].lo || v > ints[i].hi)
+        long long v;
+        if (lif_parse_ll(value, &v) || v < ints[i].lo || v > ints[i].hi)
             return lif_error(LIF_ERR_INVALID_ARG, "%s: expected an integer in %d..%d, got '%s'",
                              flag, ints[i].lo, ints[i].hi, value);
-        *at(o, &ints[i]) = v;
+        *at(o, &ints[i]) = (int)v;
         return LIF_OK;
     }
     return lif_error(LIF_ERR_NOT_FOUND, "%s: unknown plan option '%s'", flag, key ? key : "");

@@ -66,8 +66,14 @@ static void unbind(lif_plan *p, lif_op op, int l)
  * slice per thread (64-byte multiples apart), the thread count (the plan's
  * for a threaded kernel, else 1) and the state of the kernel's init(). On
  * failure the slot keeps what was bound before (if anything). */
-static lif_status bind(lif_plan *p, lif_op op, int l)
+/* Binds op of layer l to its kernel (workspace, init state); *rebound (if
+ * not NULL) is set when the slot was bound anew, cleared when it was kept. */
+static lif_status bind(lif_plan *p, lif_op op, int l, int *rebound)
 {
+    int dummy;
+    if (!rebound)
+        rebound = &dummy;
+    *rebound = 0;
     const lif_kernel_i *k;
     lif_problem q = problem(p, op, l);
     lif_status st = lif_kernel_select(&q, p->opts.backend, &k);
@@ -97,6 +103,7 @@ static lif_status bind(lif_plan *p, lif_op op, int l)
     p->ctx[op][l] = c;
     p->k[op][l] = k;
     memcpy(p->kname[op][l], name, sizeof name);
+    *rebound = 1;
     return LIF_OK;
 }
 
@@ -121,18 +128,15 @@ static lif_status measure_density(lif_plan *p, int *changed)
             }
         double d = (double)ones / ((double)rows * n);
         p->density[l] = d > 1e-6 ? (float)d : 1e-6f;  /* nonzero: measured */
-        const lif_kernel_i *fwd = p->k[LIF_OP_LINEAR_FWD][l], *bwd = p->k[LIF_OP_LINEAR_BWD_W][l];
-        lif_status st = bind(p, LIF_OP_LINEAR_FWD, l);
+        /* bound anew: another kernel, or one with state made again for the
+         * measured density (a composing kernel may choose another inner one) */
+        int fwd, bwd;
+        lif_status st = bind(p, LIF_OP_LINEAR_FWD, l, &fwd);
         if (st == LIF_OK)
-            st = bind(p, LIF_OP_LINEAR_BWD_W, l);
+            st = bind(p, LIF_OP_LINEAR_BWD_W, l, &bwd);
         if (st != LIF_OK)
             return st;
-        *changed |= fwd != p->k[LIF_OP_LINEAR_FWD][l] || bwd != p->k[LIF_OP_LINEAR_BWD_W][l];
-        /* a kernel with an init() was made again for the measured density
-         * and may now run differently (a composing kernel may have chosen
-         * another inner kernel): count it as changed */
-        *changed |= p->k[LIF_OP_LINEAR_FWD][l]->init != NULL ||
-                    p->k[LIF_OP_LINEAR_BWD_W][l]->init != NULL;
+        *changed |= fwd || bwd;
     }
     return LIF_OK;
 }
@@ -215,7 +219,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     }
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < p->L; l++)
-            if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l)) != LIF_OK)
+            if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l, NULL)) != LIF_OK)
                 goto fail;
     size_t TB = (size_t)p->T * B;
     int widest = 0;

@@ -4,6 +4,7 @@
  * walk that table, so a key's type, range and wording live in one place. */
 #include "lif/recipe.h"
 #include "lif/net.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -330,7 +331,7 @@ static int lower_eq(const char *a, const char *b)
     return *a == *b;
 }
 
-static int parse_ll(const char *s, long long *out)
+int lif_parse_ll(const char *s, long long *out)
 {
     if (!((*s >= '0' && *s <= '9') || ((*s == '-' || *s == '+') && s[1] >= '0' && s[1] <= '9')))
         return -1;
@@ -401,7 +402,7 @@ static int set_text(lif_recipe *r, const field *f, const char *s)
     switch (f->k) {
     case K_INT:
     case K_U32:
-        return parse_ll(s, &i) ? -1 : put_int(r, f, i);
+        return lif_parse_ll(s, &i) ? -1 : put_int(r, f, i);
     case K_DBL:
     case K_FLT:
         if (parse_dbl(s, &d))
