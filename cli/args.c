@@ -145,6 +145,28 @@ int cli_fail_key(const char *cmd, lif_status st, const char *key, const cli_flag
                ? LIF_EXIT_USAGE : LIF_EXIT_FAIL;
 }
 
+int cli_fail_plan(const char *cmd, lif_status st, const cli_flag *flags)
+{
+    const char *detail = lif_last_error();
+    for (size_t i = 0; lif_plan_opts_key(i); i++) {
+        const char *k = lif_plan_opts_key(i);
+        size_t n = strlen(k);
+        if (strncmp(detail, k, n) == 0 && detail[n] == ' ')
+            return cli_fail_key(cmd, st, k, flags);
+    }
+    return cli_fail(cmd, st);
+}
+
+void cli_print_plan(FILE *f, const lif_plan *plan)
+{
+    const lif_plan_opts *o = lif_plan_options(plan);
+    double mb = (double)lif_plan_memory(plan) / 1048576.0;
+    fprintf(f, "plan: chunks of %d steps, %s, %.1f MiB of buffers\n", o->Tc,
+            lif_plan_recomputes(plan) ? "recomputed in backward from their first step's state"
+                                      : "every step stored for backward",
+            mb);
+}
+
 void cli_print_flags(FILE *f, const cli_flag *flags)
 {
     for (const cli_flag *fl = flags; fl->name; fl++) {

@@ -70,6 +70,13 @@ const char *cli_flag_for(const cli_flag *flags, const char *key, char *buf, size
  * detail's leading key (`key`) is printed as the flag that sets it. */
 int cli_fail_key(const char *cmd, lif_status st, const char *key, const cli_flag *flags);
 
+/* cli_fail_key for a failed lif_plan_create: the key is whichever plan
+ * option the message starts with. */
+int cli_fail_plan(const char *cmd, lif_status st, const cli_flag *flags);
+
+/* One line on how the plan runs time: chunks, store or recompute, memory. */
+void cli_print_plan(FILE *f, const lif_plan *plan);
+
 /* Prints the flags of a table as help text. */
 void cli_print_flags(FILE *f, const cli_flag *flags);
 

@@ -13,7 +13,9 @@ static const cli_flag eval_flags[] = {
     {"backend", FLAG_PLAN, "backend", "LIST", "kernel backends in order of preference, or auto (auto)"},
     {"threads", FLAG_PLAN, "threads", "N", "kernel threads, 0 = auto (default: OMP_NUM_THREADS, else the physical cores hwloc reports)"},
     {"bind", FLAG_PLAN, "bind", "none|cores", "pin a threaded kernel's threads one per core (none)"},
-    {"tc", FLAG_PLAN, "Tc", "N", "time steps per chunk, 0 = T"},
+    {"tc", FLAG_PLAN, "Tc", "N|auto", "time steps per chunk, 1..T, or auto: the largest that fits the memory budget and the cache (auto)"},
+    {"memory-budget", FLAG_PLAN, "memory_budget", "SIZE", "most bytes the plan's buffers may take, e.g. 64M, 1G (auto: all T stored up to 64M, else chunks recomputed)"},
+    {"recompute", FLAG_PLAN, "recompute", "auto|on|off", "recompute each chunk's forward in backward instead of storing all T steps (auto)"},
     {"epoch", FLAG_OPTION, "epoch", "N", "draw the Poisson spikes of this epoch (the checkpoint's)"},
     {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported"},
     {"quiet", FLAG_OPTION, "quiet", NULL, "print only the result line"},
@@ -91,7 +93,7 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     if ((st = lif_plan_create(net, r->batch, &opts, &plan)) != LIF_OK) {
-        rc = cli_fail_key("eval", st, "Tc", eval_flags);
+        rc = cli_fail_plan("eval", st, eval_flags);
         goto done;
     }
     lif_epoch_stats te;

@@ -35,7 +35,9 @@ static const cli_flag train_flags[] = {
     {"bind", FLAG_PLAN, "bind", "none|cores", "pin a threaded kernel's threads one per core (none)"},
     {"hidden", FLAG_RECIPE, "hidden", "N[,N]", "hidden Linear+LIF layers, e.g. 400 (none)"},
     {"bias", FLAG_RECIPE, "bias", NULL, "give the Linear layers a bias"},
-    {"tc", FLAG_PLAN, "Tc", "N", "time steps per chunk, 0 = T (0)"},
+    {"tc", FLAG_PLAN, "Tc", "N|auto", "time steps per chunk, 1..T, or auto: the largest that fits the memory budget and the cache (auto)"},
+    {"memory-budget", FLAG_PLAN, "memory_budget", "SIZE", "most bytes the plan's buffers may take, e.g. 64M, 1G (auto: all T stored up to 64M, else chunks recomputed)"},
+    {"recompute", FLAG_PLAN, "recompute", "auto|on|off", "recompute each chunk's forward in backward instead of storing all T steps (auto)"},
     {"v-threshold", FLAG_RECIPE, "v_threshold", "V", "firing threshold (1.0)"},
     {"v-reset", FLAG_RECIPE, "v_reset", "V|none", "hard-reset value, or none for soft reset (0.0)"},
     {"decay-input", FLAG_RECIPE, "decay_input", "BOOL", "input decays with tau (true)"},
@@ -380,7 +382,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     if ((st = lif_plan_create(net, r.batch, &opts, &plan)) != LIF_OK) {
-        rc = cli_fail_key("train", st, "Tc", train_flags);
+        rc = cli_fail_plan("train", st, train_flags);
         goto done;
     }
     /* the Namespace line and args.txt record the threads the plan runs
@@ -418,6 +420,7 @@ int cmd_train(int argc, char **argv)
         printf("%s\n", run_dir);
         printf("data: %d training and %d test images of %dx%d from %s\n", train.n, test.n,
                train.rows, train.cols, data_dir);
+        cli_print_plan(stdout, plan);
         fflush(stdout);
     }
     snprintf(path, sizeof path, "%s/args.txt", run_dir);

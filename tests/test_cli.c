@@ -659,6 +659,48 @@ static void test_determinism(void)
             run_free(&r);
         }
     }
+    /* chunking and recompute (T 12): the same bits for any Tc, 12 not a
+     * multiple of 5 or 7, with and without recomputing, on each backend */
+    static const char *const bks[] = {"scalar", "simd", "openmp --threads 2"};
+    static const char *const chk[] = {"--tc 12 --recompute off", "--tc 1 --recompute on",
+                                      "--tc 5", "--tc 6 --recompute on",
+                                      "--tc 7 --recompute on", "--memory-budget 200K"};
+    for (size_t bi = 0; bi < sizeof bks / sizeof bks[0]; bi++) {
+        char bname[16];
+        snprintf(bname, sizeof bname, "%.*s", (int)strcspn(bks[bi], " "), bks[bi]);
+        if (!lif_backend_find(bname) || !lif_backend_available(lif_backend_find(bname), NULL)) {
+            printf("skipped: chunking on the %s backend: not available here\n", bname);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++) {
+            char dir[32], cmd[512], a[96], b[96];
+            snprintf(dir, sizeof dir, "out_tc%zu_%zu", bi, i);
+            snprintf(cmd, sizeof cmd, "%s -epochs 1 -out-dir %s --backend %s %s", TRAIN_BASE, dir,
+                     bks[bi], chk[i]);
+            r = run_lif(NULL, cmd, flat);
+            CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+            if (i == 0) {
+                run_free(&r);
+                continue;
+            }
+            snprintf(a, sizeof a, "out_tc%zu_0/" RUN_NAME "/log.jsonl", bi);
+            snprintf(b, sizeof b, "%s/" RUN_NAME "/log.jsonl", dir);
+            int same = same_bytes(a, b);
+            snprintf(a, sizeof a, "out_tc%zu_0/" RUN_NAME "/checkpoint_latest.lif", bi);
+            snprintf(b, sizeof b, "%s/" RUN_NAME "/checkpoint_latest.lif", dir);
+            CHECK(same && same_bytes(a, b),
+                  "%s %s: log.jsonl or checkpoint differ from Tc = T without recompute: %s",
+                  bks[bi], chk[i], r.cmd);
+            run_free(&r);
+        }
+    }
+    /* an impossible budget is refused before anything runs */
+    r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_budget --memory-budget 4K", flat);
+    CHECK(r.status == 2 && strstr(r.err, "--memory-budget") && strstr(r.err, "too small") &&
+              !exists("out_budget/" RUN_NAME "/log.jsonl"),
+          "--memory-budget 4K: exit %d (want 2), stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+
     /* without --threads the default is the same auto */
     r = run_lif("OMP_NUM_THREADS=3", TRAIN_BASE " -epochs 1 -out-dir out_autothr", flat);
     CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);

@@ -1735,6 +1735,26 @@ static void cut_linear_bwd_w(const lif_kernel_i *k, const char *kn)
             same_bits("dw (output cut)", dwo, dwf, nw, sizeof *dwo);
             same_bits("db (output cut)", dbo, dbf, n_out, sizeof *dbo);
         }
+        /* step order (LIF_KERNEL_STEP_ORDER): one call over the CUT_TC steps
+         * of CUT_B rows with .step = CUT_B sums as one call per step, last
+         * step first, does: the order that makes gradients independent of
+         * how BPTT chunks time */
+        if ((k->flags & LIF_KERNEL_STEP_ORDER) && accepts(k, &p, kn)) {
+            float *dws = fdup(dw0, nw), *dbs = fdup(db0, n_out);
+            float *dwt = fdup(dw0, nw), *dbt = fdup(db0, n_out);
+            ap = a;
+            ap.step = CUT_B, ap.dw = dws, ap.db = dbs;
+            RUN(linear_bwd_w, ap);
+            for (int t = CUT_TC - 1; t >= 0; t--) {
+                ap = a;
+                ap.M = CUT_B, ap.dy = dy + (size_t)t * CUT_B * n_out;
+                ap.x = x + (size_t)t * CUT_B * ldx, ap.dw = dwt, ap.db = dbt;
+                RUN(linear_bwd_w, ap);
+            }
+            same_bits("dw (step = B: steps last to first)", dws, dwt, nw, sizeof *dws);
+            same_bits("db (step = B: steps last to first)", dbs, dbt, n_out, sizeof *dbs);
+            free(dws), free(dbs), free(dwt), free(dbt);
+        }
         n_run++;
         free(xd), free(dyd), free(dwd), free(dbd), free(dy), free(dw0), free(db0), free(x),
             free(dwf), free(dbf), free(dwp), free(dbp), free(dwo), free(dbo), free(dyp);

@@ -97,12 +97,16 @@ static const char *repro(const tcase *c, int B, int T, int Tc, uint64_t seed)
 /* How the plans of the test being run are made: make_recipe sets the
  * chunk length (and the default backend list), run_once the backend. */
 static lif_plan_opts plan_opts;
+static int plan_recompute = LIF_RECOMPUTE_OFF; /* what make_recipe's options ask */
+static int plan_threads = 0;
 
 static void make_recipe(const tcase *c, int T, int Tc, int batch, lif_recipe *r)
 {
     lif_recipe_default(r);
     lif_plan_opts_default(&plan_opts);
-    plan_opts.Tc = Tc;
+    plan_opts.Tc = Tc > 0 ? Tc : T;
+    plan_opts.recompute = plan_recompute;
+    plan_opts.threads = plan_threads;
     plan_opts.workers = 1;
     r->T = T;
     r->batch = batch;
@@ -760,6 +764,14 @@ static void cmp_snaps(const snap *a, const snap *b, int T, int B, int exact_grad
           "%s: output spikes / V differ (spikes: %s; linear_fwd kernels: [%s] vs [%s]) %s", what,
           diff_str(a->s, b->s, (size_t)B * T * 10), a->kernels, b->kernels, rp);
     for (int l = 0; l < a->L; l++) {
+        if (!a->n[l] || !b->n[l]) { /* a plan that recomputes keeps one chunk: grads only */
+            CHECK(a->nw[l] == b->nw[l] && same_f(a->gw[l], b->gw[l], a->nw[l]),
+                  "%s: grad_w layer %d differs (%s) %s", what, l,
+                  diff_str(a->gw[l], b->gw[l], a->nw[l]), rp);
+            CHECK(a->nb[l] == b->nb[l] && same_f(a->gb[l], b->gb[l], a->nb[l]),
+                  "%s: grad_b layer %d differs %s", what, l, rp);
+            continue;
+        }
         CHECK(a->n[l] == b->n[l] && same_f(a->I[l], b->I[l], a->n[l]),
               "%s: I layer %d differs (%s; linear_fwd kernels: [%s] vs [%s]) %s", what, l,
               diff_str(a->I[l], b->I[l], a->n[l]), a->kernels, b->kernels, rp);
@@ -905,28 +917,50 @@ static void test_chunking(void)
                 for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
                     if (chunks[k].T != T)
                         continue;
-                    char rp[640];
-                    snprintf(rp, sizeof rp, "%s %s", repro(c, B, T, chunks[k].Tc, seed),
-                             enc ? "(encoder)" : "(given spikes)");
-                    snap sn;
-                    if (run_once(c, T, chunks[k].Tc, B, "auto", net0, seed, &bt, &sn, NULL)) {
-                        cmp_snaps(&ref, &sn, T, B, 0, "Tc vs Tc=T", rp);
-                        free_snap(&sn);
+                    for (int rc = 0; rc < 2; rc++) {
+                        char rp[640];
+                        snprintf(rp, sizeof rp, "%s %s recompute %s", repro(c, B, T, chunks[k].Tc, seed),
+                                 enc ? "(encoder)" : "(given spikes)", rc ? "on" : "off");
+                        plan_recompute = rc ? LIF_RECOMPUTE_ON : LIF_RECOMPUTE_OFF;
+                        snap sn;
+                        /* any Tc, stored or recomputed: the same bits
+                         * (gradients too: bwd_w sums steps last to first) */
+                        if (run_once(c, T, chunks[k].Tc, B, "auto", net0, seed, &bt, &sn, NULL)) {
+                            cmp_snaps(&ref, &sn, T, B, 1, "Tc vs Tc=T", rp);
+                            free_snap(&sn);
+                        }
+                        if (run_once(c, T, chunks[k].Tc, B, "auto", raw, seed, &bt, &sn, NULL)) {
+                            cmp_snaps(&ref_raw, &sn, T, B, 1, "Tc vs Tc=T (init weights)", rp);
+                            free_snap(&sn);
+                        }
+                        if (run_once(c, T, chunks[k].Tc, B, "scalar", raw, seed, &bt, &sn, NULL)) {
+                            cmp_snaps(&ref_sc, &sn, T, B, 1, "scalar Tc vs Tc=T", rp);
+                            free_snap(&sn);
+                        }
+                        /* each other backend against itself at Tc = T */
+                        static const char *const bks[] = {"simd", "openmp"};
+                        for (size_t bi = 0; bi < 2; bi++) {
+                            const lif_backend_i *bk = lif_backend_find(bks[bi]);
+                            if (!bk || !lif_backend_available(bk, NULL))
+                                continue;
+                            snap bref;
+                            plan_threads = bi ? 3 : 0;
+                            plan_recompute = LIF_RECOMPUTE_OFF;
+                            int ok = run_once(c, T, 0, B, bks[bi], raw, seed, &bt, &bref, NULL);
+                            plan_recompute = rc ? LIF_RECOMPUTE_ON : LIF_RECOMPUTE_OFF;
+                            if (ok && run_once(c, T, chunks[k].Tc, B, bks[bi], raw, seed, &bt, &sn,
+                                               NULL)) {
+                                char what[64];
+                                snprintf(what, sizeof what, "%s Tc vs Tc=T", bks[bi]);
+                                cmp_snaps(&bref, &sn, T, B, 1, what, rp);
+                                free_snap(&sn);
+                            }
+                            if (ok)
+                                free_snap(&bref);
+                            plan_threads = 0;
+                        }
                     }
-                    if (run_once(c, T, chunks[k].Tc, B, "auto", raw, seed, &bt, &sn, NULL)) {
-                        cmp_snaps(&ref_raw, &sn, T, B, 0, "Tc vs Tc=T (init weights)", rp);
-                        free_snap(&sn);
-                    }
-                    if (run_once(c, T, chunks[k].Tc, B, "scalar", raw, seed, &bt, &sn, NULL)) {
-                        /* scalar: same kernels, same per-element op order;
-                         * only grad_w/grad_b's order of chunks differs */
-                        cmp_snaps(&ref_sc, &sn, T, B, chunks[k].Tc == T, "scalar Tc vs Tc=T",
-                                  rp);
-                        for (int l = 0; l < sn.L; l++)
-                            CHECK(same_f(ref_sc.dI[l], sn.dI[l], sn.n[l]),
-                                  "scalar: dI layer %d not bitwise equal across Tc %s", l, rp);
-                        free_snap(&sn);
-                    }
+                    plan_recompute = LIF_RECOMPUTE_OFF;
                 }
                 free_snap(&ref);
                 free_snap(&ref_sc);

@@ -38,7 +38,8 @@ static int recipe_eq(const lif_recipe *a, const lif_recipe *b)
 }
 
 /* The keys that are plan options, not recipe fields. */
-static const char *const option_keys[] = {"backend", "threads", "Tc", "workers", "bind"};
+static const char *const option_keys[] = {"backend", "threads", "Tc", "workers", "bind",
+                                           "memory_budget", "recompute"};
 #define N_OPTION_KEYS (sizeof option_keys / sizeof option_keys[0])
 
 /* 1 if the JSON text has "key" as a key. */
@@ -581,7 +582,7 @@ static void test_opts_defaults(void)
           lif_last_error());
     CHECK(lif_plan_opts_check(&o, NULL) == LIF_OK, "check with no key pointer");
 
-    /* the keys: exactly the five options, each one lif_recipe_from_json skips */
+    /* the keys: exactly the seven options, each one lif_recipe_from_json skips */
     size_t n = 0;
     int seen[N_OPTION_KEYS] = {0};
     for (size_t i = 0; lif_plan_opts_key(i); i++, n++) {
@@ -642,6 +643,63 @@ static void test_opts_set(void)
         CHECK(s == LIF_OK && got == edge[i].want, "set %s=%s -> %d (%d) %s", edge[i].key,
               edge[i].value, s, got, lif_last_error());
     }
+    /* memory budgets, recompute, Tc auto */
+    struct {
+        const char *value;
+        long long want; /* -1: refused */
+    } budgets[] = {
+        {"64M", 64ll << 20}, {"1G", 1ll << 30}, {"512K", 512ll << 10}, {"4096", 4096},
+        {"1.5G", 3ll << 29}, {"64MiB", 64ll << 20}, {"64MB", 64ll << 20}, {"auto", 0},
+        {"0", -1}, {"-1M", -1}, {"64X", -1}, {"M", -1}, {"", -1}, {"2000T", -1},
+        {" 64M", -1}, {"64M ", -1}, {"nan", -1}, {"inf", -1},
+    };
+    for (size_t i = 0; i < sizeof budgets / sizeof budgets[0]; i++) {
+        lif_plan_opts_default(&o);
+        o.memory_budget = 7;
+        s = lif_plan_opts_set(&o, "memory_budget", budgets[i].value, "--memory-budget");
+        if (budgets[i].want >= 0)
+            CHECK(s == LIF_OK && o.memory_budget == budgets[i].want,
+                  "--memory-budget %s -> %lld (%s)", budgets[i].value, o.memory_budget,
+                  lif_last_error());
+        else
+            CHECK(s == LIF_ERR_INVALID_ARG && o.memory_budget == 7 &&
+                      HAS("--memory-budget") && HAS("64M"),
+                  "--memory-budget '%s' refused: %s", budgets[i].value, lif_last_error());
+    }
+    const char *rc[] = {"auto", "on", "off"};
+    for (int i = 0; i < 3; i++) {
+        lif_plan_opts_default(&o);
+        CHECK(lif_plan_opts_set(&o, "recompute", rc[i], "--recompute") == LIF_OK &&
+                  o.recompute == i,
+              "--recompute %s -> %d", rc[i], o.recompute);
+    }
+    CHECK(lif_plan_opts_set(&o, "recompute", "yes", "--recompute") == LIF_ERR_INVALID_ARG &&
+              HAS("--recompute") && HAS("'yes'"),
+          "--recompute yes: %s", lif_last_error());
+    o.Tc = 9;
+    CHECK(lif_plan_opts_set(&o, "Tc", "auto", "--tc") == LIF_OK && o.Tc == 0, "--tc auto -> %d",
+          o.Tc);
+    lif_plan_opts_default(&o);
+    CHECK(lif_plan_opts_from_json(&o, "{\"memory_budget\": \"2M\", \"recompute\": \"on\", "
+                                      "\"Tc\": \"auto\"}", "j") == LIF_OK &&
+              o.memory_budget == 2ll << 20 && o.recompute == LIF_RECOMPUTE_ON && o.Tc == 0,
+          "JSON budget/recompute/Tc: %s", lif_last_error());
+    CHECK(lif_plan_opts_from_json(&o, "{\"memory_budget\": -5}", "j") == LIF_ERR_INVALID_ARG &&
+              HAS("memory_budget"),
+          "JSON negative budget: %s", lif_last_error());
+    CHECK(lif_plan_opts_from_json(&o, "{\"recompute\": 1}", "j") == LIF_ERR_INVALID_ARG &&
+              HAS("recompute"),
+          "JSON recompute 1: %s", lif_last_error());
+    {
+        char *js = lif_plan_opts_to_json(&o);
+        lif_plan_opts back;
+        lif_plan_opts_default(&back);
+        CHECK(js && lif_plan_opts_from_json(&back, js, "round trip") == LIF_OK &&
+                  back.memory_budget == o.memory_budget && back.recompute == o.recompute,
+              "options JSON round trip: %s", js ? js : "(null)");
+        free(js);
+    }
+
     lif_plan_opts_default(&o);
     CHECK(lif_plan_opts_set(&o, "backend", "scalar", "--backend") == LIF_OK &&
               lif_plan_opts_set(&o, "backend", "auto", "--backend") == LIF_OK &&

@@ -6,19 +6,16 @@
  * from its own slice lif_ctx_ws(ctx, i)):
  *   encode, lif_fwd, lif_bwd, spike_count   contiguous blocks of samples
  *   linear_fwd, linear_bwd_x                contiguous blocks of rows (M = Tc*B)
- *   linear_bwd_w, n_out >= 64               contiguous blocks of 16 outputs
- *   linear_bwd_w, n_out < 64                fixed row blocks (their number and
- *                                           bounds depend on M only), each
- *                                           block's dW into a zeroed partial,
- *                                           then dW += partial_0 + partial_1
- *                                           + ... in block order
+ *   linear_bwd_w                            contiguous blocks of outputs (16 at
+ *                                           a time from 64 outputs, else one):
+ *                                           each element of dW summed by one
+ *                                           thread in the args' `step` order
  *   optim                                   contiguous blocks of 16 parameters
  *   loss                                    one call on the calling thread
- * Every cut but the narrow weight gradient's is bitwise free (the kernel
- * tests hold each kernel to it), and that one does not depend on the
- * thread count: results are bitwise the same for any thread count. So the
- * parts of the bitwise-free cuts (two a thread) and the fixed row blocks
- * are taken dynamically, by whichever thread is free first.
+ * Every cut is bitwise free (the kernel tests hold each kernel to it):
+ * results are bitwise the same for any thread count, and the same as the
+ * inner kernel's alone. So the parts are taken dynamically, by whichever
+ * thread is free first.
  *
  * A problem too small to pay for a parallel region runs on the calling
  * thread. The minimum work per part of each op is in its file, with the
@@ -58,7 +55,7 @@ static size_t inner_ws(const lif_kernel_i *k, const lif_problem *p)
         return 0;
     lif_problem q = lif_omp_sub(p);
     size_t ws = k->workspace(&q);
-    if (p->op == LIF_OP_LINEAR_BWD_W && p->n_out >= LIF_OMP_WIDE)
+    if (p->op == LIF_OP_LINEAR_BWD_W)
         for (int w = 1; w < p->n_out; w++) {
             q.n_out = w;
             size_t b = k->workspace(&q);
@@ -280,19 +277,10 @@ static lif_status init_plain(const lif_problem *p, void **state)
 
 static size_t ws_plain(const lif_problem *p) { return lif_omp_workspace(p, NULL); }
 
-static lif_status init_bwd_w(const lif_problem *p, void **state)
-{
-    return lif_omp_init(p, state, lif_linear_bwd_w_omp_extra);
-}
-
-static size_t ws_bwd_w(const lif_problem *p)
-{
-    return lif_omp_workspace(p, lif_linear_bwd_w_omp_extra);
-}
-
 #define K(op_, slot, fn, ws_, init_)                                                      \
     {.abi = LIF_KERNEL_ABI, .op = op_, .backend = "openmp", .variant = "omp",            \
-     .flags = LIF_KERNEL_THREADED, .supports = NULL, .run.slot = fn, .workspace = ws_,   \
+     .flags = LIF_KERNEL_THREADED | (op_ == LIF_OP_LINEAR_BWD_W ? LIF_KERNEL_STEP_ORDER : 0u), \
+     .supports = NULL, .run.slot = fn, .workspace = ws_,   \
      .init = init_, .fini = lif_omp_fini}
 
 static const lif_kernel_i kernels[] = {
@@ -300,7 +288,7 @@ static const lif_kernel_i kernels[] = {
     K(LIF_OP_LINEAR_FWD, linear_fwd, lif_linear_fwd_omp, ws_plain, init_plain),
     K(LIF_OP_LIF_FWD, lif_fwd, lif_lif_fwd_omp, ws_plain, init_plain),
     K(LIF_OP_LIF_BWD, lif_bwd, lif_lif_bwd_omp, ws_plain, init_plain),
-    K(LIF_OP_LINEAR_BWD_W, linear_bwd_w, lif_linear_bwd_w_omp, ws_bwd_w, init_bwd_w),
+    K(LIF_OP_LINEAR_BWD_W, linear_bwd_w, lif_linear_bwd_w_omp, ws_plain, init_plain),
     K(LIF_OP_LINEAR_BWD_X, linear_bwd_x, lif_linear_bwd_x_omp, ws_plain, init_plain),
     K(LIF_OP_SPIKE_COUNT, spike_count, lif_spike_count_omp, ws_plain, init_plain),
     K(LIF_OP_LOSS, loss, lif_loss_omp, ws_plain, init_plain),

@@ -46,12 +46,9 @@ size_t lif_omp_workspace(const lif_problem *p, lif_omp_extra_fn extra);
  * (bwd_w kernels take any output cut bitwise). */
 lif_problem lif_omp_sub(const lif_problem *p);
 
-/* linear_bwd_w: the wide path (output blocks, no reduction) from this many
- * outputs; below it, fixed row blocks and an ordered sum of partials. */
+/* linear_bwd_w: outputs in blocks of 16 from this many outputs, one at a
+ * time below it. */
 #define LIF_OMP_WIDE 64
-/* linear_bwd_w, narrow: rows per fixed block, and the most blocks */
-#define LIF_OMP_BLOCK_ROWS 512
-#define LIF_OMP_MAX_BLOCKS 16
 
 /* Threads to give `units` of work: at most nthreads, at most `pieces` (the
  * granules there are), and none with less than `min_units` (unless
@@ -137,6 +134,5 @@ lif_status lif_optim_omp(const lif_ctx *ctx, const lif_optim_args *a);
 
 /* linear_bwd_w's per-thread bytes past the inner workspace (a partial dW
  * and db for the narrow path), and its init/workspace. */
-size_t lif_linear_bwd_w_omp_extra(const lif_problem *p);
 
 #endif

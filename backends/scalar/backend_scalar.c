@@ -3,7 +3,8 @@
 
 #define K(op_, slot, fn) \
     { .abi = LIF_KERNEL_ABI, .op = op_, .backend = "scalar", .variant = "ref", \
-      .flags = 0, .supports = NULL, .run.slot = fn }
+      .flags = op_ == LIF_OP_LINEAR_BWD_W ? LIF_KERNEL_STEP_ORDER : 0u, .supports = NULL, \
+      .run.slot = fn }
 
 static const lif_kernel_i kernels[] = {
     K(LIF_OP_ENCODE, encode, lif_encode_scalar_ref),

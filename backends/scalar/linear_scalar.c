@@ -40,7 +40,8 @@ lif_status lif_linear_bwd_w_scalar_ref(const lif_ctx *ctx, const lif_linear_bwd_
 {
     (void)ctx;
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
-    for (int r = 0; r < a->M; r++) {
+    for (int k = 0; k < a->M; k++) {
+        int r = lif_bwd_w_row(a, k); /* steps last to first */
         const uint64_t *x = a->x + (size_t)r * a->ldx;
         const float *dy = a->dy + (size_t)r * lddy;
         FOR_EACH_SPIKE(x, a->n_in, i, {

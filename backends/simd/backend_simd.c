@@ -46,7 +46,7 @@ static const lif_kernel_i kernels[] = {
     /* ---- linear kernels (dense and event-driven) ---- */
 #define LIN(op_, slot, var, sup, fn, wsz)                                          \
     {.abi = LIF_KERNEL_ABI, .op = op_, .backend = "simd", .variant = var,             \
-     .flags = 0, .supports = sup, .run.slot = fn, .workspace = wsz}
+     .flags = op_ == LIF_OP_LINEAR_BWD_W ? LIF_KERNEL_STEP_ORDER : 0u, .supports = sup, .run.slot = fn, .workspace = wsz}
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2", lif_simd_supports_avx2,
         lif_linear_fwd_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx2_event", lif_simd_supports_avx2,

@@ -539,11 +539,13 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
 #pragma GCC unroll 3
         for (int c = 0; c < C; c++)
             acc[o * C + c] = _mm256_maskload_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c]);
-    const uint64_t *x = a->x + (c0 >> 3);
     int sh = 8 * (c0 & 7);
     size_t ldx = a->ldx;
-    const float *dy = a->dy + o0;
-    for (int r = a->M; r > 0; r--, x += ldx, dy += lddy) {
+    int st = a->step > 0 ? a->step : a->M;
+    for (int s0 = a->M - st; s0 >= 0; s0 -= st) { /* steps last to first */
+    const uint64_t *x = a->x + (c0 >> 3) + (size_t)s0 * ldx;
+    const float *dy = a->dy + o0 + (size_t)s0 * lddy;
+    for (int r = st; r > 0; r--, x += ldx, dy += lddy) {
         uint64_t bits = *x >> sh;
         /* no early skip of empty rows: at low density it mispredicts */
         __m256 xc[3];
@@ -557,6 +559,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
             for (int c = 0; c < C; c++)
                 acc[o * C + c] = _mm256_fmadd_ps(xc[c], g, acc[o * C + c]);
         }
+    }
     }
 #pragma GCC unroll 12
     for (int o = 0; o < O; o++)
@@ -587,14 +590,16 @@ bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C)
     }
 }
 
-/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel); rows of dY
- * lddy floats apart. */
-static void bias_grad(const float *dy, size_t lddy, int M, int n_out, float *db)
+/* db[o] += Σ_r dY[r][o], in the order of `step` (as the scalar kernel);
+ * rows of dY lddy floats apart. */
+static void bias_grad(const float *dy, size_t lddy, int M, int step, int n_out, float *db)
 {
+    int st = step > 0 ? step : M;
     for (int o0 = 0; o0 < n_out; o0 += 8) {
         __m256i m = first_lanes(n_out - o0);
         __m256 acc = _mm256_maskload_ps(db + o0, m);
-        for (int r = 0; r < M; r++)
+        for (int s0 = M - st; s0 >= 0; s0 -= st)
+        for (int r = s0; r < s0 + st; r++)
             acc = _mm256_add_ps(acc, _mm256_maskload_ps(dy + (size_t)r * lddy + o0, m));
         _mm256_maskstore_ps(db + o0, m, acc);
     }
@@ -618,7 +623,7 @@ lif_status lif_linear_bwd_w_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_w
         c0 += C;
     }
     if (a->db)
-        bias_grad(a->dy, lddy, a->M, a->n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, a->step, a->n_out, a->db);
     return LIF_OK;
 }
 
@@ -652,7 +657,8 @@ lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear
 
     if (n_out <= 16) {
         __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
-        for (int r = 0; r < a->M; r++) {
+        for (int k = 0; k < a->M; k++) {
+            int r = lif_bwd_w_row(a, k); /* steps last to first */
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
             const float *dy = a->dy + (size_t)r * lddy;
             __m256 g0 = _mm256_maskload_ps(dy, m0), g1 = _mm256_maskload_ps(dy + 8, m1);
@@ -665,7 +671,8 @@ lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear
         }
     } else {
         int nblk = (int)(s / 8);
-        for (int r = 0; r < a->M; r++) {
+        for (int k = 0; k < a->M; k++) {
+            int r = lif_bwd_w_row(a, k); /* steps last to first */
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
             const float *dy = a->dy + (size_t)r * lddy;
             int j = 0;
@@ -684,7 +691,7 @@ lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear
     }
     lif_linear_simd_fold(gt, s, n_in, n_out, a->dw);
     if (a->db)
-        bias_grad(a->dy, lddy, a->M, n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, a->step, n_out, a->db);
     return LIF_OK;
 }
 

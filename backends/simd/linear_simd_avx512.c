@@ -303,7 +303,9 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
                                               a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c);
     const uint64_t *x = a->x + wd;
     const float *dy = a->dy + o0;
-    for (int r = 0; r < a->M; r++) {
+    int st = a->step > 0 ? a->step : a->M;
+    for (int s0 = a->M - st; s0 >= 0; s0 -= st) /* steps last to first */
+    for (int r = s0; r < s0 + st; r++) {
         uint64_t bits = x[(size_t)r * a->ldx];
         /* no early skip of empty rows: at low density it mispredicts */
         __m512 g[5];
@@ -326,14 +328,16 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
                                   acc[o][c]);
 }
 
-/* db[o] += Σ_r dY[r][o], in row order (as the scalar kernel); rows of dY
- * lddy floats apart. */
-static void bias_grad(const float *dy, size_t lddy, int M, int n_out, float *db)
+/* db[o] += Σ_r dY[r][o], in the order of `step` (as the scalar kernel);
+ * rows of dY lddy floats apart. */
+static void bias_grad(const float *dy, size_t lddy, int M, int step, int n_out, float *db)
 {
+    int st = step > 0 ? step : M;
     for (int o0 = 0; o0 < n_out; o0 += 16) {
         __mmask16 m = first_lanes(n_out - o0);
         __m512 acc = _mm512_maskz_loadu_ps(m, db + o0);
-        for (int r = 0; r < M; r++)
+        for (int s0 = M - st; s0 >= 0; s0 -= st)
+        for (int r = s0; r < s0 + st; r++)
             acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, dy + (size_t)r * lddy + o0));
         _mm512_mask_storeu_ps(db + o0, m, acc);
     }
@@ -357,7 +361,7 @@ lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd
         }
     }
     if (a->db)
-        bias_grad(a->dy, lddy, a->M, a->n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, a->step, a->n_out, a->db);
     return LIF_OK;
 }
 
@@ -391,7 +395,8 @@ lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_line
 
     if (n_out <= 16) {
         __mmask16 m = first_lanes(n_out);
-        for (int r = 0; r < a->M; r++) {
+        for (int k = 0; k < a->M; k++) {
+            int r = lif_bwd_w_row(a, k); /* steps last to first */
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
             __m512 g = _mm512_maskz_loadu_ps(m, a->dy + (size_t)r * lddy);
             /* a row's events are distinct inputs: the updates are independent */
@@ -402,7 +407,8 @@ lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_line
         }
     } else {
         int nblk = (int)(s / 16);
-        for (int r = 0; r < a->M; r++) {
+        for (int k = 0; k < a->M; k++) {
+            int r = lif_bwd_w_row(a, k); /* steps last to first */
             int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
             const float *dy = a->dy + (size_t)r * lddy;
             int j = 0;
@@ -422,7 +428,7 @@ lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_line
     }
     lif_linear_simd_fold(gt, s, n_in, n_out, a->dw);
     if (a->db)
-        bias_grad(a->dy, lddy, a->M, n_out, a->db);
+        bias_grad(a->dy, lddy, a->M, a->step, n_out, a->db);
     return LIF_OK;
 }
 

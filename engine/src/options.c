@@ -45,9 +45,62 @@ static int bind_parse(const char *s)
 
 static int bind_ok(int v) { return v >= 0 && (size_t)v < N_BINDS; }
 
+/* The values of "recompute", indexed by LIF_RECOMPUTE_*. */
+static const char *const recomputes[] = {"auto", "on", "off"};
+#define N_RECOMPUTES (sizeof recomputes / sizeof recomputes[0])
+
+static int recompute_parse(const char *s)
+{
+    for (size_t i = 0; s && i < N_RECOMPUTES; i++)
+        if (strcmp(s, recomputes[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int recompute_ok(int v) { return v >= 0 && (size_t)v < N_RECOMPUTES; }
+
+/* The largest memory budget: 1 PiB. */
+#define BUDGET_MAX (1ll << 50)
+
+/* "64M", "1G", "512K", "4096" (bytes; K, M, G, T are powers of 1024, an
+ * optional "B" or "iB" may follow) into *v; -1 if malformed or out of
+ * 1..BUDGET_MAX. */
+static int budget_parse(const char *s, long long *v)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    double x = strtod(s, &end);
+    if (errno || end == s || !(x > 0))
+        return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'K': case 'k': mul = 1024.0; end++; break;
+    case 'M': case 'm': mul = 1048576.0; end++; break;
+    case 'G': case 'g': mul = 1073741824.0; end++; break;
+    case 'T': case 't': mul = 1099511627776.0; end++; break;
+    default: break;
+    }
+    if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+        end += strlen(end);
+    else if (mul == 1 && strcmp(end, "B") == 0)
+        end++;
+    if (*end || x * mul < 1 || x * mul > (double)BUDGET_MAX)
+        return -1;
+    *v = (long long)(x * mul);
+    return 0;
+}
+
 const char *lif_plan_opts_key(size_t i)
 {
-    return i == 0 ? "backend" : i <= N_INTS ? ints[i - 1].key : i == N_INTS + 1 ? "bind" : NULL;
+    static const char *const more[] = {"bind", "memory_budget", "recompute"};
+    if (i == 0)
+        return "backend";
+    if (i <= N_INTS)
+        return ints[i - 1].key;
+    i -= N_INTS + 1;
+    return i < sizeof more / sizeof more[0] ? more[i] : NULL;
 }
 
 void lif_plan_opts_default(lif_plan_opts *o)
@@ -58,6 +111,8 @@ void lif_plan_opts_default(lif_plan_opts *o)
     o->Tc = 0;
     o->workers = 4;
     o->bind = LIF_BIND_NONE;
+    o->memory_budget = 0;
+    o->recompute = LIF_RECOMPUTE_AUTO;
 }
 
 /* A backend list's characters: names of [a-z0-9_] and commas. */
@@ -98,6 +153,16 @@ lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key)
         *key = "bind";
         return lif_error(LIF_ERR_INVALID_ARG, "bind must be 'none' or 'cores', got %d", o->bind);
     }
+    if (o->memory_budget < 0 || o->memory_budget > BUDGET_MAX) {
+        *key = "memory_budget";
+        return lif_error(LIF_ERR_INVALID_ARG, "memory_budget must be 0 (auto) or 1..2^50 bytes, got %lld",
+                         o->memory_budget);
+    }
+    if (!recompute_ok(o->recompute)) {
+        *key = "recompute";
+        return lif_error(LIF_ERR_INVALID_ARG, "recompute must be 'auto', 'on' or 'off', got %d",
+                         o->recompute);
+    }
     *key = NULL;
     return LIF_OK;
 }
@@ -134,6 +199,29 @@ lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *valu
         o->bind = b;
         return LIF_OK;
     }
+    if (key && strcmp(key, "recompute") == 0) {
+        int b = recompute_parse(value);
+        if (b < 0)
+            return lif_error(LIF_ERR_INVALID_ARG, "%s: expected auto, on or off, got '%s'", flag,
+                             value);
+        o->recompute = b;
+        return LIF_OK;
+    }
+    if (key && strcmp(key, "memory_budget") == 0) {
+        long long v;
+        if (strcmp(value, "auto") == 0)
+            v = 0;
+        else if (budget_parse(value, &v))
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "%s: expected a size such as 64M, 1G, 512K or a number of bytes "
+                             "(at most 1P), or auto, got '%s'", flag, value);
+        o->memory_budget = v;
+        return LIF_OK;
+    }
+    if (key && strcmp(key, "Tc") == 0 && strcmp(value, "auto") == 0) {
+        o->Tc = 0;
+        return LIF_OK;
+    }
     for (size_t i = 0; key && i < N_INTS; i++) {
         if (strcmp(key, ints[i].key) != 0)
             continue;
@@ -165,6 +253,11 @@ static lif_status from_obj(lif_plan_opts *o, json_t *obj, const char *what)
     for (size_t i = 0; i < N_INTS; i++) {
         if (!(v = json_object_get(obj, ints[i].key)))
             continue;
+        if (strcmp(ints[i].key, "Tc") == 0 && json_is_string(v) &&
+            strcmp(json_string_value(v), "auto") == 0) {
+            t.Tc = 0;
+            continue;
+        }
         json_int_t x = json_is_integer(v) ? json_integer_value(v) : (json_int_t)ints[i].lo - 1;
         if (x < ints[i].lo || x > ints[i].hi)
             return lif_error(LIF_ERR_INVALID_ARG, "%s: key \"%s\": expected an integer in %d..%d",
@@ -179,6 +272,32 @@ static lif_status from_obj(lif_plan_opts *o, json_t *obj, const char *what)
             return lif_error(LIF_ERR_INVALID_ARG,
                              "%s: key \"bind\": expected \"none\" or \"cores\"", what);
         t.bind = b;
+    }
+    if ((v = json_object_get(obj, "recompute"))) {
+        int b = json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)
+                    ? recompute_parse(json_string_value(v))
+                    : -1;
+        if (b < 0)
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "%s: key \"recompute\": expected \"auto\", \"on\" or \"off\"", what);
+        t.recompute = b;
+    }
+    if ((v = json_object_get(obj, "memory_budget"))) {
+        long long x = -1;
+        if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+            json_integer_value(v) <= BUDGET_MAX)
+            x = (long long)json_integer_value(v);
+        else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)) {
+            if (strcmp(json_string_value(v), "auto") == 0)
+                x = 0;
+            else if (budget_parse(json_string_value(v), &x))
+                x = -1;
+        }
+        if (x < 0)
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "%s: key \"memory_budget\": expected bytes (an integer, 0 = auto) or "
+                             "a size such as \"64M\"", what);
+        t.memory_budget = x;
     }
     *o = t;
     return LIF_OK;
@@ -219,7 +338,10 @@ char *lif_plan_opts_to_json(const lif_plan_opts *o)
     json_t *obj = json_object();
     if (!obj || !memchr(o->backend, '\0', sizeof o->backend) || !bind_ok(o->bind) ||
         json_object_set_new(obj, "backend", json_string(o->backend)) ||
-        json_object_set_new(obj, "bind", json_string(binds[o->bind]))) {
+        json_object_set_new(obj, "bind", json_string(binds[o->bind])) ||
+        !recompute_ok(o->recompute) ||
+        json_object_set_new(obj, "recompute", json_string(recomputes[o->recompute])) ||
+        json_object_set_new(obj, "memory_budget", json_integer((json_int_t)o->memory_budget))) {
         json_decref(obj);
         return NULL;
     }

@@ -1,13 +1,26 @@
 /* Execution plans: kernel binding, buffers, and the time loop.
  *
- * Buffers for a batch of B samples over T steps, per layer l (n = width):
- *   in[l]   spike bits [T*B][ld] (in[0] from the encoder, in[l+1] = out of l)
- *   I, H, dI [T, B, n] floats;  v, dv [B, n] state carried across chunks.
+ * Buffers for a batch of B samples, per layer l (n = width), over `rows`
+ * rows (a row = one step of one sample, step-major):
+ *   in[l]   spike bits [rows][ld] (in[0] from the encoder, in[l+1] = out of l)
+ *   I, H, dI [rows, n] floats;  v, dv [B, n] state carried across chunks.
  * Forward walks chunks of Tc steps first to last; backward walks them last
  * to first, carrying dL/dV between chunks, so the gradients are those of the
- * unchunked BPTT. */
+ * unchunked BPTT. Two ways to keep what backward needs:
+ *   store      rows = T*B: every step's buffers are kept from the forward;
+ *   recompute  rows = Tc*B: forward keeps only v at each chunk's start (vb)
+ *              and the spike counts; backward restores a chunk's v, runs its
+ *              forward again (the encoder regenerates its input spikes from
+ *              the counters) and differentiates it. Memory is flat in T, at
+ *              the cost of a second forward (none for the last chunk, which
+ *              the buffers still hold).
+ * Both give the same bits for any Tc: every kernel's result on a row is
+ * independent of the chunk it is in, and the weight gradient sums its rows
+ * in one order whatever the chunks (steps last to first: the `step` of
+ * lif_linear_bwd_w_args). */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +28,12 @@
 #include "internal.h"
 #include "lif/topology.h"
 
+
+static int verbose_plan(void)
+{
+    const char *v = getenv("LIF_VERBOSE");
+    return v && (strstr(v, "plan") || strstr(v, "dispatch"));
+}
 
 static lif_problem problem(const lif_plan *p, lif_op op, int l)
 {
@@ -108,25 +127,16 @@ static lif_status bind(lif_plan *p, lif_op op, int l, int *rebound)
 }
 
 /* Measures each layer's input spike density over the whole last forward
- * pass (all T steps, so the figure does not depend on Tc) and binds the
- * linear kernels again for it: dense or event-driven, from what the data
- * really fire. Sets *changed when a kernel changed (or, having state, was
- * initialised again). */
+ * pass (all T steps, counted chunk by chunk, so the figure does not depend
+ * on Tc) and binds the linear kernels again for it: dense or event-driven,
+ * from what the data really fire. Sets *changed when a kernel changed (or,
+ * having state, was initialised again). */
 static lif_status measure_density(lif_plan *p, int *changed)
 {
     size_t rows = (size_t)p->T * p->Bcur;
     *changed = 0;
     for (int l = 0; l < p->L; l++) {
-        uint64_t ones = 0;
-        int n = p->net->dims[l];
-        for (size_t r = 0; r < rows; r++)
-            for (int w = 0; w < (n + 63) / 64; w++) {
-                uint64_t bits = p->in[l][r * p->ld[l] + (size_t)w];
-                if ((w + 1) * 64 > n)
-                    bits &= ~0ull >> ((w + 1) * 64 - n);
-                ones += (uint64_t)__builtin_popcountll(bits);
-            }
-        double d = (double)ones / ((double)rows * n);
+        double d = (double)p->ones[l] / ((double)rows * p->net->dims[l]);
         p->density[l] = d > 1e-6 ? (float)d : 1e-6f;  /* nonzero: measured */
         /* bound anew: another kernel, or one with state made again for the
          * measured density (a composing kernel may choose another inner one) */
@@ -141,6 +151,20 @@ static lif_status measure_density(lif_plan *p, int *changed)
     return LIF_OK;
 }
 
+/* Adds the set bits among the first n of rows [rows][ld] to *ones. */
+static void count_ones(const uint64_t *bits, size_t rows, size_t ld, int n, uint64_t *ones)
+{
+    uint64_t c = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (int w = 0; w < (n + 63) / 64; w++) {
+            uint64_t b = bits[r * ld + (size_t)w];
+            if ((w + 1) * 64 > n)
+                b &= ~0ull >> ((w + 1) * 64 - n);
+            c += (uint64_t)__builtin_popcountll(b);
+        }
+    *ones += c;
+}
+
 /* a * b, or SIZE_MAX on overflow. */
 static size_t mul_sat(size_t a, size_t b)
 {
@@ -149,19 +173,25 @@ static size_t mul_sat(size_t a, size_t b)
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-/* Bytes of the buffers lif_plan_create allocates (SIZE_MAX on overflow). */
-static size_t plan_bytes(const lif_net *net, int B, int T, int Tc)
+/* Bytes of the buffers lif_plan_create allocates for chunks of Tc steps,
+ * storing all T steps or recomputing (SIZE_MAX on overflow). Kernel
+ * workspaces come on top (added once bound). */
+static size_t plan_bytes(const lif_net *net, int B, int T, int Tc, int store)
 {
-    size_t TB = mul_sat((size_t)T, (size_t)B), total = 0, widest = 0;
+    size_t rows = mul_sat(store ? (size_t)T : (size_t)Tc, (size_t)B), total = 0, widest = 0;
+    size_t chunks = ((size_t)T + (size_t)Tc - 1) / (size_t)Tc;
     for (int l = 0; l <= net->n_layers; l++)
-        total = add_sat(total, mul_sat(TB, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
+        total = add_sat(total, mul_sat(rows, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->dims[l + 1];
         widest = n > widest ? n : widest;
-        total = add_sat(total, mul_sat(mul_sat(TB, n), 3 * sizeof(float)));
+        total = add_sat(total, mul_sat(mul_sat(rows, n), 3 * sizeof(float)));
         total = add_sat(total, (2 * (size_t)B * n + n * (size_t)net->dims[l] + n) * sizeof(float));
+        if (!store)
+            total = add_sat(total, mul_sat(mul_sat(chunks * (size_t)B, n), sizeof(float)));
     }
     total = add_sat(total, mul_sat(mul_sat((size_t)Tc * B, widest), sizeof(float)));
+    total = add_sat(total, 3 * (size_t)B * (size_t)net->n_classes * sizeof(float));
     return total;
 }
 
@@ -170,6 +200,99 @@ static size_t physical_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     return pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
+}
+
+/* The chunk length that keeps one chunk's rows (spike bits and the three
+ * float buffers of every layer) within half the largest per-core cache
+ * hwloc reports below the last level (L2 here), at least 16 steps (or T):
+ * long enough that the kernels run on hundreds of rows a call. */
+static int cache_tc(const lif_net *net, int B, int T)
+{
+    const lif_topology *topo;
+    lif_topology_get(&topo);
+    size_t cache = 0;
+    for (int i = 0; i < topo->n_caches; i++)
+        if (topo->caches[i].level == 2)
+            cache = topo->caches[i].size;
+    if (!cache)
+        cache = 512u << 10;
+    size_t step = 0;
+    for (int l = 0; l <= net->n_layers; l++)
+        step += lif_bits_ld(net->dims[l]) * sizeof(uint64_t);
+    for (int l = 0; l < net->n_layers; l++)
+        step += 3 * sizeof(float) * (size_t)net->dims[l + 1];
+    step *= (size_t)B;
+    size_t tc = cache / 2 / (step ? step : 1);
+    if (tc < 16)
+        tc = 16;
+    return tc > (size_t)T ? T : (int)tc;
+}
+
+static void fmt_bytes(char *buf, size_t n, double b)
+{
+    if (b >= 1073741824.0)
+        snprintf(buf, n, "%.2f GiB", b / 1073741824.0);
+    else if (b >= 1048576.0)
+        snprintf(buf, n, "%.1f MiB", b / 1048576.0);
+    else
+        snprintf(buf, n, "%.0f KiB", b / 1024.0);
+}
+
+/* Chooses Tc and store/recompute from the options (see lif_plan_opts):
+ * the budget (given, or LIF_PLAN_STORE_MAX for the choice to store) and
+ * the cache. */
+static lif_status choose_chunks(const lif_net *net, int B, const lif_plan_opts *o, int *Tc_out,
+                                int *store_out)
+{
+    int T = net->r.T;
+    size_t budget = o->memory_budget > 0 ? (size_t)o->memory_budget : 0;
+    int tc = o->Tc > 0 ? (o->Tc < T ? o->Tc : T) : cache_tc(net, B, T);
+    int store;
+    if (o->recompute == LIF_RECOMPUTE_OFF)
+        store = 1;
+    else if (o->recompute == LIF_RECOMPUTE_ON)
+        store = 0;
+    else
+        store = plan_bytes(net, B, T, tc, 1) <=
+                (budget ? budget : (size_t)LIF_PLAN_STORE_MAX);
+    if (budget && plan_bytes(net, B, T, tc, store) > budget) {
+        if (store || o->Tc > 0) {
+            char need[32], have[32];
+            fmt_bytes(need, sizeof need, (double)plan_bytes(net, B, T, tc, store));
+            fmt_bytes(have, sizeof have, (double)budget);
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "memory_budget of %s is too small: T %d x batch %d with chunks of %d "
+                             "steps, %s, needs %s%s", have, T, B, tc,
+                             store ? "storing every step" : "recomputing", need,
+                             store ? " (recompute on would need less)" : " (a smaller Tc needs less)");
+        }
+        /* recompute, Tc auto: the largest Tc that fits */
+        int best = 0;
+        size_t least = SIZE_MAX;
+        int least_tc = 1;
+        for (int t = tc; t >= 1; t--) {
+            size_t b = plan_bytes(net, B, T, t, 0);
+            if (b < least)
+                least = b, least_tc = t;
+            if (b <= budget) {
+                best = t;
+                break;
+            }
+        }
+        if (!best) {
+            char need[32], have[32];
+            fmt_bytes(need, sizeof need, (double)least);
+            fmt_bytes(have, sizeof have, (double)budget);
+            return lif_error(LIF_ERR_INVALID_ARG,
+                             "memory_budget of %s is too small: T %d x batch %d needs at least %s "
+                             "(recomputing chunks of %d steps); raise the budget or lower the batch",
+                             have, T, B, need, least_tc);
+        }
+        tc = best;
+    }
+    *Tc_out = tc;
+    *store_out = store;
+    return LIF_OK;
 }
 
 lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_plan **out)
@@ -195,8 +318,11 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     p->opts = *opts;
     p->B = B;
     p->T = r->T;
-    p->Tc = opts->Tc > 0 && opts->Tc < r->T ? opts->Tc : r->T;
+    if ((st = choose_chunks(net, B, opts, &p->Tc, &p->store)) != LIF_OK)
+        goto fail;
     p->opts.Tc = p->Tc;
+    p->nchunks = (p->T + p->Tc - 1) / p->Tc;
+    p->resident = -1;
     if (p->opts.threads == 0)  /* auto: OMP_NUM_THREADS, else the physical cores */
         p->opts.threads = lif_topology_default_threads();
     p->L = net->n_layers;
@@ -209,11 +335,12 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     }
     /* All the buffers together must fit in this machine's memory: refuse
      * with a figure rather than be killed while touching the pages. */
-    size_t need = plan_bytes(net, B, p->T, p->Tc), phys = physical_memory();
+    size_t need = plan_bytes(net, B, p->T, p->Tc, p->store), phys = physical_memory();
     if (need == SIZE_MAX || (phys && need > phys / 10 * 9)) {
         st = lif_error(LIF_ERR_NOMEM,
                        "plan: T %d x batch %d needs %.1f GiB of buffers, this machine has %.1f GiB; "
-                       "lower T or the batch", p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
+                       "lower T or the batch, or set a memory budget (chunks recomputed)",
+                       p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
                        phys / 1073741824.0);
         goto fail;
     }
@@ -221,11 +348,11 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
         for (int l = 0; l < p->L; l++)
             if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l, NULL)) != LIF_OK)
                 goto fail;
-    size_t TB = (size_t)p->T * B;
+    size_t rows = (size_t)(p->store ? p->T : p->Tc) * B;
     int widest = 0;
     for (int l = 0; l <= p->L; l++) {
         p->ld[l] = lif_bits_ld(net->dims[l]);
-        p->in[l] = lif_alloc(TB * p->ld[l] * sizeof(uint64_t));
+        p->in[l] = lif_alloc(rows * p->ld[l] * sizeof(uint64_t));
         if (!p->in[l])
             goto nomem;
     }
@@ -233,15 +360,17 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
         size_t n = (size_t)net->dims[l + 1];
         if ((int)n > widest)
             widest = (int)n;
-        p->I[l] = lif_alloc(TB * n * sizeof(float));
-        p->H[l] = lif_alloc(TB * n * sizeof(float));
-        p->dI[l] = lif_alloc(TB * n * sizeof(float));
+        p->I[l] = lif_alloc(rows * n * sizeof(float));
+        p->H[l] = lif_alloc(rows * n * sizeof(float));
+        p->dI[l] = lif_alloc(rows * n * sizeof(float));
         p->v[l] = lif_alloc((size_t)B * n * sizeof(float));
         p->dv[l] = lif_alloc((size_t)B * n * sizeof(float));
         p->gw[l] = lif_alloc(n * net->dims[l] * sizeof(float));
         p->gb[l] = lif_alloc(n * sizeof(float));
         if (!p->I[l] || !p->H[l] || !p->dI[l] || !p->v[l] || !p->dv[l] || !p->gw[l] ||
             !p->gb[l])
+            goto nomem;
+        if (!p->store && !(p->vb[l] = lif_alloc((size_t)p->nchunks * B * n * sizeof(float))))
             goto nomem;
     }
     size_t nc = (size_t)B * net->n_classes;
@@ -251,6 +380,18 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     p->ds_out = lif_alloc(nc * sizeof(float));
     if (!p->dS || !p->count || !p->rate || !p->ds_out)
         goto nomem;
+    p->need = need;
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        for (int l = 0; l < p->L; l++)
+            if (p->ws[op][l])
+                p->need = add_sat(p->need, (size_t)p->ctx[op][l].ws_stride *
+                                               (size_t)p->ctx[op][l].nthreads);
+    if (verbose_plan()) {
+        char b[32];
+        fmt_bytes(b, sizeof b, (double)p->need);
+        fprintf(stderr, "lif_plan,T=%d,B=%d,Tc=%d,chunks=%d,%s,%s\n", p->T, B, p->Tc,
+                p->nchunks, p->store ? "store" : "recompute", b);
+    }
     *out = p;
     return LIF_OK;
 nomem:
@@ -267,6 +408,7 @@ void lif_plan_destroy(lif_plan *p)
     for (int l = 0; l <= N_SLOTS; l++)
         lif_free(p->in[l]);
     for (int l = 0; l < N_SLOTS; l++) {
+        lif_free(p->vb[l]);
         lif_free(p->I[l]);
         lif_free(p->H[l]);
         lif_free(p->dI[l]);
@@ -304,6 +446,66 @@ static void pack_spikes(const float *x, size_t rows, int n, uint64_t *bits, size
                 bits[r * ld + i / 64] |= 1ull << (i % 64);
 }
 
+/* Row offset of the chunk starting at row0 in the buffers. */
+static size_t buf_row(const lif_plan *p, size_t row0) { return p->store ? row0 : 0; }
+
+/* The forward of chunk c over every layer, from the state in p->v: input
+ * spikes (encoded, or packed from the batch's), then each layer's linear
+ * and LIF steps, into the chunk's rows of the buffers. */
+static lif_status chunk_forward(lif_plan *p, int c)
+{
+    const lif_net *net = p->net;
+    const lif_batch *bt = &p->bt;
+    int B = p->Bcur, L = p->L, t0 = c * p->Tc;
+    int Tc = p->T - t0 < p->Tc ? p->T - t0 : p->Tc;
+    size_t row0 = (size_t)t0 * B, off = buf_row(p, row0);
+    lif_status st;
+    p->resident = -1;
+    if (bt->spikes) {
+        pack_spikes(bt->spikes + row0 * (size_t)net->dims[0], (size_t)Tc * B, net->dims[0],
+                    p->in[0] + off * p->ld[0], p->ld[0]);
+    } else {
+        lif_encode_args e = {
+            .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
+            .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
+            .dst = p->in[0] + off * p->ld[0], .ld = p->ld[0], .dst_tstride = 0};
+        if ((st = p->k[LIF_OP_ENCODE][0]->run.encode(&p->ctx[LIF_OP_ENCODE][0], &e)) != LIF_OK)
+            return st;
+    }
+    for (int l = 0; l < L; l++) {
+        int n = net->dims[l + 1];
+        lif_linear_fwd_args lin = {
+            .M = Tc * B, .n_in = net->dims[l], .n_out = n,
+            .x = p->in[l] + off * p->ld[l], .ldx = p->ld[l],
+            .w = net->w[l], .b = net->b[l], .y = p->I[l] + off * n, .ldy = 0};
+        st = p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&p->ctx[LIF_OP_LINEAR_FWD][l], &lin);
+        if (st != LIF_OK)
+            return st;
+        lif_lif_fwd_args nf = {
+            .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
+            .x = p->I[l] + off * n, .v = p->v[l], .h = p->H[l] + off * n,
+            .s = p->in[l + 1] + off * p->ld[l + 1], .lds = p->ld[l + 1],
+            .tstride = 0, .s_tstride = 0};
+        if ((st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf)) != LIF_OK)
+            return st;
+    }
+    p->resident = c;
+    return LIF_OK;
+}
+
+/* Restores chunk c's starting state from vb (recompute) and runs its forward
+ * again, unless the buffers hold it already. */
+static lif_status chunk_restore(lif_plan *p, int c)
+{
+    if (p->store || p->resident == c)
+        return LIF_OK;
+    for (int l = 0; l < p->L; l++) {
+        size_t bn = (size_t)p->Bcur * p->net->dims[l + 1];
+        memcpy(p->v[l], p->vb[l] + (size_t)c * bn, bn * sizeof(float));
+    }
+    return chunk_forward(p, c);
+}
+
 static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res)
 {
     const lif_net *net = p->net;
@@ -317,46 +519,33 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
         p->labels[b] = bt->labels[b];
     }
     p->Bcur = B;
+    p->bt = *bt;
+    p->resident = -1;
     lif_status st;
-    for (int l = 0; l < L; l++)
+    for (int l = 0; l < L; l++) {
         memset(p->v[l], 0, (size_t)B * net->dims[l + 1] * sizeof(float));
+        p->ones[l] = 0;
+    }
     memset(p->count, 0, (size_t)B * net->n_classes * sizeof(float));
-    if (bt->spikes)
-        pack_spikes(bt->spikes, (size_t)T * B, net->dims[0], p->in[0], p->ld[0]);
 
-    for (int t0 = 0; t0 < T; t0 += p->Tc) {
+    for (int c = 0; c < p->nchunks; c++) {
+        int t0 = c * p->Tc;
         int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
-        size_t row0 = (size_t)t0 * B;
-        if (!bt->spikes) {
-            lif_encode_args e = {
-                .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
-                .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
-                .dst = p->in[0] + row0 * p->ld[0], .ld = p->ld[0], .dst_tstride = 0};
-            st = p->k[LIF_OP_ENCODE][0]->run.encode(&p->ctx[LIF_OP_ENCODE][0], &e);
-            if (st != LIF_OK)
-                return st;
-        }
-        for (int l = 0; l < L; l++) {
-            int n = net->dims[l + 1];
-            lif_linear_fwd_args lin = {
-                .M = Tc * B, .n_in = net->dims[l], .n_out = n,
-                .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l],
-                .w = net->w[l], .b = net->b[l], .y = p->I[l] + row0 * n, .ldy = 0};
-            st = p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&p->ctx[LIF_OP_LINEAR_FWD][l], &lin);
-            if (st != LIF_OK)
-                return st;
-            lif_lif_fwd_args nf = {
-                .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
-                .x = p->I[l] + row0 * n, .v = p->v[l], .h = p->H[l] + row0 * n,
-                .s = p->in[l + 1] + row0 * p->ld[l + 1], .lds = p->ld[l + 1],
-                .tstride = 0, .s_tstride = 0};
-            st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf);
-            if (st != LIF_OK)
-                return st;
-        }
+        size_t off = buf_row(p, (size_t)t0 * B);
+        if (!p->store)
+            for (int l = 0; l < L; l++) {
+                size_t bn = (size_t)B * net->dims[l + 1];
+                memcpy(p->vb[l] + (size_t)c * bn, p->v[l], bn * sizeof(float));
+            }
+        if ((st = chunk_forward(p, c)) != LIF_OK)
+            return st;
+        if (!p->measured)
+            for (int l = 0; l < L; l++)
+                count_ones(p->in[l] + off * p->ld[l], (size_t)Tc * B, p->ld[l], net->dims[l],
+                           &p->ones[l]);
         lif_spike_count_args sc = {
             .Tc = Tc, .B = B, .n = net->n_classes,
-            .s = p->in[L] + row0 * p->ld[L], .lds = p->ld[L], .count = p->count,
+            .s = p->in[L] + off * p->ld[L], .lds = p->ld[L], .count = p->count,
             .s_tstride = 0};
         st = p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&p->ctx[LIF_OP_SPIKE_COUNT][L - 1],
                                                               &sc);
@@ -392,6 +581,30 @@ lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
     return changed ? forward_pass(p, bt, res) : LIF_OK;
 }
 
+/* The weight gradient of layer l over a chunk of M = steps*B rows, its
+ * rows summed steps last to first (lif_linear_bwd_w_args.step): in one call
+ * by a kernel that follows `step`, else one call per step. */
+static lif_status run_bwd_w(lif_plan *p, int l, const lif_linear_bwd_w_args *a, int B)
+{
+    const lif_kernel_i *k = p->k[LIF_OP_LINEAR_BWD_W][l];
+    const lif_ctx *c = &p->ctx[LIF_OP_LINEAR_BWD_W][l];
+    lif_linear_bwd_w_args s = *a;
+    s.step = B;
+    if (k->flags & LIF_KERNEL_STEP_ORDER)
+        return k->run.linear_bwd_w(c, &s);
+    size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
+    s.M = B;
+    s.step = 0;
+    for (int s0 = a->M - B; s0 >= 0; s0 -= B) {
+        s.dy = a->dy + (size_t)s0 * lddy;
+        s.x = a->x + (size_t)s0 * a->ldx;
+        lif_status st = k->run.linear_bwd_w(c, &s);
+        if (st != LIF_OK)
+            return st;
+    }
+    return LIF_OK;
+}
+
 lif_status lif_plan_backward(lif_plan *p)
 {
     const lif_net *net = p->net;
@@ -404,36 +617,35 @@ lif_status lif_plan_backward(lif_plan *p)
         memset(p->gw[l], 0, n * net->dims[l] * sizeof(float));
         memset(p->gb[l], 0, n * sizeof(float));
     }
-    int nchunks = (T + p->Tc - 1) / p->Tc;
     lif_status st;
-    for (int c = nchunks - 1; c >= 0; c--) {
+    for (int c = p->nchunks - 1; c >= 0; c--) {
         int t0 = c * p->Tc;
         int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
-        size_t row0 = (size_t)t0 * B;
+        size_t off = buf_row(p, (size_t)t0 * B);
+        if ((st = chunk_restore(p, c)) != LIF_OK)
+            return st;
         for (int l = L - 1; l >= 0; l--) {
             int n = net->dims[l + 1];
             int top = l == L - 1;
             lif_lif_bwd_args nb = {
                 .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
-                .h = p->H[l] + row0 * n,
+                .h = p->H[l] + off * n,
                 .ds = top ? p->ds_out : p->dS,
                 .ds_tstride = top ? 0 : (size_t)B * n,
-                .dv = p->dv[l], .dx = p->dI[l] + row0 * n, .tstride = 0};
+                .dv = p->dv[l], .dx = p->dI[l] + off * n, .tstride = 0};
             st = p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&p->ctx[LIF_OP_LIF_BWD][l], &nb);
             if (st != LIF_OK)
                 return st;
             lif_linear_bwd_w_args gw = {
-                .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l] + row0 * n,
-                .x = p->in[l] + row0 * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
+                .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l] + off * n,
+                .x = p->in[l] + off * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
                 .db = net->b[l] ? p->gb[l] : NULL, .lddy = 0};
-            st = p->k[LIF_OP_LINEAR_BWD_W][l]->run.linear_bwd_w(&p->ctx[LIF_OP_LINEAR_BWD_W][l],
-                                                                &gw);
-            if (st != LIF_OK)
+            if ((st = run_bwd_w(p, l, &gw, B)) != LIF_OK)
                 return st;
             if (l > 0) {
                 lif_linear_bwd_x_args gx = {
                     .M = Tc * B, .n_in = net->dims[l], .n_out = n,
-                    .dy = p->dI[l] + row0 * n, .w = net->w[l], .dx = p->dS, .lddy = 0};
+                    .dy = p->dI[l] + off * n, .w = net->w[l], .dx = p->dS, .lddy = 0};
                 st = p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(
                     &p->ctx[LIF_OP_LINEAR_BWD_X][l], &gx);
                 if (st != LIF_OK)
@@ -482,6 +694,24 @@ lif_status lif_plan_train_batch(lif_plan *p, const lif_batch *bt, lif_result *re
     return st;
 }
 
+size_t lif_plan_memory(const lif_plan *p) { return p->need; }
+
+int lif_plan_recomputes(const lif_plan *p) { return !p->store; }
+
+size_t lif_plan_memory_estimate(const lif_net *net, int B, const lif_plan_opts *opts)
+{
+    lif_plan_opts d;
+    if (!opts) {
+        lif_plan_opts_default(&d);
+        opts = &d;
+    }
+    int Tc, store;
+    if (B < 1 || lif_plan_opts_check(opts, NULL) != LIF_OK || opts->Tc > net->r.T ||
+        choose_chunks(net, B, opts, &Tc, &store) != LIF_OK)
+        return 0;
+    return plan_bytes(net, B, net->r.T, Tc, store);
+}
+
 const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, size_t *count)
 {
     const lif_net *net = p->net;
@@ -491,6 +721,8 @@ const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, siz
     size_t n = (size_t)net->dims[layer + 1];
     size_t TBn = (size_t)p->T * B * n;
     if (strcmp(name, "I") == 0 || strcmp(name, "H") == 0 || strcmp(name, "dI") == 0) {
+        if (!p->store)
+            return NULL;  /* one chunk at a time */
         *count = TBn;
         return name[0] == 'I' ? p->I[layer] : name[0] == 'H' ? p->H[layer] : p->dI[layer];
     }
@@ -509,23 +741,30 @@ const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, siz
     return NULL;
 }
 
-lif_status lif_plan_trace(const lif_plan *p, int b, float *v, float *s)
+lif_status lif_plan_trace(lif_plan *p, int b, float *v, float *s)
 {
     const lif_net *net = p->net;
     const lif_neuron *nrn = &net->r.neuron;
     int L = p->L, n = net->n_classes, B = p->Bcur;
     if (b < 0 || b >= B)
         return lif_error(LIF_ERR_INVALID_ARG, "trace: sample %d not in the last batch of %d", b, B);
-    for (int t = 0; t < p->T; t++) {
-        const uint64_t *bits = p->in[L] + ((size_t)t * B + b) * p->ld[L];
-        const float *h = p->H[L - 1] + ((size_t)t * B + b) * n;
-        for (int o = 0; o < n; o++) {
-            float spike = (float)(bits[o / 64] >> (o % 64) & 1);
-            s[(size_t)t * n + o] = spike;
-            if (nrn->soft_reset)
-                v[(size_t)t * n + o] = h[o] - nrn->v_threshold * spike;
-            else
-                v[(size_t)t * n + o] = spike != 0.0f ? nrn->v_reset : h[o];
+    for (int c = 0; c < p->nchunks; c++) {
+        lif_status st = chunk_restore(p, c);  /* recompute: the chunk again */
+        if (st != LIF_OK)
+            return st;
+        int t0 = c * p->Tc, t1 = p->T - t0 < p->Tc ? p->T : t0 + p->Tc;
+        for (int t = t0; t < t1; t++) {
+            size_t row = buf_row(p, (size_t)t0 * B) + (size_t)(t - t0) * B + (size_t)b;
+            const uint64_t *bits = p->in[L] + row * p->ld[L];
+            const float *h = p->H[L - 1] + row * n;
+            for (int o = 0; o < n; o++) {
+                float spike = (float)(bits[o / 64] >> (o % 64) & 1);
+                s[(size_t)t * n + o] = spike;
+                if (nrn->soft_reset)
+                    v[(size_t)t * n + o] = h[o] - nrn->v_threshold * spike;
+                else
+                    v[(size_t)t * n + o] = spike != 0.0f ? nrn->v_reset : h[o];
+            }
         }
     }
     return LIF_OK;

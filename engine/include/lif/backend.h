@@ -183,7 +183,23 @@ typedef struct lif_linear_bwd_w_args {
     float *dw;              /* [n_out, n_in] accumulated into */
     float *db;              /* [n_out] accumulated into, or NULL */
     size_t lddy;            /* 0: n_out */
+    int step;               /* rows per time step, 0 (= M: one step) or a divisor of M:
+                               the rows are M/step steps. Each element of dw and db
+                               is summed in one order: steps last to first, the rows
+                               of a step first to last, starting from its old value.
+                               Kernels flagged LIF_KERNEL_STEP_ORDER follow it; the
+                               plan calls any other kernel once per step, last first,
+                               which gives the same order. So a weight gradient does
+                               not depend on how BPTT cuts time into chunks. */
 } lif_linear_bwd_w_args;
+
+/* The row that comes k-th (0 <= k < M) in linear_bwd_w's summation order. */
+static inline int lif_bwd_w_row(const lif_linear_bwd_w_args *a, int k)
+{
+    int s = a->step > 0 ? a->step : a->M;
+    int j = k / s;
+    return (a->M / s - 1 - j) * s + (k - j * s);
+}
 
 typedef struct lif_linear_bwd_x_args {
     int M, n_in, n_out;
@@ -242,6 +258,8 @@ typedef lif_status (*lif_optim_fn)(const lif_ctx *, const lif_optim_args *);
 
 /* Kernel flags. */
 #define LIF_KERNEL_THREADED 1u  /* run() parallelises itself over ctx->nthreads */
+#define LIF_KERNEL_STEP_ORDER 2u /* linear_bwd_w: sums in the order of its args' `step`
+                                    (without it, the plan calls it once per step) */
 
 /* One kernel. The member of `run` that is set is the one of `op`. */
 typedef struct lif_kernel_i {

@@ -79,7 +79,17 @@ typedef struct lif_plan_opts {
     int threads;        /* kernel threads, 0..1024; 0: auto, lif_plan_create takes
                            lif_topology_default_threads() (OMP_NUM_THREADS, else
                            the physical cores) (0) */
-    int Tc;             /* time steps per chunk, 0 = T, 0..100000 (0) */
+    int Tc;             /* time steps per chunk, 1..T, or 0 = auto: the plan picks it
+                           (lif_plan_create: the largest that fits the memory budget
+                           and keeps a chunk in the cache hwloc reports); text and
+                           JSON "auto" = 0 (0) */
+    long long memory_budget; /* bytes the plan's buffers may take, 0 = auto (all T
+                           stored when that takes at most LIF_PLAN_STORE_MAX, else
+                           chunks recomputed); text "64M", "1G", "512K" or bytes;
+                           lif_plan_create refuses a budget no Tc fits (0) */
+    int recompute;      /* LIF_RECOMPUTE_AUTO, _ON or _OFF: whether backward recomputes
+                           each chunk's forward from its saved boundary state instead
+                           of storing all T steps; text "auto" | "on" | "off" (auto) */
     int workers;        /* -j, the reference script's data-loader workers, 0..1024 (4):
                            recorded only. lif has no loader threads: copying a batch
                            is under 2 % of a step (docs/DESIGN.md), so the cores go
@@ -88,6 +98,13 @@ typedef struct lif_plan_opts {
                            threaded kernels pin their threads one per core; text
                            and JSON values "none" | "cores" (none) */
 } lif_plan_opts;
+
+#define LIF_RECOMPUTE_AUTO 0
+#define LIF_RECOMPUTE_ON 1
+#define LIF_RECOMPUTE_OFF 2
+/* Auto budget: all T steps are stored (no recompute) when their buffers take
+ * at most this many bytes. */
+#define LIF_PLAN_STORE_MAX (64ll << 20)
 
 /* The defaults above. */
 void lif_plan_opts_default(lif_plan_opts *o);
@@ -156,8 +173,10 @@ typedef struct lif_result {
     int correct;   /* samples classified right */
 } lif_result;
 
-/* Runs the forward pass over all T steps. Outputs *res.
- * Returns LIF_OK or LIF_ERR_INVALID_ARG (B out of range, label >= n_classes). */
+/* Runs the forward pass over all T steps. Outputs *res. A plan that
+ * recomputes (lif_plan_recomputes) reads the batch's arrays again in
+ * lif_plan_backward and lif_plan_trace: keep them valid and unchanged until
+ * then. Returns LIF_OK or LIF_ERR_INVALID_ARG (B out of range, label >= n_classes). */
 lif_status lif_plan_forward(lif_plan *plan, const lif_batch *batch, lif_result *res);
 
 /* BPTT of the last forward pass into the plan's gradient buffers. */
@@ -170,14 +189,26 @@ lif_status lif_plan_update(lif_plan *plan);
 lif_status lif_plan_train_batch(lif_plan *plan, const lif_batch *batch, lif_result *res);
 
 /* A buffer of the last pass, for tests and tools: "I", "H", "dI" ([T, B, n]
- * of layer), "rate" ([B, n_classes]), "grad_w" ([n_out, n_in] of layer),
- * "grad_b". *count gets the element count. NULL if unknown. */
+ * of layer; only when the plan stores every step: NULL when it recomputes),
+ * "rate" ([B, n_classes]), "grad_w" ([n_out, n_in] of layer), "grad_b".
+ * *count gets the element count. NULL if unknown. */
 const float *lif_plan_buffer(const lif_plan *plan, const char *name, int layer,
                              size_t *count);
 
 /* The membrane V[t] (after reset) and spikes S[t] of sample b in the last
  * layer for every step of the last forward pass: v, s are [T, n_classes]. */
-lif_status lif_plan_trace(const lif_plan *plan, int b, float *v, float *s);
+lif_status lif_plan_trace(lif_plan *plan, int b, float *v, float *s);
+
+/* Bytes the plan's buffers and kernel workspaces take. */
+size_t lif_plan_memory(const lif_plan *plan);
+
+/* 1 when backward recomputes each chunk's forward (buffers hold one chunk
+ * of Tc steps), 0 when every step is stored. */
+int lif_plan_recomputes(const lif_plan *plan);
+
+/* The bytes of buffers lif_plan_create would allocate for net, B and opts
+ * (without kernel workspaces), 0 when it would refuse them. */
+size_t lif_plan_memory_estimate(const lif_net *net, int B, const lif_plan_opts *opts);
 
 /* ---- Epochs ---- */
 
