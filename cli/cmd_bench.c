@@ -42,6 +42,9 @@ static const cli_flag bench_flags[] = {
     {"threads", FLAG_OPTION, "threads", "N|LIST",
      "kernel threads (1); a list (1,2,4: at most 8) gives a row per backend and count"},
     {"hidden", FLAG_OPTION, "hidden", "N", "one hidden Linear+LIF layer of N neurons (none)"},
+    {"tc", FLAG_PLAN, "Tc", "N|auto", "time steps per chunk (auto), as lif train"},
+    {"memory-budget", FLAG_PLAN, "memory_budget", "SIZE", "most bytes of plan buffers (auto), as lif train"},
+    {"recompute", FLAG_PLAN, "recompute", "auto|on|off", "recompute chunks in backward (auto), as lif train"},
     {"json", FLAG_OPTION, "json", "FILE", "also write the results as JSON"},
     {"compare", FLAG_OPTION, "compare", "A B", "print the ratios between two --json files (B over A) and exit"},
     {NULL, 0, NULL, NULL, NULL},
@@ -307,6 +310,7 @@ int cmd_bench(int argc, char **argv)
     double *seconds = NULL;
     const char *names[MAX_BACKENDS];
     int nnames = 0, nrows = 0, ntasks = 0, rc;
+    char plan_line[128] = "";
     lif_status st;
     char *argv2[CLI_MAX_ARGS * 2];
     int argc2 = 0;
@@ -348,6 +352,14 @@ int cmd_bench(int argc, char **argv)
         ((v = cli_get(&args, "threads")) && (rc = parse_threads(v, c.counts, &c.ncounts))) ||
         ((v = cli_get(&args, "hidden")) && (rc = parse_int("hidden", v, 0, 1000000, &c.hidden))))
         return rc;
+    lif_plan_opts po;
+    lif_plan_opts_default(&po);
+    if ((rc = cli_apply_plan(&args, &po, "bench")))
+        return rc;
+    if (po.Tc > c.T) {
+        fprintf(stderr, "lif bench: --tc %d is more than -T %d\n", po.Tc, c.T);
+        return LIF_EXIT_USAGE;
+    }
     c.threads = c.counts[0];
     /* several thread counts: a row per (backend, count) and the columns that
      * compare counts; one count: the table of one row per backend */
@@ -459,13 +471,20 @@ int cmd_bench(int argc, char **argv)
         }
         lif_measure_e2e_cfg ec = {.backend = r->name, .T = c.T, .B = c.B, .threads = r->threads,
                                   .hidden = c.hidden, .train = &w.train, .test = &w.test,
-                                  .seed = 0};
+                                  .seed = 0, .Tc = po.Tc, .memory_budget = po.memory_budget,
+                                  .recompute = po.recompute};
         size_t plan_bytes = 0;
         if ((st = lif_measure_e2e_create(&ec, &e2e[i], &plan_bytes)) != LIF_OK) {
             rc = cli_fail("bench", st);
             goto done;
         }
         r->plan_bytes = plan_bytes;
+        if (i == 0 || !plan_line[0]) {
+            const lif_plan *pl = lif_measure_e2e_plan(e2e[i]);
+            snprintf(plan_line, sizeof plan_line, "plan: chunks of %d steps, %s",
+                     lif_plan_options(pl)->Tc,
+                     lif_plan_recomputes(pl) ? "recomputed in backward" : "every step stored");
+        }
         tasks[ntasks++] = lif_measure_e2e_task(e2e[i], 1);
         tasks[ntasks++] = lif_measure_e2e_task(e2e[i], 0);
     }
@@ -632,6 +651,8 @@ int cmd_bench(int argc, char **argv)
                th, r->train.median, tr, xr, sr, r->test.median, te, xe, se, sm,
                r->train_pct_of_fma_peak, (double)r->plan_bytes / 1e6);
     }
+    if (plan_line[0])
+        printf("\n%s (the first row's; the plan column: its buffers)", plan_line);
     printf("\npeak resident memory %.1f MB (the whole process: data set, nets and plans of every %s)\n",
            rss_mb, multi ? "row" : "backend");
     if (!multi) {

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lif/lif.h"
 #include "oracle.h"
@@ -1711,6 +1714,118 @@ static void test_checkpoint(void)
 
 /* ================================================================ main */
 
+/* ============================================= 6. memory flat in T */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+
+/* Bytes of this process's address space (/proc/self/statm), 0 if unknown. */
+static size_t vm_size(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A T = 5000 training step of batch 16 on the reference network in a child
+ * whose address space may grow by 12 MiB only (setrlimit RLIMIT_AS): the
+ * plan that stores all steps (~18 MiB of buffers) cannot be made there; the
+ * one that recomputes chunks (under 2 MiB) trains, and its loss and
+ * gradient equal those of the stored plan made outside the limit. */
+static void test_memory_flat(void)
+{
+#ifdef UNDER_SANITIZER
+    printf("skipped: memory limit test: a sanitizer's shadow memory fills the address space "
+           "(the Release build runs it)\n");
+    return;
+#else
+    enum { T = 5000, B = 16 };
+    lif_recipe r;
+    make_recipe(&cases[0], T, 0, B, &r);
+    lif_net *net = NULL;
+    if (lif_net_create(&r, 784, 10, &net) != LIF_OK) {
+        CHECK(0, "net_create: %s", lif_last_error());
+        return;
+    }
+    uint64_t s = 0x77;
+    uint8_t labels[B], *pixels = malloc((size_t)B * 784);
+    uint32_t ids[B];
+    for (int i = 0; i < B * 784; i++)
+        pixels[i] = (uint8_t)(rnd(&s) % 256);
+    for (int b = 0; b < B; b++)
+        labels[b] = (uint8_t)(b % 10), ids[b] = (uint32_t)b;
+    lif_batch bt = {.B = B, .labels = labels, .pixels = pixels, .ids = ids, .epoch = 1};
+    lif_plan_opts o;
+    lif_plan_opts_default(&o);
+    snprintf(o.backend, sizeof o.backend, "auto,-openmp"); /* one thread: no thread stacks */
+    o.threads = 1;
+    o.recompute = LIF_RECOMPUTE_OFF;
+    size_t store_need = lif_plan_memory_estimate(net, B, &o);
+    o.recompute = LIF_RECOMPUTE_ON;
+    size_t rec_need = lif_plan_memory_estimate(net, B, &o);
+    CHECK(store_need > (16u << 20) && rec_need < (2u << 20),
+          "T %d b %d: estimates %zu bytes stored, %zu recomputed", T, B, store_need, rec_need);
+    /* the stored plan's loss and gradient, outside the limit */
+    lif_plan *plan = NULL;
+    lif_result want = {0};
+    float *gw = FALLOC(7840);
+    o.recompute = LIF_RECOMPUTE_OFF;
+    if (lif_plan_create(net, B, &o, &plan) == LIF_OK &&
+        lif_plan_forward(plan, &bt, &want) == LIF_OK && lif_plan_backward(plan) == LIF_OK) {
+        size_t n;
+        memcpy(gw, lif_plan_buffer(plan, "grad_w", 0, &n), 7840 * sizeof(float));
+    } else {
+        CHECK(0, "stored plan at T %d: %s", T, lif_last_error());
+    }
+    lif_plan_destroy(plan);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl;
+        size_t now = vm_size();
+        rl.rlim_cur = rl.rlim_max = now + (12u << 20);
+        if (!now || setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(10);
+        lif_plan *p = NULL;
+        o.recompute = LIF_RECOMPUTE_OFF;
+        if (lif_plan_create(net, B, &o, &p) != LIF_ERR_NOMEM)
+            _exit(11); /* the limit does not bite */
+        o.recompute = LIF_RECOMPUTE_ON;
+        lif_result got = {0};
+        if (lif_plan_create(net, B, &o, &p) != LIF_OK || lif_plan_forward(p, &bt, &got) != LIF_OK ||
+            lif_plan_backward(p) != LIF_OK)
+            _exit(12);
+        size_t n;
+        const float *g = lif_plan_buffer(p, "grad_w", 0, &n);
+        if (got.loss != want.loss || got.correct != want.correct || !g ||
+            memcmp(g, gw, 7840 * sizeof(float)) != 0)
+            _exit(13);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork/wait failed");
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    CHECK(code == 0,
+          "T %d b %d under a 12 MiB address-space allowance: child exit %d (10 setrlimit, 11 the "
+          "stored plan (%zu bytes) was made anyway, 12 the recomputing plan (%zu bytes) failed, "
+          "13 its loss or gradient differ from the stored plan's)",
+          T, B, code, store_need, rec_need);
+    free(gw);
+    free(pixels);
+    lif_net_destroy(net);
+#endif
+}
+
 int main(void)
 {
     const char *env = getenv("LIF_TEST_SEED");
@@ -1730,6 +1845,7 @@ int main(void)
     double t4 = lif_now();
     test_errors();
     test_checkpoint();
+    test_memory_flat();
     printf("times: oracle %.2fs, chunking %.2fs, encoder+shuffle %.2fs, epochs %.2fs, rest %.2fs\n",
            t1 - t0, t2 - t1, t3 - t2, t4 - t3, lif_now() - t4);
     return test_finish("test_plan");

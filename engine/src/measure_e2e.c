@@ -61,6 +61,9 @@ static lif_status make_net_and_plan(const lif_measure_e2e_cfg *cfg, int n_in, li
     lif_plan_opts o;
     lif_plan_opts_default(&o);
     o.threads = cfg->threads;
+    o.Tc = cfg->Tc;
+    o.memory_budget = cfg->memory_budget;
+    o.recompute = cfg->recompute;
     if (snprintf(o.backend, sizeof o.backend, "%s", cfg->backend) >= (int)sizeof o.backend)
         return lif_error(LIF_ERR_INVALID_ARG, "e2e runner: backend list '%s' too long",
                          cfg->backend);
@@ -110,6 +113,8 @@ fail:
     lif_measure_e2e_destroy(e);
     return st;
 }
+
+const lif_plan *lif_measure_e2e_plan(const lif_measure_e2e *e) { return e->plan; }
 
 void lif_measure_e2e_destroy(lif_measure_e2e *e)
 {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "lif/data.h"
+#include "lif/net.h"
 #include "lif/status.h"
 
 #ifdef __cplusplus
@@ -60,6 +61,9 @@ typedef struct lif_measure_e2e_cfg {
     const lif_dataset *train;  /* batches for training steps */
     const lif_dataset *test;   /* batches for inference passes */
     uint32_t seed;
+    int Tc;                    /* time steps per chunk, 0 = auto (lif_plan_opts) */
+    long long memory_budget;   /* 0 = auto (lif_plan_opts) */
+    int recompute;             /* LIF_RECOMPUTE_* (0 = auto) */
 } lif_measure_e2e_cfg;
 
 typedef struct lif_measure_e2e lif_measure_e2e;
@@ -72,6 +76,9 @@ typedef struct lif_measure_e2e lif_measure_e2e;
 lif_status lif_measure_e2e_create(const lif_measure_e2e_cfg *cfg, lif_measure_e2e **out,
                                   size_t *plan_bytes);
 void lif_measure_e2e_destroy(lif_measure_e2e *e);
+
+/* The runner's plan. */
+const lif_plan *lif_measure_e2e_plan(const lif_measure_e2e *e);
 
 /* One training step on batch number i of a fixed shuffle of the training
  * set (wrapping around; a set smaller than a batch repeats its images). */
