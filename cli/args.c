@@ -157,14 +157,19 @@ int cli_fail_plan(const char *cmd, lif_status st, const cli_flag *flags)
     return cli_fail(cmd, st);
 }
 
+const char *cli_plan_mode(const lif_plan *plan)
+{
+    int m = lif_plan_recomputes(plan);
+    return m == LIF_RECOMPUTE_OFF     ? "every step stored for backward"
+           : m == LIF_RECOMPUTE_INPUT ? "input spikes encoded again in backward"
+                                      : "each chunk's forward run again in backward";
+}
+
 void cli_print_plan(FILE *f, const lif_plan *plan)
 {
     const lif_plan_opts *o = lif_plan_options(plan);
-    double mb = (double)lif_plan_memory(plan) / 1048576.0;
-    fprintf(f, "plan: chunks of %d steps, %s, %.1f MiB of buffers\n", o->Tc,
-            lif_plan_recomputes(plan) ? "recomputed in backward from their first step's state"
-                                      : "every step stored for backward",
-            mb);
+    fprintf(f, "plan: chunks of %d steps, %s, %.1f MiB of buffers\n", o->Tc, cli_plan_mode(plan),
+            (double)lif_plan_memory(plan) / 1048576.0);
 }
 
 void cli_print_flags(FILE *f, const cli_flag *flags)

@@ -77,6 +77,9 @@ int cli_fail_plan(const char *cmd, lif_status st, const cli_flag *flags);
 /* One line on how the plan runs time: chunks, store or recompute, memory. */
 void cli_print_plan(FILE *f, const lif_plan *plan);
 
+/* What the plan's backward recomputes, in words. */
+const char *cli_plan_mode(const lif_plan *plan);
+
 /* Prints the flags of a table as help text. */
 void cli_print_flags(FILE *f, const cli_flag *flags);
 

@@ -44,7 +44,7 @@ static const cli_flag bench_flags[] = {
     {"hidden", FLAG_OPTION, "hidden", "N", "one hidden Linear+LIF layer of N neurons (none)"},
     {"tc", FLAG_PLAN, "Tc", "N|auto", "time steps per chunk (auto), as lif train"},
     {"memory-budget", FLAG_PLAN, "memory_budget", "SIZE", "most bytes of plan buffers (auto), as lif train"},
-    {"recompute", FLAG_PLAN, "recompute", "auto|on|off", "recompute chunks in backward (auto), as lif train"},
+    {"recompute", FLAG_PLAN, "recompute", "auto|on|off", "what backward recomputes (auto), as lif train"},
     {"json", FLAG_OPTION, "json", "FILE", "also write the results as JSON"},
     {"compare", FLAG_OPTION, "compare", "A B", "print the ratios between two --json files (B over A) and exit"},
     {NULL, 0, NULL, NULL, NULL},
@@ -483,7 +483,7 @@ int cmd_bench(int argc, char **argv)
             const lif_plan *pl = lif_measure_e2e_plan(e2e[i]);
             snprintf(plan_line, sizeof plan_line, "plan: chunks of %d steps, %s",
                      lif_plan_options(pl)->Tc,
-                     lif_plan_recomputes(pl) ? "recomputed in backward" : "every step stored");
+                     cli_plan_mode(pl));
         }
         tasks[ntasks++] = lif_measure_e2e_task(e2e[i], 1);
         tasks[ntasks++] = lif_measure_e2e_task(e2e[i], 0);

@@ -662,9 +662,10 @@ static void test_determinism(void)
     /* chunking and recompute (T 12): the same bits for any Tc, 12 not a
      * multiple of 5 or 7, with and without recomputing, on each backend */
     static const char *const bks[] = {"scalar", "simd", "openmp --threads 2"};
-    static const char *const chk[] = {"--tc 12 --recompute off", "--tc 1 --recompute on",
-                                      "--tc 5", "--tc 6 --recompute on",
-                                      "--tc 7 --recompute on", "--memory-budget 200K"};
+    static const char *const chk[] = {"--tc 12 --recompute off", "--tc 1 --recompute all",
+                                      "--tc 5", "--tc 6 --recompute all",
+                                      "--tc 7 --recompute all", "--tc 5 --recompute input",
+                                      "--memory-budget 200K"};
     for (size_t bi = 0; bi < sizeof bks / sizeof bks[0]; bi++) {
         char bname[16];
         snprintf(bname, sizeof bname, "%.*s", (int)strcspn(bks[bi], " "), bks[bi]);

@@ -920,11 +920,14 @@ static void test_chunking(void)
                 for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
                     if (chunks[k].T != T)
                         continue;
-                    for (int rc = 0; rc < 2; rc++) {
+                    static const int modes[] = {LIF_RECOMPUTE_OFF, LIF_RECOMPUTE_INPUT,
+                                                LIF_RECOMPUTE_ALL};
+                    static const char *const mname[] = {"off", "input", "all"};
+                    for (int rc = 0; rc < 3; rc++) {
                         char rp[640];
                         snprintf(rp, sizeof rp, "%s %s recompute %s", repro(c, B, T, chunks[k].Tc, seed),
-                                 enc ? "(encoder)" : "(given spikes)", rc ? "on" : "off");
-                        plan_recompute = rc ? LIF_RECOMPUTE_ON : LIF_RECOMPUTE_OFF;
+                                 enc ? "(encoder)" : "(given spikes)", mname[rc]);
+                        plan_recompute = modes[rc];
                         snap sn;
                         /* any Tc, stored or recomputed: the same bits
                          * (gradients too: bwd_w sums steps last to first) */
@@ -950,7 +953,7 @@ static void test_chunking(void)
                             plan_threads = bi ? 3 : 0;
                             plan_recompute = LIF_RECOMPUTE_OFF;
                             int ok = run_once(c, T, 0, B, bks[bi], raw, seed, &bt, &bref, NULL);
-                            plan_recompute = rc ? LIF_RECOMPUTE_ON : LIF_RECOMPUTE_OFF;
+                            plan_recompute = modes[rc];
                             if (ok && run_once(c, T, chunks[k].Tc, B, bks[bi], raw, seed, &bt, &sn,
                                                NULL)) {
                                 char what[64];
@@ -1009,8 +1012,22 @@ static float *forward_I(lif_net *net, int B, const lif_batch *bt, lif_result *re
     lif_result r0;
     lif_status st = lif_plan_forward(plan, bt, res ? res : &r0);
     CHECK(st == LIF_OK, "forward: %s %s", lif_last_error(), rp);
-    size_t cnt = 0;
-    float *I = dup_buf(plan, "I", 0, &cnt);
+    /* I of encoder_net, rebuilt from the input spike bits the plan keeps
+     * (I itself lives one chunk at a time): every output neuron has weights
+     * 2^-(i+1), summed in increasing i, which is exact */
+    size_t rows = 0, ld = 0;
+    const uint64_t *x = lif_plan_spikes(plan, 0, &rows, &ld);
+    float *I = FALLOC((size_t)T * B * 10);
+    CHECK(x && rows == (size_t)T * B, "lif_plan_spikes(0): %p, %zu rows %s", (const void *)x, rows,
+          rp);
+    for (size_t r = 0; x && r < rows; r++) {
+        float sum = 0.0f;
+        for (int i = 0; i < 20; i++)
+            if (x[r * ld + (size_t)i / 64] >> (i % 64) & 1)
+                sum += ldexpf(1.0f, -(i + 1));
+        for (int o = 0; o < 10; o++)
+            I[r * 10 + (size_t)o] = sum;
+    }
     lif_plan_destroy(plan);
     return I;
 }
@@ -1771,7 +1788,7 @@ static void test_memory_flat(void)
     o.threads = 1;
     o.recompute = LIF_RECOMPUTE_OFF;
     size_t store_need = lif_plan_memory_estimate(net, B, &o);
-    o.recompute = LIF_RECOMPUTE_ON;
+    o.recompute = LIF_RECOMPUTE_ALL;
     size_t rec_need = lif_plan_memory_estimate(net, B, &o);
     CHECK(store_need > (16u << 20) && rec_need < (2u << 20),
           "T %d b %d: estimates %zu bytes stored, %zu recomputed", T, B, store_need, rec_need);
@@ -1800,7 +1817,7 @@ static void test_memory_flat(void)
         o.recompute = LIF_RECOMPUTE_OFF;
         if (lif_plan_create(net, B, &o, &p) != LIF_ERR_NOMEM)
             _exit(11); /* the limit does not bite */
-        o.recompute = LIF_RECOMPUTE_ON;
+        o.recompute = LIF_RECOMPUTE_ALL;
         lif_result got = {0};
         if (lif_plan_create(net, B, &o, &p) != LIF_OK || lif_plan_forward(p, &bt, &got) != LIF_OK ||
             lif_plan_backward(p) != LIF_OK)

@@ -666,23 +666,23 @@ static void test_opts_set(void)
                       HAS("--memory-budget") && HAS("64M"),
                   "--memory-budget '%s' refused: %s", budgets[i].value, lif_last_error());
     }
-    const char *rc[] = {"auto", "on", "off"};
-    for (int i = 0; i < 3; i++) {
+    const char *rc[] = {"auto", "off", "input", "all"};
+    for (int i = 0; i < 4; i++) {
         lif_plan_opts_default(&o);
         CHECK(lif_plan_opts_set(&o, "recompute", rc[i], "--recompute") == LIF_OK &&
                   o.recompute == i,
               "--recompute %s -> %d", rc[i], o.recompute);
     }
-    CHECK(lif_plan_opts_set(&o, "recompute", "yes", "--recompute") == LIF_ERR_INVALID_ARG &&
-              HAS("--recompute") && HAS("'yes'"),
-          "--recompute yes: %s", lif_last_error());
+    CHECK(lif_plan_opts_set(&o, "recompute", "on", "--recompute") == LIF_ERR_INVALID_ARG &&
+              HAS("--recompute") && HAS("'on'"),
+          "--recompute on: %s", lif_last_error());
     o.Tc = 9;
     CHECK(lif_plan_opts_set(&o, "Tc", "auto", "--tc") == LIF_OK && o.Tc == 0, "--tc auto -> %d",
           o.Tc);
     lif_plan_opts_default(&o);
-    CHECK(lif_plan_opts_from_json(&o, "{\"memory_budget\": \"2M\", \"recompute\": \"on\", "
+    CHECK(lif_plan_opts_from_json(&o, "{\"memory_budget\": \"2M\", \"recompute\": \"all\", "
                                       "\"Tc\": \"auto\"}", "j") == LIF_OK &&
-              o.memory_budget == 2ll << 20 && o.recompute == LIF_RECOMPUTE_ON && o.Tc == 0,
+              o.memory_budget == 2ll << 20 && o.recompute == LIF_RECOMPUTE_ALL && o.Tc == 0,
           "JSON budget/recompute/Tc: %s", lif_last_error());
     CHECK(lif_plan_opts_from_json(&o, "{\"memory_budget\": -5}", "j") == LIF_ERR_INVALID_ARG &&
               HAS("memory_budget"),

@@ -51,18 +51,22 @@ struct lif_plan {
     lif_ctx ctx[LIF_OP_COUNT][N_SLOTS];    /* each kernel's call context (ws, threads, state) */
     float density[N_SLOTS];                /* measured input spike density, 0 = not yet */
     int measured;                          /* densities measured (after the first forward) */
-    int store;                             /* 1: buffers hold all T steps; 0: one chunk,
-                                              recomputed in backward */
+    int mode;                              /* LIF_RECOMPUTE_OFF, _INPUT or _ALL (what
+                                              backward recomputes) */
     int nchunks;                           /* ceil(T / Tc) */
-    int resident;                          /* (recompute) the chunk the buffers hold, -1 none */
+    int resident;                          /* the chunk whose forward the chunk buffers
+                                              hold (I, and with ALL, H and spikes), -1 none */
+    int in0_chunk;                         /* (INPUT, ALL) the chunk in[0] holds, -1 none */
     size_t need;                           /* bytes of buffers and workspaces */
     lif_batch bt;                          /* the last forward's batch (recompute reads it) */
     uint64_t ones[N_SLOTS];                /* (first pass) input spikes counted per layer */
-    uint64_t *in[N_SLOTS + 1];             /* [rows][ld[l]], rows = T*B (store) or Tc*B */
+    /* rows: "all" = T*B, "chunk" = Tc*B. in[0]: all with OFF, else chunk;
+     * H, in[1..L]: chunk with ALL, else all; I, dI: always chunk. */
+    uint64_t *in[N_SLOTS + 1];             /* [rows][ld[l]] spike bits */
     size_t ld[N_SLOTS + 1];
     float *I[N_SLOTS], *H[N_SLOTS], *dI[N_SLOTS];  /* [rows, n] */
     float *v[N_SLOTS], *dv[N_SLOTS];
-    float *vb[N_SLOTS];                    /* (recompute) v at each chunk's start [nchunks, B, n] */
+    float *vb[N_SLOTS];                    /* (ALL) v at each chunk's start [nchunks, B, n] */
     float *dS;                             /* [Tc, B, max hidden] scratch */
     float *count, *rate, *ds_out;          /* [B, n_classes] */
     float *gw[N_SLOTS], *gb[N_SLOTS];

@@ -46,7 +46,7 @@ static int bind_parse(const char *s)
 static int bind_ok(int v) { return v >= 0 && (size_t)v < N_BINDS; }
 
 /* The values of "recompute", indexed by LIF_RECOMPUTE_*. */
-static const char *const recomputes[] = {"auto", "on", "off"};
+static const char *const recomputes[] = {"auto", "off", "input", "all"};
 #define N_RECOMPUTES (sizeof recomputes / sizeof recomputes[0])
 
 static int recompute_parse(const char *s)
@@ -160,7 +160,7 @@ lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key)
     }
     if (!recompute_ok(o->recompute)) {
         *key = "recompute";
-        return lif_error(LIF_ERR_INVALID_ARG, "recompute must be 'auto', 'on' or 'off', got %d",
+        return lif_error(LIF_ERR_INVALID_ARG, "recompute must be 'auto', 'off', 'input' or 'all', got %d",
                          o->recompute);
     }
     *key = NULL;
@@ -202,7 +202,7 @@ lif_status lif_plan_opts_set(lif_plan_opts *o, const char *key, const char *valu
     if (key && strcmp(key, "recompute") == 0) {
         int b = recompute_parse(value);
         if (b < 0)
-            return lif_error(LIF_ERR_INVALID_ARG, "%s: expected auto, on or off, got '%s'", flag,
+            return lif_error(LIF_ERR_INVALID_ARG, "%s: expected auto, off, input or all, got '%s'", flag,
                              value);
         o->recompute = b;
         return LIF_OK;
@@ -279,7 +279,7 @@ static lif_status from_obj(lif_plan_opts *o, json_t *obj, const char *what)
                     : -1;
         if (b < 0)
             return lif_error(LIF_ERR_INVALID_ARG,
-                             "%s: key \"recompute\": expected \"auto\", \"on\" or \"off\"", what);
+                             "%s: key \"recompute\": expected \"auto\", \"off\", \"input\" or \"all\"", what);
         t.recompute = b;
     }
     if ((v = json_object_get(obj, "memory_budget"))) {

@@ -1,23 +1,25 @@
 /* Execution plans: kernel binding, buffers, and the time loop.
  *
- * Buffers for a batch of B samples, per layer l (n = width), over `rows`
- * rows (a row = one step of one sample, step-major):
+ * Buffers for a batch of B samples, per layer l (n = width); a row is one
+ * step of one sample, step-major:
  *   in[l]   spike bits [rows][ld] (in[0] from the encoder, in[l+1] = out of l)
  *   I, H, dI [rows, n] floats;  v, dv [B, n] state carried across chunks.
  * Forward walks chunks of Tc steps first to last; backward walks them last
  * to first, carrying dL/dV between chunks, so the gradients are those of the
- * unchunked BPTT. Two ways to keep what backward needs:
- *   store      rows = T*B: every step's buffers are kept from the forward;
- *   recompute  rows = Tc*B: forward keeps only v at each chunk's start (vb)
- *              and the spike counts; backward restores a chunk's v, runs its
- *              forward again (the encoder regenerates its input spikes from
- *              the counters) and differentiates it. Memory is flat in T, at
- *              the cost of a second forward (none for the last chunk, which
- *              the buffers still hold).
- * Both give the same bits for any Tc: every kernel's result on a row is
- * independent of the chunk it is in, and the weight gradient sums its rows
- * in one order whatever the chunks (steps last to first: the `step` of
- * lif_linear_bwd_w_args). */
+ * unchunked BPTT. I and dI live within a chunk (Tc*B rows). What backward
+ * reads of other chunks is kept or recomputed (`mode`):
+ *   OFF    every step's input spikes, H and spikes kept (T*B rows);
+ *   INPUT  H and the spikes of layers 1..L kept; the input spikes of a chunk
+ *          (the largest buffer: n_in bits a row) are encoded again in
+ *          backward from the encoder's counters;
+ *   ALL    nothing of other chunks kept but v at each chunk's start (vb) and
+ *          the spike counts: backward restores a chunk's v and runs its
+ *          forward again. Memory is flat in T.
+ * The last chunk is still in the chunk buffers after the forward and is
+ * not recomputed. All modes give the same bits for any Tc: every kernel's
+ * result on a row is independent of the chunk it is in, and the weight
+ * gradient sums its rows in one order whatever the chunks (steps last to
+ * first: the `step` of lif_linear_bwd_w_args). */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -173,24 +175,28 @@ static size_t mul_sat(size_t a, size_t b)
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-/* Bytes of the buffers lif_plan_create allocates for chunks of Tc steps,
- * storing all T steps or recomputing (SIZE_MAX on overflow). Kernel
- * workspaces come on top (added once bound). */
-static size_t plan_bytes(const lif_net *net, int B, int T, int Tc, int store)
+/* Bytes of the buffers lif_plan_create allocates for chunks of Tc steps in
+ * `mode` (SIZE_MAX on overflow). Kernel workspaces come on top (added once
+ * bound). */
+static size_t plan_bytes(const lif_net *net, int B, int T, int Tc, int mode)
 {
-    size_t rows = mul_sat(store ? (size_t)T : (size_t)Tc, (size_t)B), total = 0, widest = 0;
-    size_t chunks = ((size_t)T + (size_t)Tc - 1) / (size_t)Tc;
-    for (int l = 0; l <= net->n_layers; l++)
-        total = add_sat(total, mul_sat(rows, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
+    size_t all = mul_sat((size_t)T, (size_t)B), chunk = mul_sat((size_t)Tc, (size_t)B);
+    size_t rows0 = mode == LIF_RECOMPUTE_OFF ? all : chunk;
+    size_t keep = mode == LIF_RECOMPUTE_ALL ? chunk : all;
+    size_t chunks = ((size_t)T + (size_t)Tc - 1) / (size_t)Tc, total = 0, widest = 0;
+    total = add_sat(total, mul_sat(rows0, lif_bits_ld(net->dims[0]) * sizeof(uint64_t)));
+    for (int l = 1; l <= net->n_layers; l++)
+        total = add_sat(total, mul_sat(keep, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->dims[l + 1];
         widest = n > widest ? n : widest;
-        total = add_sat(total, mul_sat(mul_sat(rows, n), 3 * sizeof(float)));
+        total = add_sat(total, mul_sat(mul_sat(keep, n), sizeof(float)));       /* H */
+        total = add_sat(total, mul_sat(mul_sat(chunk, n), 2 * sizeof(float)));  /* I, dI */
         total = add_sat(total, (2 * (size_t)B * n + n * (size_t)net->dims[l] + n) * sizeof(float));
-        if (!store)
+        if (mode == LIF_RECOMPUTE_ALL)
             total = add_sat(total, mul_sat(mul_sat(chunks * (size_t)B, n), sizeof(float)));
     }
-    total = add_sat(total, mul_sat(mul_sat((size_t)Tc * B, widest), sizeof(float)));
+    total = add_sat(total, mul_sat(mul_sat(chunk, widest), sizeof(float)));
     total = add_sat(total, 3 * (size_t)B * (size_t)net->n_classes * sizeof(float));
     return total;
 }
@@ -238,40 +244,46 @@ static void fmt_bytes(char *buf, size_t n, double b)
         snprintf(buf, n, "%.0f KiB", b / 1024.0);
 }
 
-/* Chooses Tc and store/recompute from the options (see lif_plan_opts):
- * the budget (given, or LIF_PLAN_STORE_MAX for the choice to store) and
- * the cache. */
+static const char *mode_name(int mode)
+{
+    return mode == LIF_RECOMPUTE_OFF     ? "every step stored"
+           : mode == LIF_RECOMPUTE_INPUT ? "input spikes recomputed"
+                                         : "chunks recomputed";
+}
+
+/* Chooses Tc and the mode from the options (see lif_plan_opts): the budget
+ * (given, or LIF_PLAN_STORE_MAX for auto) and the cache. */
 static lif_status choose_chunks(const lif_net *net, int B, const lif_plan_opts *o, int *Tc_out,
-                                int *store_out)
+                                int *mode_out)
 {
     int T = net->r.T;
     size_t budget = o->memory_budget > 0 ? (size_t)o->memory_budget : 0;
+    size_t cap = budget ? budget : (size_t)LIF_PLAN_STORE_MAX;
     int tc = o->Tc > 0 ? (o->Tc < T ? o->Tc : T) : cache_tc(net, B, T);
-    int store;
-    if (o->recompute == LIF_RECOMPUTE_OFF)
-        store = 1;
-    else if (o->recompute == LIF_RECOMPUTE_ON)
-        store = 0;
-    else
-        store = plan_bytes(net, B, T, tc, 1) <=
-                (budget ? budget : (size_t)LIF_PLAN_STORE_MAX);
-    if (budget && plan_bytes(net, B, T, tc, store) > budget) {
-        if (store || o->Tc > 0) {
+    int mode = o->recompute;
+    if (mode == LIF_RECOMPUTE_AUTO) {
+        mode = LIF_RECOMPUTE_ALL;
+        if (plan_bytes(net, B, T, tc, LIF_RECOMPUTE_OFF) <= cap)
+            mode = LIF_RECOMPUTE_OFF;
+        else if (plan_bytes(net, B, T, tc, LIF_RECOMPUTE_INPUT) <= cap)
+            mode = LIF_RECOMPUTE_INPUT;
+    }
+    if (budget && plan_bytes(net, B, T, tc, mode) > budget) {
+        if (mode != LIF_RECOMPUTE_ALL || o->Tc > 0) {
             char need[32], have[32];
-            fmt_bytes(need, sizeof need, (double)plan_bytes(net, B, T, tc, store));
+            fmt_bytes(need, sizeof need, (double)plan_bytes(net, B, T, tc, mode));
             fmt_bytes(have, sizeof have, (double)budget);
             return lif_error(LIF_ERR_INVALID_ARG,
-                             "memory_budget of %s is too small: T %d x batch %d with chunks of %d "
-                             "steps, %s, needs %s%s", have, T, B, tc,
-                             store ? "storing every step" : "recomputing", need,
-                             store ? " (recompute on would need less)" : " (a smaller Tc needs less)");
+                             "memory_budget of %s is too small: T %d x batch %d in chunks of %d "
+                             "steps, %s, needs %s%s", have, T, B, tc, mode_name(mode), need,
+                             mode != LIF_RECOMPUTE_ALL ? " (recompute all would need less)"
+                                                       : " (a smaller Tc needs less)");
         }
-        /* recompute, Tc auto: the largest Tc that fits */
-        int best = 0;
+        /* recompute all, Tc auto: the largest Tc that fits */
+        int best = 0, least_tc = 1;
         size_t least = SIZE_MAX;
-        int least_tc = 1;
         for (int t = tc; t >= 1; t--) {
-            size_t b = plan_bytes(net, B, T, t, 0);
+            size_t b = plan_bytes(net, B, T, t, LIF_RECOMPUTE_ALL);
             if (b < least)
                 least = b, least_tc = t;
             if (b <= budget) {
@@ -291,7 +303,7 @@ static lif_status choose_chunks(const lif_net *net, int B, const lif_plan_opts *
         tc = best;
     }
     *Tc_out = tc;
-    *store_out = store;
+    *mode_out = mode;
     return LIF_OK;
 }
 
@@ -318,11 +330,11 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     p->opts = *opts;
     p->B = B;
     p->T = r->T;
-    if ((st = choose_chunks(net, B, opts, &p->Tc, &p->store)) != LIF_OK)
+    if ((st = choose_chunks(net, B, opts, &p->Tc, &p->mode)) != LIF_OK)
         goto fail;
     p->opts.Tc = p->Tc;
     p->nchunks = (p->T + p->Tc - 1) / p->Tc;
-    p->resident = -1;
+    p->resident = p->in0_chunk = -1;
     if (p->opts.threads == 0)  /* auto: OMP_NUM_THREADS, else the physical cores */
         p->opts.threads = lif_topology_default_threads();
     p->L = net->n_layers;
@@ -335,7 +347,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     }
     /* All the buffers together must fit in this machine's memory: refuse
      * with a figure rather than be killed while touching the pages. */
-    size_t need = plan_bytes(net, B, p->T, p->Tc, p->store), phys = physical_memory();
+    size_t need = plan_bytes(net, B, p->T, p->Tc, p->mode), phys = physical_memory();
     if (need == SIZE_MAX || (phys && need > phys / 10 * 9)) {
         st = lif_error(LIF_ERR_NOMEM,
                        "plan: T %d x batch %d needs %.1f GiB of buffers, this machine has %.1f GiB; "
@@ -348,9 +360,11 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
         for (int l = 0; l < p->L; l++)
             if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l, NULL)) != LIF_OK)
                 goto fail;
-    size_t rows = (size_t)(p->store ? p->T : p->Tc) * B;
+    size_t all = (size_t)p->T * B, chunk = (size_t)p->Tc * B;
+    size_t keep = p->mode == LIF_RECOMPUTE_ALL ? chunk : all;
     int widest = 0;
     for (int l = 0; l <= p->L; l++) {
+        size_t rows = l ? keep : p->mode == LIF_RECOMPUTE_OFF ? all : chunk;
         p->ld[l] = lif_bits_ld(net->dims[l]);
         p->in[l] = lif_alloc(rows * p->ld[l] * sizeof(uint64_t));
         if (!p->in[l])
@@ -360,9 +374,9 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
         size_t n = (size_t)net->dims[l + 1];
         if ((int)n > widest)
             widest = (int)n;
-        p->I[l] = lif_alloc(rows * n * sizeof(float));
-        p->H[l] = lif_alloc(rows * n * sizeof(float));
-        p->dI[l] = lif_alloc(rows * n * sizeof(float));
+        p->I[l] = lif_alloc(chunk * n * sizeof(float));
+        p->H[l] = lif_alloc(keep * n * sizeof(float));
+        p->dI[l] = lif_alloc(chunk * n * sizeof(float));
         p->v[l] = lif_alloc((size_t)B * n * sizeof(float));
         p->dv[l] = lif_alloc((size_t)B * n * sizeof(float));
         p->gw[l] = lif_alloc(n * net->dims[l] * sizeof(float));
@@ -370,7 +384,8 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
         if (!p->I[l] || !p->H[l] || !p->dI[l] || !p->v[l] || !p->dv[l] || !p->gw[l] ||
             !p->gb[l])
             goto nomem;
-        if (!p->store && !(p->vb[l] = lif_alloc((size_t)p->nchunks * B * n * sizeof(float))))
+        if (p->mode == LIF_RECOMPUTE_ALL &&
+            !(p->vb[l] = lif_alloc((size_t)p->nchunks * B * n * sizeof(float))))
             goto nomem;
     }
     size_t nc = (size_t)B * net->n_classes;
@@ -390,7 +405,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
         char b[32];
         fmt_bytes(b, sizeof b, (double)p->need);
         fprintf(stderr, "lif_plan,T=%d,B=%d,Tc=%d,chunks=%d,%s,%s\n", p->T, B, p->Tc,
-                p->nchunks, p->store ? "store" : "recompute", b);
+                p->nchunks, mode_name(p->mode), b);
     }
     *out = p;
     return LIF_OK;
@@ -446,45 +461,71 @@ static void pack_spikes(const float *x, size_t rows, int n, uint64_t *bits, size
                 bits[r * ld + i / 64] |= 1ull << (i % 64);
 }
 
-/* Row offset of the chunk starting at row0 in the buffers. */
-static size_t buf_row(const lif_plan *p, size_t row0) { return p->store ? row0 : 0; }
+/* Row offsets in the buffers of the chunk starting at row row0: of in[0],
+ * and of H and in[1..L]. (I and dI always start at 0.) */
+static size_t off_in0(const lif_plan *p, size_t row0)
+{
+    return p->mode == LIF_RECOMPUTE_OFF ? row0 : 0;
+}
 
-/* The forward of chunk c over every layer, from the state in p->v: input
- * spikes (encoded, or packed from the batch's), then each layer's linear
- * and LIF steps, into the chunk's rows of the buffers. */
-static lif_status chunk_forward(lif_plan *p, int c)
+static size_t off_keep(const lif_plan *p, size_t row0)
+{
+    return p->mode == LIF_RECOMPUTE_ALL ? 0 : row0;
+}
+
+/* The input spikes of chunk c into in[0]: encoded, or packed from the
+ * batch's. */
+static lif_status chunk_input(lif_plan *p, int c)
 {
     const lif_net *net = p->net;
     const lif_batch *bt = &p->bt;
-    int B = p->Bcur, L = p->L, t0 = c * p->Tc;
+    int B = p->Bcur, t0 = c * p->Tc;
     int Tc = p->T - t0 < p->Tc ? p->T - t0 : p->Tc;
-    size_t row0 = (size_t)t0 * B, off = buf_row(p, row0);
-    lif_status st;
-    p->resident = -1;
+    size_t row0 = (size_t)t0 * B, o0 = off_in0(p, row0);
+    p->in0_chunk = -1;
     if (bt->spikes) {
         pack_spikes(bt->spikes + row0 * (size_t)net->dims[0], (size_t)Tc * B, net->dims[0],
-                    p->in[0] + off * p->ld[0], p->ld[0]);
+                    p->in[0] + o0 * p->ld[0], p->ld[0]);
     } else {
         lif_encode_args e = {
             .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
             .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
-            .dst = p->in[0] + off * p->ld[0], .ld = p->ld[0], .dst_tstride = 0};
-        if ((st = p->k[LIF_OP_ENCODE][0]->run.encode(&p->ctx[LIF_OP_ENCODE][0], &e)) != LIF_OK)
+            .dst = p->in[0] + o0 * p->ld[0], .ld = p->ld[0], .dst_tstride = 0};
+        lif_status st = p->k[LIF_OP_ENCODE][0]->run.encode(&p->ctx[LIF_OP_ENCODE][0], &e);
+        if (st != LIF_OK)
             return st;
     }
+    p->in0_chunk = c;
+    return LIF_OK;
+}
+
+/* The forward of chunk c over every layer, from the state in p->v: input
+ * spikes, then each layer's linear and LIF steps, into the chunk's rows of
+ * the buffers. */
+static lif_status chunk_forward(lif_plan *p, int c)
+{
+    const lif_net *net = p->net;
+    int B = p->Bcur, L = p->L, t0 = c * p->Tc;
+    int Tc = p->T - t0 < p->Tc ? p->T - t0 : p->Tc;
+    size_t row0 = (size_t)t0 * B, o0 = off_in0(p, row0), ok = off_keep(p, row0);
+    lif_status st;
+    p->resident = -1;
+    if ((st = chunk_input(p, c)) != LIF_OK)
+        return st;
     for (int l = 0; l < L; l++) {
         int n = net->dims[l + 1];
+        size_t ox = l ? ok : o0;
         lif_linear_fwd_args lin = {
             .M = Tc * B, .n_in = net->dims[l], .n_out = n,
-            .x = p->in[l] + off * p->ld[l], .ldx = p->ld[l],
-            .w = net->w[l], .b = net->b[l], .y = p->I[l] + off * n, .ldy = 0};
+            .x = p->in[l] + ox * p->ld[l], .ldx = p->ld[l],
+            .w = net->w[l], .b = net->b[l], .y = p->I[l], .ldy = 0};
         st = p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&p->ctx[LIF_OP_LINEAR_FWD][l], &lin);
         if (st != LIF_OK)
             return st;
         lif_lif_fwd_args nf = {
             .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
-            .x = p->I[l] + off * n, .v = p->v[l], .h = p->H[l] + off * n,
-            .s = p->in[l + 1] + off * p->ld[l + 1], .lds = p->ld[l + 1],
+            .x = p->I[l], .v = p->v[l], .h = p->H[l] + ok * n,
+            .s = p->in[l + 1] + ok * p->ld[l + 1], .lds = p->ld[l + 1],
             .tstride = 0, .s_tstride = 0};
         if ((st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf)) != LIF_OK)
             return st;
@@ -493,11 +534,16 @@ static lif_status chunk_forward(lif_plan *p, int c)
     return LIF_OK;
 }
 
-/* Restores chunk c's starting state from vb (recompute) and runs its forward
- * again, unless the buffers hold it already. */
-static lif_status chunk_restore(lif_plan *p, int c)
+/* Makes what backward (or the trace) reads of chunk c present: with ALL,
+ * its v restored from vb and its forward run again; with INPUT, its input
+ * spikes encoded again; unless the buffers hold them already. */
+static lif_status chunk_restore(lif_plan *p, int c, int need_input)
 {
-    if (p->store || p->resident == c)
+    if (p->mode == LIF_RECOMPUTE_OFF)
+        return LIF_OK;
+    if (p->mode == LIF_RECOMPUTE_INPUT)
+        return !need_input || p->in0_chunk == c ? LIF_OK : chunk_input(p, c);
+    if (p->resident == c)
         return LIF_OK;
     for (int l = 0; l < p->L; l++) {
         size_t bn = (size_t)p->Bcur * p->net->dims[l + 1];
@@ -520,7 +566,7 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
     }
     p->Bcur = B;
     p->bt = *bt;
-    p->resident = -1;
+    p->resident = p->in0_chunk = -1;
     lif_status st;
     for (int l = 0; l < L; l++) {
         memset(p->v[l], 0, (size_t)B * net->dims[l + 1] * sizeof(float));
@@ -531,8 +577,8 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
     for (int c = 0; c < p->nchunks; c++) {
         int t0 = c * p->Tc;
         int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
-        size_t off = buf_row(p, (size_t)t0 * B);
-        if (!p->store)
+        size_t row0 = (size_t)t0 * B, ok = off_keep(p, row0);
+        if (p->mode == LIF_RECOMPUTE_ALL)
             for (int l = 0; l < L; l++) {
                 size_t bn = (size_t)B * net->dims[l + 1];
                 memcpy(p->vb[l] + (size_t)c * bn, p->v[l], bn * sizeof(float));
@@ -540,12 +586,14 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
         if ((st = chunk_forward(p, c)) != LIF_OK)
             return st;
         if (!p->measured)
-            for (int l = 0; l < L; l++)
-                count_ones(p->in[l] + off * p->ld[l], (size_t)Tc * B, p->ld[l], net->dims[l],
+            for (int l = 0; l < L; l++) {
+                size_t ox = l ? ok : off_in0(p, row0);
+                count_ones(p->in[l] + ox * p->ld[l], (size_t)Tc * B, p->ld[l], net->dims[l],
                            &p->ones[l]);
+            }
         lif_spike_count_args sc = {
             .Tc = Tc, .B = B, .n = net->n_classes,
-            .s = p->in[L] + off * p->ld[L], .lds = p->ld[L], .count = p->count,
+            .s = p->in[L] + ok * p->ld[L], .lds = p->ld[L], .count = p->count,
             .s_tstride = 0};
         st = p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&p->ctx[LIF_OP_SPIKE_COUNT][L - 1],
                                                               &sc);
@@ -621,31 +669,32 @@ lif_status lif_plan_backward(lif_plan *p)
     for (int c = p->nchunks - 1; c >= 0; c--) {
         int t0 = c * p->Tc;
         int Tc = T - t0 < p->Tc ? T - t0 : p->Tc;
-        size_t off = buf_row(p, (size_t)t0 * B);
-        if ((st = chunk_restore(p, c)) != LIF_OK)
+        size_t row0 = (size_t)t0 * B, ok = off_keep(p, row0);
+        if ((st = chunk_restore(p, c, 1)) != LIF_OK)
             return st;
         for (int l = L - 1; l >= 0; l--) {
             int n = net->dims[l + 1];
             int top = l == L - 1;
+            size_t ox = l ? ok : off_in0(p, row0);
             lif_lif_bwd_args nb = {
                 .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
-                .h = p->H[l] + off * n,
+                .h = p->H[l] + ok * n,
                 .ds = top ? p->ds_out : p->dS,
                 .ds_tstride = top ? 0 : (size_t)B * n,
-                .dv = p->dv[l], .dx = p->dI[l] + off * n, .tstride = 0};
+                .dv = p->dv[l], .dx = p->dI[l], .tstride = 0};
             st = p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&p->ctx[LIF_OP_LIF_BWD][l], &nb);
             if (st != LIF_OK)
                 return st;
             lif_linear_bwd_w_args gw = {
-                .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l] + off * n,
-                .x = p->in[l] + off * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
+                .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l],
+                .x = p->in[l] + ox * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
                 .db = net->b[l] ? p->gb[l] : NULL, .lddy = 0};
             if ((st = run_bwd_w(p, l, &gw, B)) != LIF_OK)
                 return st;
             if (l > 0) {
                 lif_linear_bwd_x_args gx = {
                     .M = Tc * B, .n_in = net->dims[l], .n_out = n,
-                    .dy = p->dI[l] + off * n, .w = net->w[l], .dx = p->dS, .lddy = 0};
+                    .dy = p->dI[l], .w = net->w[l], .dx = p->dS, .lddy = 0};
                 st = p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(
                     &p->ctx[LIF_OP_LINEAR_BWD_X][l], &gx);
                 if (st != LIF_OK)
@@ -696,7 +745,7 @@ lif_status lif_plan_train_batch(lif_plan *p, const lif_batch *bt, lif_result *re
 
 size_t lif_plan_memory(const lif_plan *p) { return p->need; }
 
-int lif_plan_recomputes(const lif_plan *p) { return !p->store; }
+int lif_plan_recomputes(const lif_plan *p) { return p->mode; }
 
 size_t lif_plan_memory_estimate(const lif_net *net, int B, const lif_plan_opts *opts)
 {
@@ -705,11 +754,11 @@ size_t lif_plan_memory_estimate(const lif_net *net, int B, const lif_plan_opts *
         lif_plan_opts_default(&d);
         opts = &d;
     }
-    int Tc, store;
+    int Tc, mode;
     if (B < 1 || lif_plan_opts_check(opts, NULL) != LIF_OK || opts->Tc > net->r.T ||
-        choose_chunks(net, B, opts, &Tc, &store) != LIF_OK)
+        choose_chunks(net, B, opts, &Tc, &mode) != LIF_OK)
         return 0;
-    return plan_bytes(net, B, net->r.T, Tc, store);
+    return plan_bytes(net, B, net->r.T, Tc, mode);
 }
 
 const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, size_t *count)
@@ -720,11 +769,17 @@ const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, siz
         return NULL;
     size_t n = (size_t)net->dims[layer + 1];
     size_t TBn = (size_t)p->T * B * n;
-    if (strcmp(name, "I") == 0 || strcmp(name, "H") == 0 || strcmp(name, "dI") == 0) {
-        if (!p->store)
+    if (strcmp(name, "I") == 0 || strcmp(name, "dI") == 0) {
+        if (p->nchunks != 1)
             return NULL;  /* one chunk at a time */
         *count = TBn;
-        return name[0] == 'I' ? p->I[layer] : name[0] == 'H' ? p->H[layer] : p->dI[layer];
+        return name[0] == 'I' ? p->I[layer] : p->dI[layer];
+    }
+    if (strcmp(name, "H") == 0) {
+        if (p->mode == LIF_RECOMPUTE_ALL && p->nchunks != 1)
+            return NULL;
+        *count = TBn;
+        return p->H[layer];
     }
     if (strcmp(name, "rate") == 0) {
         *count = B * net->n_classes;
@@ -741,6 +796,19 @@ const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, siz
     return NULL;
 }
 
+const uint64_t *lif_plan_spikes(const lif_plan *p, int layer, size_t *rows, size_t *ld)
+{
+    if (layer < 0 || layer > p->L)
+        return NULL;
+    int kept = p->nchunks == 1 || (layer == 0 ? p->mode == LIF_RECOMPUTE_OFF
+                                              : p->mode != LIF_RECOMPUTE_ALL);
+    if (!kept)
+        return NULL;
+    *rows = (size_t)p->T * (size_t)(p->Bcur > 0 ? p->Bcur : p->B);
+    *ld = p->ld[layer];
+    return p->in[layer];
+}
+
 lif_status lif_plan_trace(lif_plan *p, int b, float *v, float *s)
 {
     const lif_net *net = p->net;
@@ -749,12 +817,12 @@ lif_status lif_plan_trace(lif_plan *p, int b, float *v, float *s)
     if (b < 0 || b >= B)
         return lif_error(LIF_ERR_INVALID_ARG, "trace: sample %d not in the last batch of %d", b, B);
     for (int c = 0; c < p->nchunks; c++) {
-        lif_status st = chunk_restore(p, c);  /* recompute: the chunk again */
+        lif_status st = chunk_restore(p, c, 0);  /* recompute all: the chunk again */
         if (st != LIF_OK)
             return st;
         int t0 = c * p->Tc, t1 = p->T - t0 < p->Tc ? p->T : t0 + p->Tc;
         for (int t = t0; t < t1; t++) {
-            size_t row = buf_row(p, (size_t)t0 * B) + (size_t)(t - t0) * B + (size_t)b;
+            size_t row = off_keep(p, (size_t)t0 * B) + (size_t)(t - t0) * B + (size_t)b;
             const uint64_t *bits = p->in[L] + row * p->ld[L];
             const float *h = p->H[L - 1] + row * n;
             for (int o = 0; o < n; o++) {

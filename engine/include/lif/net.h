@@ -83,13 +83,18 @@ typedef struct lif_plan_opts {
                            (lif_plan_create: the largest that fits the memory budget
                            and keeps a chunk in the cache hwloc reports); text and
                            JSON "auto" = 0 (0) */
-    long long memory_budget; /* bytes the plan's buffers may take, 0 = auto (all T
-                           stored when that takes at most LIF_PLAN_STORE_MAX, else
-                           chunks recomputed); text "64M", "1G", "512K" or bytes;
-                           lif_plan_create refuses a budget no Tc fits (0) */
-    int recompute;      /* LIF_RECOMPUTE_AUTO, _ON or _OFF: whether backward recomputes
-                           each chunk's forward from its saved boundary state instead
-                           of storing all T steps; text "auto" | "on" | "off" (auto) */
+    long long memory_budget; /* bytes the plan's buffers may take, 0 = auto (the
+                           cheapest way to keep what backward needs that takes at
+                           most LIF_PLAN_STORE_MAX); text "64M", "1G", "512K" or
+                           bytes; lif_plan_create refuses a budget nothing fits (0) */
+    int recompute;      /* what backward recomputes instead of keeping all T steps:
+                           LIF_RECOMPUTE_OFF (nothing: every step stored),
+                           LIF_RECOMPUTE_INPUT (the input spikes, from the encoder's
+                           counters; membrane values and hidden spikes stored),
+                           LIF_RECOMPUTE_ALL (each chunk's forward, from the state
+                           saved at its start: memory flat in T), or
+                           LIF_RECOMPUTE_AUTO (the first of off, input, all that fits
+                           the budget); text "auto" | "off" | "input" | "all" (auto) */
     int workers;        /* -j, the reference script's data-loader workers, 0..1024 (4):
                            recorded only. lif has no loader threads: copying a batch
                            is under 2 % of a step (docs/DESIGN.md), so the cores go
@@ -100,10 +105,11 @@ typedef struct lif_plan_opts {
 } lif_plan_opts;
 
 #define LIF_RECOMPUTE_AUTO 0
-#define LIF_RECOMPUTE_ON 1
-#define LIF_RECOMPUTE_OFF 2
-/* Auto budget: all T steps are stored (no recompute) when their buffers take
- * at most this many bytes. */
+#define LIF_RECOMPUTE_OFF 1
+#define LIF_RECOMPUTE_INPUT 2
+#define LIF_RECOMPUTE_ALL 3
+/* Auto budget: the plan takes the cheapest way to run (off, then input,
+ * then all) whose buffers take at most this many bytes. */
 #define LIF_PLAN_STORE_MAX (64ll << 20)
 
 /* The defaults above. */
@@ -189,11 +195,18 @@ lif_status lif_plan_update(lif_plan *plan);
 lif_status lif_plan_train_batch(lif_plan *plan, const lif_batch *batch, lif_result *res);
 
 /* A buffer of the last pass, for tests and tools: "I", "H", "dI" ([T, B, n]
- * of layer; only when the plan stores every step: NULL when it recomputes),
+ * of layer; "I" and "dI" only when T is one chunk, "H" only when the plan
+ * keeps every step's (recompute off or input): else NULL),
  * "rate" ([B, n_classes]), "grad_w" ([n_out, n_in] of layer), "grad_b".
  * *count gets the element count. NULL if unknown. */
 const float *lif_plan_buffer(const lif_plan *plan, const char *name, int layer,
                              size_t *count);
+
+/* The spike bits of layer `layer`'s input (0: the encoder's; l: layer l-1's
+ * output) over all T*B rows of the last forward pass (row t*B + b, ld
+ * words a row), when the plan keeps them (input spikes: recompute off;
+ * hidden ones: off or input); else NULL. */
+const uint64_t *lif_plan_spikes(const lif_plan *plan, int layer, size_t *rows, size_t *ld);
 
 /* The membrane V[t] (after reset) and spikes S[t] of sample b in the last
  * layer for every step of the last forward pass: v, s are [T, n_classes]. */
@@ -202,8 +215,7 @@ lif_status lif_plan_trace(lif_plan *plan, int b, float *v, float *s);
 /* Bytes the plan's buffers and kernel workspaces take. */
 size_t lif_plan_memory(const lif_plan *plan);
 
-/* 1 when backward recomputes each chunk's forward (buffers hold one chunk
- * of Tc steps), 0 when every step is stored. */
+/* What backward recomputes: LIF_RECOMPUTE_OFF, _INPUT or _ALL (never AUTO). */
 int lif_plan_recomputes(const lif_plan *plan);
 
 /* The bytes of buffers lif_plan_create would allocate for net, B and opts
