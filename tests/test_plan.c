@@ -1754,9 +1754,9 @@ static size_t vm_size(void)
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-/* A T = 5000 training step of batch 16 on the reference network in a child
+/* A T = 8000 training step of batch 16 on the reference network in a child
  * whose address space may grow by 12 MiB only (setrlimit RLIMIT_AS): the
- * plan that stores all steps (~18 MiB of buffers) cannot be made there; the
+ * plan that stores all steps (~21 MiB of buffers) cannot be made there; the
  * one that recomputes chunks (under 2 MiB) trains, and its loss and
  * gradient equal those of the stored plan made outside the limit. */
 static void test_memory_flat(void)
@@ -1766,7 +1766,7 @@ static void test_memory_flat(void)
            "(the Release build runs it)\n");
     return;
 #else
-    enum { T = 5000, B = 16 };
+    enum { T = 8000, B = 16 };
     lif_recipe r;
     make_recipe(&cases[0], T, 0, B, &r);
     lif_net *net = NULL;

@@ -61,7 +61,7 @@ struct lif_plan {
     lif_batch bt;                          /* the last forward's batch (recompute reads it) */
     uint64_t ones[N_SLOTS];                /* (first pass) input spikes counted per layer */
     /* rows: "all" = T*B, "chunk" = Tc*B. in[0]: all with OFF, else chunk;
-     * H, in[1..L]: chunk with ALL, else all; I, dI: always chunk. */
+     * H, in[1..L-1]: chunk with ALL, else all; I, dI, in[L]: always chunk. */
     uint64_t *in[N_SLOTS + 1];             /* [rows][ld[l]] spike bits */
     size_t ld[N_SLOTS + 1];
     float *I[N_SLOTS], *H[N_SLOTS], *dI[N_SLOTS];  /* [rows, n] */

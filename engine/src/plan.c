@@ -6,10 +6,11 @@
  *   I, H, dI [rows, n] floats;  v, dv [B, n] state carried across chunks.
  * Forward walks chunks of Tc steps first to last; backward walks them last
  * to first, carrying dL/dV between chunks, so the gradients are those of the
- * unchunked BPTT. I and dI live within a chunk (Tc*B rows). What backward
+ * unchunked BPTT. I, dI and the output spikes live within a chunk (Tc*B
+ * rows). What backward
  * reads of other chunks is kept or recomputed (`mode`):
- *   OFF    every step's input spikes, H and spikes kept (T*B rows);
- *   INPUT  H and the spikes of layers 1..L kept; the input spikes of a chunk
+ *   OFF    every step's input spikes, H and hidden spikes kept (T*B rows);
+ *   INPUT  H and the hidden spikes kept; the input spikes of a chunk
  *          (the largest buffer: n_in bits a row) are encoded again in
  *          backward from the encoder's counters;
  *   ALL    nothing of other chunks kept but v at each chunk's start (vb) and
@@ -185,8 +186,9 @@ static size_t plan_bytes(const lif_net *net, int B, int T, int Tc, int mode)
     size_t keep = mode == LIF_RECOMPUTE_ALL ? chunk : all;
     size_t chunks = ((size_t)T + (size_t)Tc - 1) / (size_t)Tc, total = 0, widest = 0;
     total = add_sat(total, mul_sat(rows0, lif_bits_ld(net->dims[0]) * sizeof(uint64_t)));
-    for (int l = 1; l <= net->n_layers; l++)
-        total = add_sat(total, mul_sat(keep, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
+    for (int l = 1; l <= net->n_layers; l++) /* the output spikes: one chunk */
+        total = add_sat(total, mul_sat(l < net->n_layers ? keep : chunk,
+                                       lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->dims[l + 1];
         widest = n > widest ? n : widest;
@@ -364,7 +366,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     size_t keep = p->mode == LIF_RECOMPUTE_ALL ? chunk : all;
     int widest = 0;
     for (int l = 0; l <= p->L; l++) {
-        size_t rows = l ? keep : p->mode == LIF_RECOMPUTE_OFF ? all : chunk;
+        size_t rows = l == p->L ? chunk : l ? keep : p->mode == LIF_RECOMPUTE_OFF ? all : chunk;
         p->ld[l] = lif_bits_ld(net->dims[l]);
         p->in[l] = lif_alloc(rows * p->ld[l] * sizeof(uint64_t));
         if (!p->in[l])
@@ -525,7 +527,7 @@ static lif_status chunk_forward(lif_plan *p, int c)
         lif_lif_fwd_args nf = {
             .nrn = &net->r.neuron, .Tc = Tc, .B = B, .n = n,
             .x = p->I[l], .v = p->v[l], .h = p->H[l] + ok * n,
-            .s = p->in[l + 1] + ok * p->ld[l + 1], .lds = p->ld[l + 1],
+            .s = p->in[l + 1] + (l + 1 < L ? ok : 0) * p->ld[l + 1], .lds = p->ld[l + 1],
             .tstride = 0, .s_tstride = 0};
         if ((st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf)) != LIF_OK)
             return st;
@@ -593,7 +595,7 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
             }
         lif_spike_count_args sc = {
             .Tc = Tc, .B = B, .n = net->n_classes,
-            .s = p->in[L] + ok * p->ld[L], .lds = p->ld[L], .count = p->count,
+            .s = p->in[L], .lds = p->ld[L], .count = p->count,
             .s_tstride = 0};
         st = p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&p->ctx[LIF_OP_SPIKE_COUNT][L - 1],
                                                               &sc);
@@ -800,8 +802,9 @@ const uint64_t *lif_plan_spikes(const lif_plan *p, int layer, size_t *rows, size
 {
     if (layer < 0 || layer > p->L)
         return NULL;
-    int kept = p->nchunks == 1 || (layer == 0 ? p->mode == LIF_RECOMPUTE_OFF
-                                              : p->mode != LIF_RECOMPUTE_ALL);
+    int kept = p->nchunks == 1 || (layer == 0       ? p->mode == LIF_RECOMPUTE_OFF
+                                   : layer == p->L ? 0
+                                                   : p->mode != LIF_RECOMPUTE_ALL);
     if (!kept)
         return NULL;
     *rows = (size_t)p->T * (size_t)(p->Bcur > 0 ? p->Bcur : p->B);
@@ -823,10 +826,11 @@ lif_status lif_plan_trace(lif_plan *p, int b, float *v, float *s)
         int t0 = c * p->Tc, t1 = p->T - t0 < p->Tc ? p->T : t0 + p->Tc;
         for (int t = t0; t < t1; t++) {
             size_t row = off_keep(p, (size_t)t0 * B) + (size_t)(t - t0) * B + (size_t)b;
-            const uint64_t *bits = p->in[L] + row * p->ld[L];
             const float *h = p->H[L - 1] + row * n;
             for (int o = 0; o < n; o++) {
-                float spike = (float)(bits[o / 64] >> (o % 64) & 1);
+                /* the spike rule of every lif_fwd kernel (the output
+                 * spikes are kept one chunk at a time) */
+                float spike = h[o] >= nrn->v_threshold ? 1.0f : 0.0f;
                 s[(size_t)t * n + o] = spike;
                 if (nrn->soft_reset)
                     v[(size_t)t * n + o] = h[o] - nrn->v_threshold * spike;
