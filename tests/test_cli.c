@@ -186,19 +186,21 @@ static void run_free(run_result *r)
     r->out = r->err = NULL;
 }
 
-/* Runs `lif ARGS` where ARGS is printf(fmt, ...) split on spaces (every
- * path used here is relative and has none). env, if not NULL, is a
- * "NAME=value" string set for the child only. Checks that the command was
- * not killed by a signal and printed no sanitizer report. */
-static run_result run_lif(const char *env, const char *fmt, ...)
+/* A lif command started in the background (run_lif_start) and not yet
+ * waited for (run_lif_wait). */
+typedef struct run_job {
+    pid_t pid;
+    run_result r;
+    char out_path[64], err_path[64];
+} run_job;
+
+static run_job run_lif_vstart(const char *env, const char *fmt, va_list ap)
 {
-    run_result r = {0};
+    run_job j = {0};
+    run_result *r = &j.r;
     char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    snprintf(r.cmd, sizeof r.cmd, "cd %s && %s%s%s %s", tmpdir, env ? env : "", env ? " " : "",
+    snprintf(r->cmd, sizeof r->cmd, "cd %s && %s%s%s %s", tmpdir, env ? env : "", env ? " " : "",
              LIF_CLI_PATH, line);
 
     char *argv[130];
@@ -211,16 +213,15 @@ static run_result run_lif(const char *env, const char *fmt, ...)
         argv[argc++] = w;
     argv[argc] = NULL;
 
-    char out_path[64], err_path[64];
     run_no++;
-    snprintf(out_path, sizeof out_path, "run%03d.out", run_no);
-    snprintf(err_path, sizeof err_path, "run%03d.err", run_no);
+    snprintf(j.out_path, sizeof j.out_path, "run%03d.out", run_no);
+    snprintf(j.err_path, sizeof j.err_path, "run%03d.err", run_no);
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fo = open(j.out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(j.err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int fi = open("/dev/null", O_RDONLY);
         if (fo < 0 || fe < 0 || fi < 0)
             _exit(126);
@@ -242,8 +243,25 @@ static run_result run_lif(const char *env, const char *fmt, ...)
         execv(LIF_CLI_PATH, argv);
         _exit(127);
     }
+    j.pid = pid;
+    return j;
+}
+
+static run_job run_lif_start(const char *env, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    run_job j = run_lif_vstart(env, fmt, ap);
+    va_end(ap);
+    return j;
+}
+
+/* Waits for a started command; checks as run_lif does. */
+static run_result run_lif_wait(run_job *j)
+{
+    run_result r = j->r;
     int ws = 0;
-    if (pid < 0 || waitpid(pid, &ws, 0) != pid) {
+    if (j->pid < 0 || waitpid(j->pid, &ws, 0) != j->pid) {
         r.status = -1;
         CHECK(0, "cannot run: %s (%s)", r.cmd, strerror(errno));
     } else if (WIFSIGNALED(ws)) {
@@ -255,15 +273,28 @@ static run_result run_lif(const char *env, const char *fmt, ...)
         r.status = WEXITSTATUS(ws);
         CHECK(r.status != 126 && r.status != 127, "cannot exec %s: %s", LIF_CLI_PATH, r.cmd);
     }
-    r.out = slurp_text(out_path);
-    r.err = slurp_text(err_path);
+    r.out = slurp_text(j->out_path);
+    r.err = slurp_text(j->err_path);
     if (!r.out)
         r.out = calloc(1, 1);
     if (!r.err)
         r.err = calloc(1, 1);
     CHECK(!strstr(r.err, "Sanitizer") && !strstr(r.err, "runtime error:"),
-          "sanitizer report on stderr (%s): %s", err_path, r.cmd);
+          "sanitizer report on stderr (%s): %s", j->err_path, r.cmd);
     return r;
+}
+
+/* Runs `lif ARGS` where ARGS is printf(fmt, ...) split on spaces (every
+ * path used here is relative and has none). env, if not NULL, is a
+ * "NAME=value" string set for the child only. Checks that the command was
+ * not killed by a signal and printed no sanitizer report. */
+static run_result run_lif(const char *env, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    run_job j = run_lif_vstart(env, fmt, ap);
+    va_end(ap);
+    return run_lif_wait(&j);
 }
 
 /* Number of non-empty lines in s. */
@@ -1341,6 +1372,33 @@ static void test_no_lost_checkpoint(void)
                  "out_keep/x.json -data-dir out_keep", "--config");
 }
 
+/* 10. Two runs of the same name started together take two folders: each
+ * claims its own (the second RUN_NAME_2), each log holds its epochs once,
+ * each checkpoint loads. */
+static void test_two_runs_at_once(void)
+{
+    run_job a = run_lif_start(NULL, TRAIN_BASE " -epochs 2 -out-dir out_race", flat);
+    run_job b = run_lif_start(NULL, TRAIN_BASE " -epochs 2 -out-dir out_race", flat);
+    run_result ra = run_lif_wait(&a), rb = run_lif_wait(&b);
+    CHECK(ra.status == 0 && rb.status == 0, "exits %d and %d (stderr: %s / %s)\n  repro: %s",
+          ra.status, rb.status, ra.err, rb.err, ra.cmd);
+    static const char *const dirs[2] = {"out_race/" RUN_NAME, "out_race/" RUN_NAME "_2"};
+    for (int i = 0; i < 2; i++) {
+        check_log(dirs[i], 2, ra.cmd);
+        char p[256];
+        snprintf(p, sizeof p, "%s/checkpoint_latest.lif", dirs[i]);
+        lif_net *net = NULL;
+        lif_train_state ts;
+        CHECK(lif_net_load(p, &net, &ts) == LIF_OK && ts.epoch == 1,
+              "two runs at once: %s does not load as epoch 1: %s", p, lif_last_error());
+        lif_net_destroy(net);
+    }
+    CHECK(same_bytes("out_race/" RUN_NAME "/log.jsonl", "out_race/" RUN_NAME "_2/log.jsonl"),
+          "two runs at once: the two logs differ (mixed?): %s", ra.cmd);
+    run_free(&ra);
+    run_free(&rb);
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1456,6 +1514,7 @@ int main(void)
     test_dispatch();
     test_backend_lists();
     test_no_lost_checkpoint();
+    test_two_runs_at_once();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
