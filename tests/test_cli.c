@@ -1399,6 +1399,74 @@ static void test_two_runs_at_once(void)
     run_free(&rb);
 }
 
+/* 1 if every file of names[] is the same in dir as in the snapshot dir
+ * `snap` (copies taken before). */
+static const char *const run_files[] = {"args.txt", "log.jsonl", "timing.jsonl",
+                                        "checkpoint_latest.lif", "checkpoint_max.lif"};
+#define N_RUN_FILES (int)(sizeof run_files / sizeof run_files[0])
+
+static void snapshot_run(const char *dir, const char *snap)
+{
+    mkdir_p(snap);
+    for (int i = 0; i < N_RUN_FILES; i++)
+        CHECK(copy_file(test_path(dir, run_files[i]), test_path(snap, run_files[i])) == 0,
+              "cannot copy %s/%s", dir, run_files[i]);
+}
+
+static void check_unchanged(const char *dir, const char *snap, const char *cmd)
+{
+    for (int i = 0; i < N_RUN_FILES; i++)
+        CHECK(same_bytes(test_path(dir, run_files[i]), test_path(snap, run_files[i])),
+              "%s/%s was changed by: %s", dir, run_files[i], cmd);
+}
+
+/* 11. A resume never writes into another run's folder: -out-dir naming a
+ * folder of another run (same name, another seed) is refused, so is a
+ * checkpoint copied into another run's folder; -out-dir naming a new
+ * folder continues there, its log starting with the checkpoint's epochs. */
+static void test_resume_other_run(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_mine", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -T 12 -b 32 -data-dir %s --seed 2 --quiet -epochs 1 -out-dir out_theirs",
+                flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    const char *theirs = "out_theirs/" RUN_NAME;
+    snapshot_run(theirs, "snap_theirs");
+
+    r = run_lif(NULL, "train -resume out_mine/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s -out-dir out_theirs --quiet", flat);
+    CHECK(r.status == 2, "resume into another run's folder: exit %d, want 2 (stderr: %s)\n"
+          "  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, theirs) && strstr(r.err, "another run") && count_lines(r.err) == 1,
+          "resume into another run's folder: stderr should say so in one line: %s  repro: %s",
+          r.err, r.cmd);
+    check_unchanged(theirs, "snap_theirs", r.cmd);
+    run_free(&r);
+
+    CHECK(copy_file("out_mine/" RUN_NAME "/checkpoint_latest.lif",
+                    "out_theirs/" RUN_NAME "/mine.lif") == 0, "cannot copy a checkpoint");
+    r = run_lif(NULL, "train -resume out_theirs/" RUN_NAME "/mine.lif -epochs 2 -data-dir %s "
+                "--quiet", flat);
+    CHECK(r.status == 2, "resume of a checkpoint copied into another run's folder: exit %d, "
+          "want 2 (stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "another run") != NULL, "stderr does not say why: %s  repro: %s", r.err,
+          r.cmd);
+    check_unchanged(theirs, "snap_theirs", r.cmd);
+    run_free(&r);
+
+    r = run_lif(NULL, "train -resume out_mine/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s -out-dir out_moved --quiet", flat);
+    CHECK(r.status == 0, "resume into a new folder: exit %d (stderr: %s)\n  repro: %s", r.status,
+          r.err, r.cmd);
+    check_log("out_moved/" RUN_NAME, 2, r.cmd);
+    CHECK(same_bytes("out_moved/" RUN_NAME "/log.jsonl", "out1/" RUN_NAME "/log.jsonl"),
+          "resume into a new folder: its log differs from the uninterrupted run's: %s", r.cmd);
+    run_free(&r);
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1515,6 +1583,7 @@ int main(void)
     test_backend_lists();
     test_no_lost_checkpoint();
     test_two_runs_at_once();
+    test_resume_other_run();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
