@@ -553,6 +553,11 @@ int cmd_train(int argc, char **argv)
                                          test.images_path, test.rows, test.cols, train.rows, train.cols));
         goto done;
     }
+    /* every allocation of the run counted before the first is made */
+    if (!net && (st = lif_memory_check(&r, n_in, train.n_classes, r.batch, &opts)) != LIF_OK) {
+        rc = cli_fail("train", st);
+        goto done;
+    }
     if (!net && (st = lif_net_create(&r, n_in, 10, &net)) != LIF_OK) {
         rc = cli_fail("train", st);
         goto done;

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -238,6 +239,12 @@ static run_job run_lif_vstart(const char *env, const char *fmt, va_list ap)
                 *eq = '\0';
                 setenv(kv, eq + 1, 1);
             }
+        }
+        const char *as = getenv("LIF_TEST_RLIMIT_AS_MB");
+        if (as) { /* the test's own knob: an address-space limit for this child */
+            struct rlimit rl = {(rlim_t)atol(as) << 20, (rlim_t)atol(as) << 20};
+            setrlimit(RLIMIT_AS, &rl);
+            unsetenv("LIF_TEST_RLIMIT_AS_MB");
         }
         alarm(RUN_LIMIT_S); /* survives exec: a hung run dies of SIGALRM */
         execv(LIF_CLI_PATH, argv);
@@ -1467,6 +1474,89 @@ static void test_resume_other_run(void)
     run_free(&r);
 }
 
+/* A copy of checkpoint `from` whose recipe JSON has `key_text` replaced by
+ * `with` and whose tensor `rename` (if not NULL) is renamed `as` (CRC
+ * recomputed: a crafted, well-framed file). 0 on success. */
+static int craft_ckpt(const char *from, const char *to, const char *key_text, const char *with,
+                      const char *rename, const char *as)
+{
+    lif_ckpt c;
+    if (lif_ckpt_load(from, &c) != LIF_OK)
+        return -1;
+    for (uint32_t i = 0; rename && i < c.n_tensors; i++)
+        if (strcmp(c.tensors[i].name, rename) == 0)
+            snprintf(c.tensors[i].name, sizeof c.tensors[i].name, "%s", as);
+    char *at = strstr(c.recipe_json, key_text);
+    int rc = -1;
+    if (at) {
+        size_t n = strlen(c.recipe_json) - strlen(key_text) + strlen(with) + 1;
+        char *j = malloc(n);
+        if (j) {
+            snprintf(j, n, "%.*s%s%s", (int)(at - c.recipe_json), c.recipe_json, with,
+                     at + strlen(key_text));
+            free(c.recipe_json);
+            c.recipe_json = j;
+            rc = lif_ckpt_save(to, &c) == LIF_OK ? 0 : -1;
+        }
+    }
+    lif_ckpt_free(&c);
+    return rc;
+}
+
+/* 12. Memory is counted before anything is allocated: a run whose net,
+ * buffers and workspaces exceed the machine is refused with exit 2 and the
+ * figure, making no folder; a crafted checkpoint whose recipe declares
+ * huge hidden layers but holds a small net's tensors is refused before the
+ * net is built; under an address-space limit (ulimit -v), a run that fits
+ * the machine but not the limit is refused the same way. */
+static void test_memory_first(void)
+{
+    run_result r = run_lif(NULL, "train -T 1 -b 1 -data-dir %s -out-dir out_mem --quiet --hidden "
+                           "100000,100000,100000,100000,100000,100000,100000,100000", flat);
+    CHECK(r.status == 2, "huge --hidden: exit %d, want 2 (stderr: %s)\n  repro: %s", r.status,
+          r.err, r.cmd);
+    CHECK(strstr(r.err, "GiB") && strstr(r.err, "memory") && count_lines(r.err) == 1,
+          "huge --hidden: stderr should give the figure in one line: %s  repro: %s", r.err, r.cmd);
+    CHECK(!exists("out_mem"), "a run refused for memory made its folder: %s", r.cmd);
+    run_free(&r);
+
+    CHECK(craft_ckpt("out1/" RUN_NAME "/checkpoint_latest.lif", "huge_hidden.lif",
+                     "\"hidden\": []", "\"hidden\": [100000, 100000]", "layer0.weight.v",
+                     "layer2.weight") == 0,
+          "cannot craft huge_hidden.lif: %s", lif_last_error());
+    r = run_lif(NULL, "eval -checkpoint huge_hidden.lif -data-dir %s", flat);
+    CHECK(r.status == 2, "checkpoint declaring hidden [100000, 100000]: exit %d, want 2 "
+          "(stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "huge_hidden.lif") && (strstr(r.err, "tensor") || strstr(r.err, "weights")),
+          "crafted checkpoint: stderr should name the file and its tensors: %s  repro: %s", r.err,
+          r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -resume huge_hidden.lif -epochs 3 -data-dir %s --quiet", flat);
+    CHECK(r.status == 2, "resume of the crafted checkpoint: exit %d, want 2 (stderr: %s)\n"
+          "  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    printf("test_cli: the address-space limit case skipped: sanitizers reserve more address "
+           "space than any limit allows\n");
+#else
+    /* (the first and last weights are there: only the count and shapes of
+     * all the tensors, checked before building, tell it is no such net) */
+
+    /* 784 -> 4000 -> 4000 -> 10: ~0.26 GiB of parameters, and with the
+     * kernels' workspaces and buffers more than 90 % of a 0.5 GiB limit */
+    run_job j = run_lif_start("LIF_TEST_RLIMIT_AS_MB=512", "train -T 64 -b 64 -epochs 1 "
+                              "-data-dir %s -out-dir out_mem --quiet --hidden 4000,4000", flat);
+    r = run_lif_wait(&j);
+    CHECK(r.status == 2, "run past the address-space limit: exit %d, want 2 (stderr: %s)\n"
+          "  repro: ulimit -v 524288; %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "GiB") && strstr(r.err, "memory"),
+          "run past the address-space limit: stderr lacks the figure: %s  repro: %s", r.err, r.cmd);
+    CHECK(!exists("out_mem"), "a run refused for memory made its folder: %s", r.cmd);
+    run_free(&r);
+#endif
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1584,6 +1674,7 @@ int main(void)
     test_no_lost_checkpoint();
     test_two_runs_at_once();
     test_resume_other_run();
+    test_memory_first();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");

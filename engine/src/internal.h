@@ -37,6 +37,21 @@ struct lif_net {
     long step;
 };
 
+/* The shape of a net of recipe r (recipe, layers, dims), no parameters. */
+void lif_net_shape(lif_net *net, const lif_recipe *r, int n_in, int n_classes);
+
+/* Bytes of a net's parameters and optimizer state as lif_net_create
+ * allocates them (SIZE_MAX on overflow). */
+size_t lif_net_param_bytes(const lif_net *net);
+
+/* The memory this process may use: physical memory, or the address-space
+ * limit when lower; 0 if unknown (plan.c). */
+size_t lif_usable_memory(void);
+
+/* lif_kernel_select without LIF_VERBOSE=dispatch lines (for estimates). */
+lif_status lif_kernel_select_quiet(const lif_problem *p, const char *list,
+                                   const lif_kernel_i **out);
+
 /* Ops bound once per layer (per-net ops use layer 0). */
 #define N_SLOTS (LIF_MAX_HIDDEN + 1)
 

@@ -8,8 +8,10 @@
  * unchunked BPTT. */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -149,27 +151,132 @@ static size_t mul_sat(size_t a, size_t b)
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
+/* lif_alloc's size for n bytes. */
+static size_t alloc_size(size_t n) { return n > SIZE_MAX - 64 ? SIZE_MAX : (n + 63) / 64 * 64; }
+
 /* Bytes of the buffers lif_plan_create allocates (SIZE_MAX on overflow). */
 static size_t plan_bytes(const lif_net *net, int B, int T, int Tc)
 {
     size_t TB = mul_sat((size_t)T, (size_t)B), total = 0, widest = 0;
     for (int l = 0; l <= net->n_layers; l++)
-        total = add_sat(total, mul_sat(TB, lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
+        total = add_sat(total, alloc_size(mul_sat(TB, lif_bits_ld(net->dims[l]) * sizeof(uint64_t))));
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->dims[l + 1];
         widest = n > widest ? n : widest;
-        total = add_sat(total, mul_sat(mul_sat(TB, n), 3 * sizeof(float)));
-        total = add_sat(total, (2 * (size_t)B * n + n * (size_t)net->dims[l] + n) * sizeof(float));
+        total = add_sat(total, mul_sat(alloc_size(mul_sat(mul_sat(TB, n), sizeof(float))), 3));
+        total = add_sat(total, 2 * alloc_size((size_t)B * n * sizeof(float)));
+        total = add_sat(total, alloc_size(mul_sat(n * (size_t)net->dims[l], sizeof(float))));
+        total = add_sat(total, alloc_size(n * sizeof(float)));
     }
-    total = add_sat(total, mul_sat(mul_sat((size_t)Tc * B, widest), sizeof(float)));
+    total = add_sat(total, alloc_size(mul_sat(mul_sat((size_t)Tc * B, widest), sizeof(float))));
+    total = add_sat(total, 3 * alloc_size((size_t)B * net->n_classes * sizeof(float)));
+    return add_sat(total, sizeof(lif_plan));
+}
+
+/* Bytes of the workspaces the kernels of a plan may bind: for each op, the
+ * larger of the kernels chosen for sparse and for dense input (the linear
+ * kernels are bound again once the first batch's density is measured). */
+static size_t workspace_bytes(lif_plan *p)
+{
+    size_t total = 0;
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        for (int l = 0; l < p->L; l++) {
+            if (net_slot(p, (lif_op)op, l) != l)
+                continue;
+            size_t most = 0;
+            for (int d = 0; d < 2; d++) {
+                p->density[l] = d ? 1.0f : 1e-6f;
+                const lif_kernel_i *k;
+                lif_problem q = problem(p, (lif_op)op, l);
+                if (lif_kernel_select_quiet(&q, p->opts.backend, &k) != LIF_OK || !k->workspace)
+                    continue;
+                size_t nthreads = (k->flags & LIF_KERNEL_THREADED) && q.threads > 1 ? (size_t)q.threads : 1;
+                size_t b = mul_sat(alloc_size(k->workspace(&q)), nthreads);
+                most = b > most ? b : most;
+            }
+            p->density[l] = 0.0f;
+            total = add_sat(total, most);
+        }
     return total;
 }
 
-/* Physical memory in bytes (0 if unknown). */
-static size_t physical_memory(void)
+/* The memory this process may use: physical memory, or less under an
+ * address-space limit (ulimit -v). 0 if unknown. */
+size_t lif_usable_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
+    size_t phys = pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (phys == 0 || (size_t)rl.rlim_cur < phys))
+        phys = (size_t)rl.rlim_cur;
+    return phys;
+}
+
+static double gib(size_t b) { return b == SIZE_MAX ? INFINITY : b / 1073741824.0; }
+
+lif_status lif_memory_estimate(const lif_recipe *r, int n_in, int n_classes, int B,
+                               const lif_plan_opts *opts, lif_memory *out)
+{
+    lif_plan_opts dflt;
+    lif_status st;
+    if (!r || !out)
+        return lif_error(LIF_ERR_INVALID_ARG, "memory estimate: no recipe or output");
+    if (!opts) {
+        lif_plan_opts_default(&dflt);
+        opts = &dflt;
+    }
+    if ((st = lif_recipe_validate(r)) != LIF_OK || (st = lif_plan_opts_check(opts, NULL)) != LIF_OK)
+        return st;
+    if (n_in < 1 || n_classes < 2 || B < 1)
+        return lif_error(LIF_ERR_INVALID_ARG, "memory estimate: need n_in >= 1, n_classes >= 2 "
+                         "and batch >= 1, got %d, %d and %d", n_in, n_classes, B);
+    lif_net shape;
+    lif_net_shape(&shape, r, n_in, n_classes);
+    lif_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return lif_error(LIF_ERR_NOMEM, "memory estimate: out of memory");
+    p->net = &shape;
+    p->opts = *opts;
+    p->B = B;
+    p->T = r->T;
+    p->Tc = opts->Tc > 0 && opts->Tc < r->T ? opts->Tc : r->T;
+    p->opts.Tc = p->Tc;
+    if (p->opts.threads == 0)
+        p->opts.threads = lif_topology_default_threads();
+    p->L = shape.n_layers;
+    memset(out, 0, sizeof *out);
+    out->params = lif_net_param_bytes(&shape);
+    out->buffers = plan_bytes(&shape, B, p->T, p->Tc);
+    out->workspaces = workspace_bytes(p);
+    out->total = add_sat(add_sat(out->params, out->buffers), out->workspaces);
+    out->available = lif_usable_memory();
+    free(p);
+    return LIF_OK;
+}
+
+lif_status lif_memory_check(const lif_recipe *r, int n_in, int n_classes, int B,
+                            const lif_plan_opts *opts)
+{
+    lif_memory m;
+    lif_status st = lif_memory_estimate(r, n_in, n_classes, B, opts, &m);
+    if (st != LIF_OK)
+        return st;
+    if (m.total != SIZE_MAX && (!m.available || m.total <= m.available / 10 * 9))
+        return LIF_OK;
+    char layers[128] = "";
+    size_t len = 0;
+    len += (size_t)snprintf(layers, sizeof layers, "%d", n_in);
+    for (int i = 0; i < r->n_hidden && len < sizeof layers; i++)
+        len += (size_t)snprintf(layers + len, sizeof layers - len, "-%d", r->hidden[i]);
+    if (len < sizeof layers)
+        snprintf(layers + len, sizeof layers - len, "-%d", n_classes);
+    return lif_error(LIF_ERR_INVALID_ARG,
+                     "memory: a run of layers %s, T %d, batch %d needs %.1f GiB (parameters and "
+                     "optimizer state %.1f GiB, buffers %.1f GiB, kernel workspaces %.1f GiB), "
+                     "more than 90 %% of the %.1f GiB available (physical memory, or ulimit "
+                     "-v); lower T, the batch or the hidden layers", layers, r->T, B, gib(m.total), gib(m.params),
+                     gib(m.buffers), gib(m.workspaces), gib(m.available));
 }
 
 lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_plan **out)
@@ -207,16 +314,11 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
                        p->Tc, B, (size_t)p->Tc * B);
         goto fail;
     }
-    /* All the buffers together must fit in this machine's memory: refuse
-     * with a figure rather than be killed while touching the pages. */
-    size_t need = plan_bytes(net, B, p->T, p->Tc), phys = physical_memory();
-    if (need == SIZE_MAX || (phys && need > phys / 10 * 9)) {
-        st = lif_error(LIF_ERR_NOMEM,
-                       "plan: T %d x batch %d needs %.1f GiB of buffers, this machine has %.1f GiB; "
-                       "lower T or the batch", p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
-                       phys / 1073741824.0);
+    /* The whole run (the net, these buffers, the kernels' workspaces) must
+     * fit in this machine's memory: refuse with the figures rather than be
+     * killed while touching the pages. */
+    if ((st = lif_memory_check(r, net->n_in, net->n_classes, B, opts)) != LIF_OK)
         goto fail;
-    }
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < p->L; l++)
             if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l, NULL)) != LIF_OK)
