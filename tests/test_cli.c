@@ -246,7 +246,9 @@ static run_job run_lif_vstart(const char *env, const char *fmt, va_list ap)
             setrlimit(RLIMIT_AS, &rl);
             unsetenv("LIF_TEST_RLIMIT_AS_MB");
         }
-        alarm(RUN_LIMIT_S); /* survives exec: a hung run dies of SIGALRM */
+        const char *lim = getenv("LIF_TEST_ALARM_S"); /* a shorter limit for this child */
+        alarm(lim ? (unsigned)atoi(lim) : RUN_LIMIT_S); /* survives exec: a hung run dies of SIGALRM */
+        unsetenv("LIF_TEST_ALARM_S");
         execv(LIF_CLI_PATH, argv);
         _exit(127);
     }
@@ -1557,6 +1559,64 @@ static void test_memory_first(void)
 #endif
 }
 
+/* A command that must be refused at once (exit 2, one stderr line holding
+ * `needle`), killed after 20 s if it blocks. */
+static void expect_refused_now(const char *needle, const char *fmt, const char *arg)
+{
+    run_result r = run_lif("LIF_TEST_ALARM_S=20", fmt, arg);
+    CHECK(r.status == 2, "exit %d, want 2 (stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, needle) != NULL && count_lines(r.err) == 1,
+          "stderr should say '%s' in one line: %s  repro: %s", needle, r.err, r.cmd);
+    run_free(&r);
+}
+
+/* 13. Input files that are no regular files: a FIFO is refused without
+ * blocking (checkpoint, resume, config, data), and a directory, a FIFO or
+ * a dangling symbolic link is named for what it is. */
+static void test_special_files(void)
+{
+    CHECK(mkfifo("fifo.lif", 0644) == 0 && mkfifo("fifo.json", 0644) == 0, "mkfifo: %s",
+          strerror(errno));
+    expect_refused_now("FIFO", "eval -checkpoint fifo.lif -data-dir %s", flat);
+    expect_refused_now("FIFO", "train -resume fifo.lif -data-dir %s -out-dir out_fifo --quiet", flat);
+    expect_refused_now("FIFO", "train --config fifo.json -data-dir %s -out-dir out_fifo --quiet",
+                       flat);
+    mkdir_p("adir.lif");
+    expect_refused_now("directory", "eval -checkpoint adir.lif -data-dir %s", flat);
+    CHECK(symlink("nowhere.lif", "broken.lif") == 0, "symlink: %s", strerror(errno));
+    expect_refused_now("dangling symbolic link", "eval -checkpoint broken.lif -data-dir %s", flat);
+
+    static const struct {
+        const char *dir, *needle;
+    } bad[] = {{"data/fifo", "FIFO"}, {"data/dirfile", "directory"}, {"data/broken", "dangling symbolic link"}};
+    for (int i = 0; i < 3; i++) {
+        copy_flat(bad[i].dir);
+        char p[256];
+        snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", bad[i].dir);
+        unlink(p);
+        if (i == 0)
+            CHECK(mkfifo(p, 0644) == 0, "mkfifo %s: %s", p, strerror(errno));
+        else if (i == 1)
+            mkdir_p(p);
+        else
+            CHECK(symlink("gone", p) == 0, "symlink %s: %s", p, strerror(errno));
+        expect_refused_now(bad[i].needle, "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif "
+                           "-data-dir %s", bad[i].dir);
+        expect_refused_now("t10k-images-idx3-ubyte", "train -data-dir %s -out-dir out_fifo --quiet",
+                           bad[i].dir);
+    }
+    if (geteuid() != 0) {
+        copy_flat("data/noperm");
+        chmod("data/noperm", 0);
+        expect_refused_now("permission denied", "train -data-dir %s -out-dir out_fifo --quiet",
+                           "data/noperm");
+        chmod("data/noperm", 0755);
+    } else {
+        printf("test_cli: the mode-000 data folder case skipped: root ignores permissions\n");
+    }
+    CHECK(!exists("out_fifo"), "a refused run made its output folder out_fifo");
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1675,6 +1735,7 @@ int main(void)
     test_two_runs_at_once();
     test_resume_other_run();
     test_memory_first();
+    test_special_files();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");

@@ -7,6 +7,7 @@
  * check before every read. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "internal.h"
 #include "lif/ckpt.h"
 
 #include "lif/atomic.h"
@@ -299,23 +300,15 @@ static lif_status read_file(const char *path, unsigned char **buf, size_t *len)
 {
     unsigned char *b = NULL;
     lif_status st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        st = lif_error(LIF_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = lif_error(LIF_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (sb.st_size < 0 || (uint64_t)sb.st_size >= SIZE_MAX) {
+    int fd;
+    uint64_t fsize;
+    if ((st = lif_open_input(path, &fd, &fsize)) != LIF_OK)
+        return st;
+    if (fsize >= SIZE_MAX) {
         st = lif_error(LIF_ERR_FORMAT, "%s: implausible file size", path);
         goto fail;
     }
-    size_t n = (size_t)sb.st_size;
+    size_t n = (size_t)fsize;
     b = malloc(n ? n : 1);
     if (!b) {
         st = lif_error(LIF_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, n);

@@ -1,6 +1,7 @@
 /* idx.c — IDX (MNIST-format) image and label files, plain or gzip. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "internal.h"
 #include "lif/data.h"
 
 #include "lif/atomic.h"
@@ -38,19 +39,10 @@ static void put_be32(uint8_t *p, uint32_t v)
 static lif_status idx_open(const char *path, gzFile *out)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return lif_error(LIF_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return lif_error(LIF_ERR_IO, "%s: is a directory", path);
-    }
+    int fd;
+    lif_status s = lif_open_input(path, &fd, NULL);
+    if (s != LIF_OK)
+        return s;
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         close(fd);

@@ -2,6 +2,7 @@
  * (lif/measure.h): the file `lif bench --json` writes and `--compare`
  * reads. Numbers are written with 17 significant digits, so a report reads
  * back bit for bit; numbers that are not finite are written as null. */
+#include "internal.h"
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -506,9 +507,10 @@ lif_status lif_measure_report_read(const char *path, lif_measure_report *r)
     if (!path || !r)
         return lif_error(LIF_ERR_INVALID_ARG, "measure report: no path or report");
     memset(r, 0, sizeof *r);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    lif_status ost = lif_fopen_input(path, &f);
+    if (ost != LIF_OK)
+        return ost;
     json_error_t err;
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
     int io = ferror(f);
