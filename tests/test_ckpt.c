@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "lif/ckpt.h"
+#include "lif/net.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -626,6 +627,61 @@ static void test_large_files(void)
     unlink(path);
 }
 
+/* lif_net_load refuses a well-framed checkpoint (valid CRC) whose
+ * optimizer step, seed or RNG position no run can have, or whose weights
+ * or optimizer moments are not finite. */
+static void test_crafted_net(void)
+{
+    lif_recipe r;
+    lif_recipe_default(&r);
+    lif_net *net = NULL;
+    lif_train_state ts = {.epoch = 2, .max_test_acc = 0.5};
+    CHECK(lif_net_create(&r, 16, 10, &net) == LIF_OK, "%s", lif_last_error());
+    if (!net)
+        return;
+    const char *good = test_path(tmpdir, "net_good.lif"), *bad = test_path(tmpdir, "net_bad.lif");
+    CHECK(lif_net_save(net, &ts, good) == LIF_OK, "%s", lif_last_error());
+    lif_net_destroy(net);
+    net = NULL;
+    CHECK(lif_net_load(good, &net, &ts) == LIF_OK, "the untouched file: %s", lif_last_error());
+    lif_net_destroy(net);
+    static const struct {
+        const char *what, *word;
+        int field;       /* 0 step, 1 seed, 2 rng position, 3 a tensor value */
+        uint64_t value;  /* 0..2: the field; 3: tensor index */
+        float f;
+    } cases[] = {
+        {"step 2^63-1", "step", 0, 0x7fffffffffffffffull, 0},
+        {"step 2^64-1", "step", 0, UINT64_MAX, 0},
+        {"another seed", "seed", 1, 7, 0},
+        {"another RNG position", "RNG position", 2, 9, 0},
+        {"NaN weight", "NaN", 3, 0, NAN},
+        {"infinite Adam moment", "infinity", 3, 1, INFINITY},
+        {"NaN second moment", "NaN", 3, 2, -NAN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lif_ckpt c;
+        CHECK(lif_ckpt_load(good, &c) == LIF_OK, "%s", lif_last_error());
+        if (cases[i].field == 0)
+            c.step = cases[i].value;
+        else if (cases[i].field == 1)
+            c.seed = cases[i].value;
+        else if (cases[i].field == 2)
+            c.rng_position = cases[i].value;
+        else
+            c.tensors[cases[i].value].data[5] = cases[i].f;
+        CHECK(lif_ckpt_save(bad, &c) == LIF_OK, "%s", lif_last_error());
+        lif_ckpt_free(&c);
+        net = NULL;
+        lif_status st = lif_net_load(bad, &net, &ts);
+        CHECK(st == LIF_ERR_FORMAT && net == NULL, "%s: loaded (status %d)", cases[i].what, (int)st);
+        CHECK(strstr(lif_last_error(), cases[i].word) && strstr(lif_last_error(), "net_bad.lif"),
+              "%s: the message does not say '%s': %s", cases[i].what, cases[i].word,
+              lif_last_error());
+        lif_net_destroy(net);
+    }
+}
+
 int main(void)
 {
     tmpdir = test_tmpdir("ckpt");
@@ -638,5 +694,6 @@ int main(void)
     test_foreign();
     test_lying_lengths();
     test_large_files();
+    test_crafted_net();
     return test_finish("test_ckpt");
 }

@@ -9,6 +9,10 @@
 
 #include "internal.h"
 
+/* The largest optimizer step a checkpoint may hold: far beyond any run, and
+ * exact in a double (Adam's bias correction), so a step never overflows. */
+#define LIF_MAX_STEP (1ull << 53)
+
 /* Philox domain of parameter initialisation (0 train, 1 test, 2 shuffle). */
 #define INIT_DOMAIN 3u
 
@@ -241,6 +245,31 @@ lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st)
                           want[i].name);
             goto fail;
         }
+    }
+    /* the training position and the values must be ones a run can have */
+    if (c.step > LIF_MAX_STEP) {
+        s = lif_error(LIF_ERR_FORMAT, "%s: implausible optimizer step %llu (at most 2^53)", path,
+                      (unsigned long long)c.step);
+        goto fail;
+    }
+    if (c.seed != r.seed || c.rng_position != (uint64_t)((int64_t)c.epoch + 1)) {
+        s = lif_error(LIF_ERR_FORMAT, "%s: seed %llu and RNG position %llu disagree with the "
+                      "recipe's seed %u and epoch %d", path, (unsigned long long)c.seed,
+                      (unsigned long long)c.rng_position, r.seed, (int)c.epoch);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        const lif_ckpt_tensor *got = lif_ckpt_find(&c, want[i].name);
+        size_t count = 1;
+        for (uint32_t d = 0; d < want[i].ndim; d++)
+            count *= want[i].shape[d];
+        for (size_t k = 0; k < count; k++)
+            if (!isfinite(got->data[k])) {
+                s = lif_error(LIF_ERR_FORMAT, "%s: tensor %s holds %s at element %zu: a "
+                              "checkpoint's weights and optimizer state must be finite", path,
+                              want[i].name, isnan(got->data[k]) ? "NaN" : "an infinity", k);
+                goto fail;
+            }
     }
     s = lif_net_create(&r, (int)w0->shape[1], (int)wl->shape[0], &net);
     if (s != LIF_OK)
