@@ -221,14 +221,6 @@ static run_job run_lif_vstart(const char *env, const char *fmt, va_list ap)
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        int fo = open(j.out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(j.err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fi = open("/dev/null", O_RDONLY);
-        if (fo < 0 || fe < 0 || fi < 0)
-            _exit(126);
-        dup2(fi, 0);
-        dup2(fo, 1);
-        dup2(fe, 2);
         unsetenv("LIF_VERBOSE");
         unsetenv("LIF_FORCE_KERNEL");
         if (env) {
@@ -240,6 +232,16 @@ static run_job run_lif_vstart(const char *env, const char *fmt, va_list ap)
                 setenv(kv, eq + 1, 1);
             }
         }
+        const char *to = getenv("LIF_TEST_STDOUT"); /* the test's knob: stdout elsewhere */
+        int fo = to ? open(to, O_WRONLY) : open(j.out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        unsetenv("LIF_TEST_STDOUT");
+        int fe = open(j.err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fi = open("/dev/null", O_RDONLY);
+        if (fo < 0 || fe < 0 || fi < 0)
+            _exit(126);
+        dup2(fi, 0);
+        dup2(fo, 1);
+        dup2(fe, 2);
         const char *as = getenv("LIF_TEST_RLIMIT_AS_MB");
         if (as) { /* the test's own knob: an address-space limit for this child */
             struct rlimit rl = {(rlim_t)atol(as) << 20, (rlim_t)atol(as) << 20};
@@ -1617,6 +1619,31 @@ static void test_special_files(void)
     CHECK(!exists("out_fifo"), "a refused run made its output folder out_fifo");
 }
 
+/* 14. Output that cannot be written is a failure: stdout on a full device
+ * (/dev/full) gives exit 1 and a message on stderr, for eval, train, info
+ * and help. */
+static void test_stdout_full(void)
+{
+    if (access("/dev/full", W_OK) != 0) {
+        printf("test_cli: the /dev/full cases skipped: no /dev/full here\n");
+        return;
+    }
+    static const char *const cmds[] = {
+        "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif -data-dir %s",
+        "train -T 4 -b 32 -epochs 1 -data-dir %s -out-dir out_full --quiet",
+        "info",
+        "--help",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        run_result r = run_lif("LIF_TEST_STDOUT=/dev/full", cmds[i], flat);
+        CHECK(r.status == 1, "stdout on /dev/full: exit %d, want 1 (stderr: %s)\n  repro: %s "
+              "> /dev/full", r.status, r.err, r.cmd);
+        CHECK(strstr(r.err, "standard output") && strstr(r.err, "No space"),
+              "stdout on /dev/full: stderr should say so: %s  repro: %s > /dev/full", r.err, r.cmd);
+        run_free(&r);
+    }
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1736,6 +1763,7 @@ int main(void)
     test_resume_other_run();
     test_memory_first();
     test_special_files();
+    test_stdout_full();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
