@@ -1,6 +1,7 @@
 /* lif train — the reference script's training loop, flag for flag. */
 #define _DEFAULT_SOURCE /* flock */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -167,6 +168,34 @@ static int claim_new_run_dir(char *run_dir, size_t size, const char *out_dir)
     }
     fprintf(stderr, "lif train: %s: no free run folder name\n", out_dir);
     return -1;
+}
+
+/* Removes the temporary files that interrupted saves of a run left in
+ * run_dir (<file>.tmp.XXXXXX of the files lif train writes, lif/atomic.h).
+ * Only called with the folder's lock held, so no other run is writing
+ * them. Returns how many were removed. */
+static int clean_stale_temps(const char *run_dir)
+{
+    static const char *const files[] = {"checkpoint_latest.lif", "checkpoint_max.lif",
+                                        "log.jsonl", "timing.jsonl", "args.txt",
+                                        "v_t_array.npy", "s_t_array.npy"};
+    DIR *d = opendir(run_dir);
+    int removed = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            size_t n = strlen(files[i]);
+            if (strncmp(e->d_name, files[i], n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0 ||
+                e->d_name[n + 5] == '\0')
+                continue;
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+            removed += unlink(path) == 0;
+            break;
+        }
+    closedir(d);
+    return removed;
 }
 
 static int same_file(const char *a, const char *b)
@@ -594,6 +623,10 @@ int cmd_train(int argc, char **argv)
         rc = LIF_EXIT_FAIL;
     if (lock_fd < 0)
         goto done;
+    int stale = clean_stale_temps(run_dir);
+    if (stale && !quiet)
+        printf("removed %d temporary file%s that interrupted saves left in %s\n", stale,
+               stale == 1 ? "" : "s", run_dir);
     if (!quiet) {
         print_namespace(stdout, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
         printf("%s\n", run_dir);

@@ -1644,6 +1644,36 @@ static void test_stdout_full(void)
     }
 }
 
+/* 15. A resume removes the temporary files interrupted saves of its run
+ * left (<file>.tmp.XXXXXX of the files lif train writes), and nothing
+ * else. */
+static void test_stale_temps(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_tmp", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    static const char *const stale[] = {"checkpoint_latest.lif.tmp.AbC123",
+                                        "checkpoint_max.lif.tmp.x9Y8z7", "log.jsonl.tmp.QwErTy",
+                                        "timing.jsonl.tmp.000001", "v_t_array.npy.tmp.zzzzzz"};
+    static const char *const keep[] = {"notes.tmp.keep", "mine.lif.tmp.123456",
+                                       "checkpoint_latest.lif.tmp."};
+    for (size_t i = 0; i < 5; i++)
+        CHECK(spit(test_path("out_tmp/" RUN_NAME, stale[i]), "half", 4) == 0, "cannot write");
+    for (size_t i = 0; i < 3; i++)
+        CHECK(spit(test_path("out_tmp/" RUN_NAME, keep[i]), "keep", 4) == 0, "cannot write");
+    r = run_lif(NULL, "train -resume out_tmp/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s --quiet", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    for (size_t i = 0; i < 5; i++)
+        CHECK(!exists(test_path("out_tmp/" RUN_NAME, stale[i])),
+              "the stale temporary file %s is still there after: %s", stale[i], r.cmd);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(exists(test_path("out_tmp/" RUN_NAME, keep[i])),
+              "%s (not a temporary file of the run) was removed by: %s", keep[i], r.cmd);
+    check_log("out_tmp/" RUN_NAME, 2, r.cmd);
+    run_free(&r);
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1764,6 +1794,7 @@ int main(void)
     test_memory_first();
     test_special_files();
     test_stdout_full();
+    test_stale_temps();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
