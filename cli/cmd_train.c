@@ -576,6 +576,13 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail_input("train", st);
         goto done;
     }
+    if (train.n < r.batch) {
+        fprintf(stderr, "lif train: %s holds %d training images, fewer than one batch of %d (the "
+                        "last partial batch is dropped, so nothing would train); lower -b\n",
+                train.images_path, train.n, r.batch);
+        rc = LIF_EXIT_USAGE;
+        goto done;
+    }
     int n_in = train.rows * train.cols;
     if (test.rows * test.cols != n_in) {
         rc = cli_fail("train", lif_error(LIF_ERR_FORMAT, "%s: test images are %dx%d, training images %dx%d",
@@ -599,6 +606,14 @@ int cmd_train(int argc, char **argv)
                                          "%s: the checkpoint's network maps %d inputs to %d classes, "
                                          "the data set has %d-pixel images in %d classes",
                                          resume, first.n_in, last.n_out, n_in, train.n_classes));
+        goto done;
+    }
+    if (resume && ts.epoch + 1 >= r.epochs) {
+        /* nothing to train: say so and change nothing */
+        printf("%s has trained %d epoch%s already (-epochs %d): nothing to do; give a larger "
+               "-epochs to train on\n", resume, (int)ts.epoch + 1, ts.epoch == 0 ? "" : "s",
+               r.epochs);
+        rc = LIF_EXIT_OK;
         goto done;
     }
     if ((st = lif_plan_create(net, r.batch, &opts, &plan)) != LIF_OK) {

@@ -714,6 +714,9 @@ static void test_determinism(void)
 }
 
 /* 3. Resume. */
+static void snapshot_run(const char *dir, const char *snap);
+static void check_unchanged(const char *dir, const char *snap, const char *cmd);
+
 static void test_resume(void)
 {
     const char *ck = "out_res/" RUN_NAME "/checkpoint_latest.lif";
@@ -775,12 +778,24 @@ static void test_resume(void)
           "resumed v_t_array.npy differs from the uninterrupted one: %s", r.cmd);
     run_free(&r);
 
-    /* resuming a finished run trains nothing and still exits 0 */
-    r = run_lif(NULL, "train -resume %s -data-dir %s -out-dir out_res2 --quiet",
-                "out1/" RUN_NAME "/checkpoint_latest.lif", flat);
-    CHECK(r.status == 0, "resume of a finished run: exit %d, stderr: %s\n  repro: %s", r.status,
-          r.err, r.cmd);
-    CHECK(check_epoch_lines(r.out, 0, r.cmd) == 0, "resume of a finished run trained: %s", r.cmd);
+    /* resuming a finished run trains nothing, says so, changes nothing and
+     * still exits 0 */
+    snapshot_run("out1/" RUN_NAME, "snap_out1");
+    static const char *const finished[] = {"-out-dir out_res2", ""};
+    for (int i = 0; i < 2; i++) {
+        r = run_lif(NULL, "train -resume %s -data-dir %s %s", "out1/" RUN_NAME
+                    "/checkpoint_latest.lif", flat, finished[i]);
+        CHECK(r.status == 0, "resume of a finished run: exit %d, stderr: %s\n  repro: %s",
+              r.status, r.err, r.cmd);
+        CHECK(check_epoch_lines(r.out, 0, r.cmd) == 0, "resume of a finished run trained: %s",
+              r.cmd);
+        CHECK(strstr(r.out, "nothing to do") != NULL,
+              "resume of a finished run does not say there is nothing to do: %s\n  repro: %s",
+              r.out, r.cmd);
+        check_unchanged("out1/" RUN_NAME, "snap_out1", r.cmd);
+        CHECK(!exists("out_res2"), "resume of a finished run made out_res2: %s", r.cmd);
+        run_free(&r);
+    }
     run_free(&r);
 }
 
@@ -1674,6 +1689,47 @@ static void test_stale_temps(void)
     run_free(&r);
 }
 
+/* 16. Messages: refusals of the same kind exit alike (2) and name the
+ * problem: a run too large (memory, or too many rows of a chunk), --hidden
+ * 100000,100000 with its figure, fewer images than one batch (no empty
+ * run folder left), a checkpoint of 3 classes on 10-class data. */
+static void test_messages(void)
+{
+    static const char *const big[] = {"-T 100000 -b 1000", "-T 60000 -b 1000 --hidden 400",
+                                       "-T 1 -b 1 --hidden 100000,100000"};
+    for (int i = 0; i < 3; i++) {
+        run_result r = run_lif(NULL, "train %s -data-dir %s -out-dir out_msg --quiet", big[i], flat);
+        CHECK(r.status == 2 && count_lines(r.err) == 1 && strstr(r.err, "GiB"),
+              "a run too large: exit %d, want 2 and one line with the figure: %s  repro: %s",
+              r.status, r.err, r.cmd);
+        run_free(&r);
+    }
+    run_result r = run_lif(NULL, "train -b 32 -T 4 -data-dir data/small -out-dir out_msg --quiet");
+    CHECK(r.status == 2 && strstr(r.err, "fewer than one batch") && count_lines(r.err) == 1,
+          "20 images, batch 32: exit %d, want 2 saying so: %s  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    CHECK(!exists("out_msg"), "a refused run left the folder out_msg");
+
+    lif_recipe rc3;
+    lif_recipe_default(&rc3);
+    lif_net *net = NULL;
+    lif_train_state ts = {.epoch = 0, .max_test_acc = 0.5};
+    CHECK(lif_net_create(&rc3, NPIX, 3, &net) == LIF_OK &&
+              lif_net_save(net, &ts, "three.lif") == LIF_OK, "%s", lif_last_error());
+    lif_net_destroy(net);
+    r = run_lif(NULL, "eval -checkpoint three.lif -data-dir %s", flat);
+    CHECK(r.status == 2 && strstr(r.err, "3 output classes") && strstr(r.err, "10") &&
+              count_lines(r.err) == 1,
+          "3-class checkpoint on 10-class data: exit %d, want 2 naming the mismatch: %s  repro: %s",
+          r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -resume three.lif -epochs 3 -data-dir %s --quiet", flat);
+    CHECK(r.status == 2 && strstr(r.err, "3 classes") && count_lines(r.err) == 1,
+          "resume of a 3-class checkpoint on 10-class data: exit %d, want 2 naming the mismatch: "
+          "%s  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1795,6 +1851,7 @@ int main(void)
     test_special_files();
     test_stdout_full();
     test_stale_temps();
+    test_messages();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");
