@@ -1582,6 +1582,8 @@ static void expect_refused_now(const char *needle, const char *fmt, const char *
 {
     run_result r = run_lif("LIF_TEST_ALARM_S=20", fmt, arg);
     CHECK(r.status == 2, "exit %d, want 2 (stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(!strstr(r.err, "input/output error"), "stderr calls a refusal an I/O error: %s  "
+          "repro: %s", r.err, r.cmd);
     CHECK(strstr(r.err, needle) != NULL && count_lines(r.err) == 1,
           "stderr should say '%s' in one line: %s  repro: %s", needle, r.err, r.cmd);
     run_free(&r);

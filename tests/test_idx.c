@@ -336,6 +336,8 @@ static void test_malformed(void)
             fclose(f);
     }
     expect_format(zi, zl, "cut-img.gz", "gzip", "corrupt gzip");
+    CHECK(!strstr(lif_last_error(), "<fd:"), "a zlib message names a descriptor, not the file: %s",
+          lif_last_error());
 
     /* Missing file. */
     lif_dataset d;
