@@ -23,6 +23,7 @@
  * refused). A run killed by a signal (or by the per-run time
  * limit), or whose stderr holds a sanitizer report, is a failure. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock */
 
 #include "lif/ckpt.h"
 #include "lif/data.h"
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -1423,6 +1425,21 @@ static void test_two_runs_at_once(void)
           "two runs at once: the two logs differ (mixed?): %s", ra.cmd);
     run_free(&ra);
     run_free(&rb);
+
+    /* a run folder another process holds (here: this test, as a running
+     * lif would) is not written by a resume: exit 1, saying so */
+    int fd = open("out_race/" RUN_NAME, O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "cannot lock out_race/%s", RUN_NAME);
+    snapshot_run("out_race/" RUN_NAME, "snap_race");
+    run_result r = run_lif(NULL, "train -resume out_race/" RUN_NAME "/checkpoint_latest.lif "
+                           "-epochs 3 -data-dir %s --quiet", flat);
+    CHECK(r.status == 1 && strstr(r.err, "in use") && count_lines(r.err) == 1,
+          "resume into a folder in use: exit %d, want 1 saying so: %s  repro: %s", r.status, r.err,
+          r.cmd);
+    check_unchanged("out_race/" RUN_NAME, "snap_race", r.cmd);
+    run_free(&r);
+    if (fd >= 0)
+        close(fd);
 }
 
 /* 1 if every file of names[] is the same in dir as in the snapshot dir
