@@ -184,7 +184,11 @@ void cli_print_flags(FILE *f, const cli_flag *flags)
 
 int cli_fail(const char *cmd, lif_status st)
 {
-    fprintf(stderr, "lif %s: %s: %s\n", cmd, lif_status_str(st), lif_last_error());
+    /* an I/O failure's detail says what failed ("x: permission denied") */
+    if (st == LIF_ERR_IO)
+        fprintf(stderr, "lif %s: %s\n", cmd, lif_last_error());
+    else
+        fprintf(stderr, "lif %s: %s: %s\n", cmd, lif_status_str(st), lif_last_error());
     switch (st) {
     case LIF_ERR_INVALID_ARG:
     case LIF_ERR_FORMAT:

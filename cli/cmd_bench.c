@@ -204,11 +204,15 @@ static int compare(const char *pa, const char *pb)
         printf("%-10s ", rb->name);
         if (multi)
             printf("%-10s ", threads_str(rb, tl, sizeof tl));
-        if (!ra || isnan(tb)) {
+        if (!ra || !(tb > 0) || !(eb > 0)) {
             printf("%s\n", !ra ? "only in B" : "not run in B");
             continue;
         }
         double ta = ra->train.median, ea = ra->test.median;
+        if (!(ta > 0) || !(ea > 0)) {
+            printf("not run in A\n");
+            continue;
+        }
         printf("%12.1f %12.1f %8.2f   %12.1f %12.1f %8.2f\n", ta, tb, tb / ta, ea, eb, eb / ea);
         shown++;
     }

@@ -84,12 +84,20 @@ int cmd_eval(int argc, char **argv)
         rc = cli_fail_input("eval", st);
         goto done;
     }
-    lif_layer_view first;
+    lif_layer_view first, last;
     lif_net_layer(net, 0, &first);
+    lif_net_layer(net, lif_net_layers(net) - 1, &last);
     if (first.n_in != test.rows * test.cols) {
         rc = cli_fail("eval", lif_error(LIF_ERR_INVALID_ARG,
                                         "%s: images of %dx%d, the checkpoint's network takes %d inputs",
                                         test.images_path, test.rows, test.cols, first.n_in));
+        goto done;
+    }
+    if (last.n_out != test.n_classes) {
+        rc = cli_fail("eval", lif_error(LIF_ERR_INVALID_ARG,
+                                        "%s: the checkpoint's network has %d output classes, the "
+                                        "data set %s has %d", ckpt, last.n_out, test.labels_path,
+                                        test.n_classes));
         goto done;
     }
     if ((st = lif_plan_create(net, r->batch, &opts, &plan)) != LIF_OK) {

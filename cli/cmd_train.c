@@ -1,9 +1,14 @@
 /* lif train — the reference script's training loop, flag for flag. */
+#define _DEFAULT_SOURCE /* flock */
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,29 +114,240 @@ static int mkdirs(const char *path)
     return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }
 
-/* 1 if dir holds a checkpoint of an earlier run. */
-static int has_checkpoint(const char *dir)
+/* Locks dir for the life of this process: flock on the folder itself, which
+ * the kernel drops when the process ends, however it ends (kill -9 too).
+ * Returns the descriptor, or -1 with errno (EWOULDBLOCK: another process
+ * holds it). */
+static int lock_dir(const char *dir)
 {
-    char path[4200];
-    struct stat sb;
-    snprintf(path, sizeof path, "%s/checkpoint_latest.lif", dir);
-    if (stat(path, &sb) == 0)
-        return 1;
-    snprintf(path, sizeof path, "%s/checkpoint_max.lif", dir);
-    return stat(path, &sb) == 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }
 
-/* Keeps only the lines of a JSON Lines log whose "epoch" is <= last (those
- * a resumed checkpoint already holds), so a redone epoch is not logged
- * twice. Rewrites the file atomically; a missing log is fine. */
-static lif_status trim_log(const char *path, int last)
+/* Locks run_dir; prints why and returns -1 when it cannot. */
+static int lock_run_dir(const char *run_dir)
 {
+    int fd = lock_dir(run_dir);
+    if (fd >= 0)
+        return fd;
+    if (errno == EWOULDBLOCK)
+        fprintf(stderr, "lif train: %s is in use by another lif run (it holds the folder's lock); "
+                        "wait for that run to end\n", run_dir);
+    else
+        fprintf(stderr, "lif train: cannot lock the run folder %s: %s\n", run_dir, strerror(errno));
+    return -1;
+}
+
+/* Claims a run folder for a fresh run: makes out_dir, then creates run_dir
+ * itself with mkdir, which only one process can do; when it exists (an
+ * earlier run, or one running now) takes the next name, <run>_2, <run>_3,
+ * ... Returns the lock's descriptor (lock_dir), or -1 (message printed). */
+static int claim_new_run_dir(char *run_dir, size_t size, const char *out_dir)
+{
+    if (mkdirs(out_dir) != 0) {
+        fprintf(stderr, "lif train: cannot create the output folder %s: %s\n", out_dir,
+                strerror(errno));
+        return -1;
+    }
+    size_t base = strlen(run_dir);
+    for (int k = 2; k < 100000; k++) {
+        if (mkdir(run_dir, 0777) == 0)
+            return lock_run_dir(run_dir);
+        if (errno != EEXIST) {
+            fprintf(stderr, "lif train: cannot create the run folder %s: %s\n", run_dir,
+                    strerror(errno));
+            return -1;
+        }
+        snprintf(run_dir + base, size - base, "_%d", k);
+    }
+    fprintf(stderr, "lif train: %s: no free run folder name\n", out_dir);
+    return -1;
+}
+
+/* Removes the temporary files that interrupted saves of a run left in
+ * run_dir (<file>.tmp.XXXXXX of the files lif train writes, lif/atomic.h).
+ * Only called with the folder's lock held, so no other run is writing
+ * them. Returns how many were removed. */
+static int clean_stale_temps(const char *run_dir)
+{
+    static const char *const files[] = {"checkpoint_latest.lif", "checkpoint_max.lif",
+                                        "log.jsonl", "timing.jsonl", "args.txt",
+                                        "v_t_array.npy", "s_t_array.npy"};
+    DIR *d = opendir(run_dir);
+    int removed = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            size_t n = strlen(files[i]);
+            if (strncmp(e->d_name, files[i], n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0 ||
+                e->d_name[n + 5] == '\0')
+                continue;
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+            removed += unlink(path) == 0;
+            break;
+        }
+    closedir(d);
+    return removed;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* The recipe JSON of r with its epochs set to `epochs` (malloc'd). */
+static char *recipe_json_at(const lif_recipe *r, int epochs)
+{
+    lif_recipe x = *r;
+    x.epochs = epochs;
+    return lif_recipe_to_json(&x);
+}
+
+/* A resumed run may write into run_dir only if it holds this run: a
+ * checkpoint_latest.lif there has the same recipe (epochs aside) and seed,
+ * and a log line of the checkpoint's epoch has its max_test_acc. Prints why
+ * and returns LIF_EXIT_USAGE when not; 0 when it may. */
+static int check_same_run(const char *run_dir, const char *resume, const lif_recipe *r,
+                          const lif_train_state *ts)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoint_latest.lif", run_dir);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !same_file(path, resume)) {
+        lif_ckpt c;
+        lif_recipe theirs;
+        int same = 0;
+        lif_recipe_default(&theirs);
+        if (lif_ckpt_load(path, &c) == LIF_OK) {
+            if (lif_recipe_from_json(&theirs, c.recipe_json, path) == LIF_OK) {
+                char *x = recipe_json_at(&theirs, r->epochs), *y = recipe_json_at(r, r->epochs);
+                same = x && y && strcmp(x, y) == 0;
+                free(x);
+                free(y);
+            }
+            lif_ckpt_free(&c);
+        }
+        if (!same) {
+            fprintf(stderr, "lif train: %s holds another run (its checkpoint_latest.lif has "
+                            "another recipe or seed than %s, or does not load); a resume never "
+                            "writes into another run's folder\n", run_dir, resume);
+            return LIF_EXIT_USAGE;
+        }
+    }
+    snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int bad = 0;
+    while (!bad && fgets(line, sizeof line, f)) {
+        int epoch;
+        const char *m = strstr(line, "\"max_test_acc\": ");
+        if (sscanf(line, "{\"epoch\": %d", &epoch) == 1 && epoch == ts->epoch && m)
+            bad = strtod(m + strlen("\"max_test_acc\": "), NULL) != ts->max_test_acc;
+    }
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "lif train: %s holds another run (its log.jsonl at epoch %d does not "
+                        "match %s); a resume never writes into another run's folder\n",
+                run_dir, (int)ts->epoch, resume);
+        return LIF_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static lif_status copy_log(const char *from, const char *to, int last);
+
+/* The folder of a resumed run: the checkpoint's own folder; with -out-dir,
+ * <out-dir>/<name> when that is the checkpoint's folder or does not exist
+ * yet (then made, and the logs' lines up to the checkpoint copied into
+ * it); never another run's folder. Locks it. Returns the lock's descriptor,
+ * or -1 with *rc the exit status (message printed). */
+static int claim_resume_run_dir(char *run_dir, size_t size, const char *resume,
+                                const char *out_dir, const lif_recipe *r,
+                                const lif_train_state *ts, int *rc)
+{
+    char own[4096];
+    const char *slash = strrchr(resume, '/');
+    if (slash)
+        snprintf(own, sizeof own, "%.*s", slash == resume ? 1 : (int)(slash - resume), resume);
+    else
+        snprintf(own, sizeof own, ".");
+    *rc = LIF_EXIT_FAIL;
+    int fresh = 0;
+    if (!out_dir || same_file(run_dir, own)) {
+        snprintf(run_dir, size, "%s", own);
+    } else {
+        struct stat sb;
+        if (stat(run_dir, &sb) == 0 || errno != ENOENT) {
+            fprintf(stderr, "lif train: -out-dir %s: %s holds another run (it is not the folder of "
+                            "%s); a resumed run continues in its checkpoint's folder %s: leave out "
+                            "-out-dir, or give one without a folder of this run's name\n",
+                    out_dir, run_dir, resume, own);
+            *rc = LIF_EXIT_USAGE;
+            return -1;
+        }
+        if (mkdirs(out_dir) != 0) {
+            fprintf(stderr, "lif train: cannot create the output folder %s: %s\n", out_dir,
+                    strerror(errno));
+            return -1;
+        }
+        if (mkdir(run_dir, 0777) != 0) {
+            fprintf(stderr, "lif train: cannot create the run folder %s: %s\n", run_dir,
+                    strerror(errno));
+            return -1;
+        }
+        fresh = 1;
+    }
+    int fd = lock_run_dir(run_dir);
+    if (fd < 0)
+        return -1;
+    if (!fresh && (*rc = check_same_run(run_dir, resume, r, ts)) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (fresh) {
+        static const char *const logs[] = {"log.jsonl", "timing.jsonl"};
+        for (int i = 0; i < 2; i++) {
+            char from[4200], to[4200];
+            snprintf(from, sizeof from, "%s/%s", own, logs[i]);
+            snprintf(to, sizeof to, "%s/%s", run_dir, logs[i]);
+            if (copy_log(from, to, ts->epoch) != LIF_OK) {
+                fprintf(stderr, "lif train: %s\n", lif_last_error());
+                *rc = LIF_EXIT_FAIL;
+                close(fd);
+                return -1;
+            }
+        }
+    }
+    *rc = 0;
+    return fd;
+}
+
+/* Writes to `to` the lines of the JSON Lines log `from` whose "epoch" is
+ * <= last (those a resumed checkpoint already holds), so a redone epoch is
+ * not logged twice. Writes atomically; a missing log is fine. */
+static lif_status copy_log(const char *from, const char *to, int last)
+{
+    const char *path = from;
     FILE *in = fopen(path, "r");
     if (!in)
         return errno == ENOENT ? LIF_OK
                                : lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     lif_atomic_file out;
-    lif_status st = lif_atomic_open(path, &out);
+    lif_status st = lif_atomic_open(to, &out);
     if (st != LIF_OK) {
         fclose(in);
         return st;
@@ -160,7 +376,7 @@ static FILE *open_log(const char *run_dir, const char *name, int resume, int las
     char path[4200];
     FILE *f = NULL;
     snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    if (resume && trim_log(path, last_epoch) != LIF_OK)
+    if (resume && copy_log(path, path, last_epoch) != LIF_OK)
         fprintf(stderr, "lif train: %s\n", lif_last_error());
     else if (!(f = fopen(path, resume ? "a" : "w")))
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
@@ -294,6 +510,7 @@ int cmd_train(int argc, char **argv)
     lif_train_state ts = {.epoch = -1, .max_test_acc = 0.0};
     FILE *log = NULL, *timing = NULL;
     lif_status st;
+    int lock_fd = -1; /* the run folder's lock, held until the run ends */
     int rc = cli_parse(argc, argv, train_flags, "train", &args);
     if (rc == -1) {
         train_help();
@@ -361,10 +578,22 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail_input("train", st);
         goto done;
     }
+    if (train.n < r.batch) {
+        fprintf(stderr, "lif train: %s holds %d training images, fewer than one batch of %d (the "
+                        "last partial batch is dropped, so nothing would train); lower -b\n",
+                train.images_path, train.n, r.batch);
+        rc = LIF_EXIT_USAGE;
+        goto done;
+    }
     int n_in = train.rows * train.cols;
     if (test.rows * test.cols != n_in) {
         rc = cli_fail("train", lif_error(LIF_ERR_FORMAT, "%s: test images are %dx%d, training images %dx%d",
                                          test.images_path, test.rows, test.cols, train.rows, train.cols));
+        goto done;
+    }
+    /* every allocation of the run counted before the first is made */
+    if (!net && (st = lif_memory_check(&r, n_in, train.n_classes, r.batch, &opts)) != LIF_OK) {
+        rc = cli_fail_plan("train", st, train_flags);
         goto done;
     }
     if (!net && (st = lif_net_create(&r, n_in, 10, &net)) != LIF_OK) {
@@ -379,6 +608,14 @@ int cmd_train(int argc, char **argv)
                                          "%s: the checkpoint's network maps %d inputs to %d classes, "
                                          "the data set has %d-pixel images in %d classes",
                                          resume, first.n_in, last.n_out, n_in, train.n_classes));
+        goto done;
+    }
+    if (resume && ts.epoch + 1 >= r.epochs) {
+        /* nothing to train: say so and change nothing */
+        printf("%s has trained %d epoch%s already (-epochs %d): nothing to do; give a larger "
+               "-epochs to train on\n", resume, (int)ts.epoch + 1, ts.epoch == 0 ? "" : "s",
+               r.epochs);
+        rc = LIF_EXIT_OK;
         goto done;
     }
     if ((st = lif_plan_create(net, r.batch, &opts, &plan)) != LIF_OK) {
@@ -396,25 +633,17 @@ int cmd_train(int argc, char **argv)
         rc = LIF_EXIT_USAGE;
         goto done;
     }
-    if (resume && !cli_get(&args, "out-dir")) {
-        /* continue in the folder that holds the checkpoint */
-        const char *slash = strrchr(resume, '/');
-        if (slash)
-            snprintf(run_dir, sizeof run_dir, "%.*s", (int)(slash - resume), resume);
-        else
-            snprintf(run_dir, sizeof run_dir, ".");
-    } else if (!resume) {
-        /* never overwrite an earlier run's checkpoints: take the next free
-         * name, <run>_2, <run>_3, ... */
-        size_t base = strlen(run_dir);
-        for (int k = 2; has_checkpoint(run_dir); k++)
-            snprintf(run_dir + base, sizeof run_dir - base, "_%d", k);
-    }
-    if (mkdirs(run_dir) != 0) {
-        fprintf(stderr, "lif train: cannot create the output folder %s: %s\n", run_dir, strerror(errno));
+    if (resume)
+        lock_fd = claim_resume_run_dir(run_dir, sizeof run_dir, resume, cli_get(&args, "out-dir"),
+                                       &r, &ts, &rc);
+    else if ((lock_fd = claim_new_run_dir(run_dir, sizeof run_dir, out_dir)) < 0)
         rc = LIF_EXIT_FAIL;
+    if (lock_fd < 0)
         goto done;
-    }
+    int stale = clean_stale_temps(run_dir);
+    if (stale && !quiet)
+        printf("removed %d temporary file%s that interrupted saves left in %s\n", stale,
+               stale == 1 ? "" : "s", run_dir);
     if (!quiet) {
         print_namespace(stdout, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
         printf("%s\n", run_dir);
@@ -512,5 +741,7 @@ done:
     lif_net_destroy(net);
     lif_dataset_free(&train);
     lif_dataset_free(&test);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return rc;
 }

@@ -1,4 +1,5 @@
 /* lif — train, evaluate and inspect spiking networks on CPUs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static void check_forced_kernels(void)
     }
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -84,4 +85,27 @@ int main(int argc, char **argv)
     fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, info; see lif --help)\n",
             argv[1]);
     return LIF_EXIT_USAGE;
+}
+
+/* Output that never arrived is a failure: a full disk or a closed pipe
+ * behind stdout turns a success into exit 1 with a word on stderr. */
+static int finish_stdout(int rc)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad)
+        return rc;
+    fprintf(stderr, "lif: cannot write the standard output: %s\n",
+            e ? strerror(e) : "write error");
+    return rc == LIF_EXIT_OK ? LIF_EXIT_FAIL : rc;
+}
+
+int main(int argc, char **argv)
+{
+    return finish_stdout(run(argc, argv));
 }

@@ -5,8 +5,9 @@
 #   3. clang, -Werror: build everything (warning-free with both compilers);
 #   3b. clang + LLVM's OpenMP, ThreadSanitizer: the threaded tests, with
 #      libarcher.so so TSan understands OpenMP's synchronisation;
-#   4. install to a temporary prefix and build a program against liblif
-#      through pkg-config and through CMake's find_package.
+#   4. install to a temporary prefix, run the installed lif without
+#      LD_LIBRARY_PATH, and build a program against liblif through
+#      pkg-config and through CMake's find_package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -44,6 +45,8 @@ step "install, then link a program through pkg-config and find_package"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install build-ci --prefix "$prefix" >/dev/null
+# the installed command finds the installed liblif by itself (its run path)
+env -u LD_LIBRARY_PATH "$prefix/bin/lif" info >/dev/null
 cat > "$prefix/use_lif.c" <<'C'
 #include <lif/lif.h>
 #include <stdio.h>

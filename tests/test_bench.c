@@ -122,6 +122,8 @@ static int run_status(const char *cmd, const char *out_path)
     return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+static void check_compare_fields(const char *json);
+
 static void check_lif_bench(void)
 {
     char cmd[4096], out[1100], json[1100];
@@ -220,6 +222,61 @@ static void check_lif_bench(void)
             printf("%s", msg);
         free(msg);
     }
+    check_compare_fields(json);
+}
+
+/* A copy of the JSON text `text` with the value after the first `"median": `
+ * replaced by `with`, written to tmp/name; returns the path (static). */
+static const char *with_median(const char *text, const char *with, const char *name)
+{
+    static char path[1100];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    const char *at = text ? strstr(text, "\"median\": ") : NULL;
+    CHECK(at != NULL, "no median in the --json output");
+    if (!at)
+        return path;
+    at += strlen("\"median\": ");
+    size_t skip = strcspn(at, ",\n}");
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fprintf(f, "%.*s%s%s", (int)(at - text), text, with, at + skip) > 0 &&
+              fclose(f) == 0, "cannot write %s", path);
+    return path;
+}
+
+/* --compare refuses a median that is negative or no number (one line
+ * naming the file and the field, exit 2), and a row not measured in A
+ * (null) says so instead of printing nan. */
+static void check_compare_fields(const char *json)
+{
+    char cmd[4000], out[1100], err[1200];
+    char *text = slurp(json);
+    static const struct {
+        const char *with, *name, *want;
+    } bad[] = {{"-5", "neg_median.json", "expected a number >= 0"},
+               {"\"fast\"", "str_median.json", "expected a number"}};
+    for (int i = 0; i < 2; i++) {
+        const char *path = with_median(text, bad[i].with, bad[i].name);
+        snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH, path, json);
+        snprintf(out, sizeof out, "%s/compare_field.txt", tmp);
+        snprintf(err, sizeof err, "%s.err", out);
+        int rc = run_status(cmd, out);
+        char *msg = slurp(err);
+        CHECK(rc == 2 && msg && strstr(msg, bad[i].name) && strstr(msg, "median") &&
+                  strstr(msg, bad[i].want),
+              "--compare of a median %s: exit %d, want 2 and a message naming it: %s; repro: %s",
+              bad[i].with, rc, msg ? msg : "(nothing)", cmd);
+        free(msg);
+    }
+    const char *path = with_median(text, "null", "null_median.json");
+    snprintf(cmd, sizeof cmd, "'%s' bench --compare '%s' '%s'", LIF_CLI_PATH, path, json);
+    snprintf(out, sizeof out, "%s/compare_null.txt", tmp);
+    int rc = run(cmd, out);
+    char *res = slurp(out);
+    CHECK(rc == 0 && res && !strstr(res, "nan") && strstr(res, "not run in A"),
+          "--compare with a row not run in A: exit %d, want 0 and 'not run in A', no nan: %s; "
+          "repro: %s", rc, res ? res : "(nothing)", cmd);
+    free(res);
+    free(text);
 }
 
 /* A row of a made-up report. */

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "lif/ckpt.h"
+#include "lif/net.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -13,7 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char *tmpdir;
 
@@ -557,6 +563,125 @@ static void test_lying_lengths(void)
     }
 }
 
+/* Loads path in a child process; returns the child's peak resident memory
+ * in MiB (the largest of this process's children so far) and puts the
+ * load's status in *st (the detail is lost). */
+static long load_peak_mib(const char *path, int *st)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        lif_ckpt c;
+        lif_status s = lif_ckpt_load(path, &c);
+        if (s == LIF_OK)
+            lif_ckpt_free(&c);
+        _exit((int)s);
+    }
+    int ws = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    if (pid < 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) ||
+        getrusage(RUSAGE_CHILDREN, &ru) != 0) {
+        *st = -1;
+        return -1;
+    }
+    *st = WEXITSTATUS(ws);
+    return ru.ru_maxrss / 1024;
+}
+
+/* A large sparse file is never read whole: one that is no checkpoint (bad
+ * magic), and one whose header declares a payload that does not account
+ * for the file's size, are refused from their 24-byte header. */
+static void test_large_files(void)
+{
+    const char *path = test_path(tmpdir, "sparse.lif");
+    static const off_t big = (off_t)4 << 30;
+    for (int k = 0; k < 2; k++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        CHECK(fd >= 0, "cannot create %s", path);
+        if (fd < 0)
+            return;
+        if (k == 1) { /* a checkpoint's header declaring a 100-byte payload */
+            unsigned char h[24] = {'L', 'I', 'F', 'C', 'K', 'P', 'T', 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                                   100, 0, 0, 0, 0, 0, 0, 0};
+            CHECK(write(fd, h, sizeof h) == (ssize_t)sizeof h, "write");
+        }
+        int ok = ftruncate(fd, big) == 0;
+        close(fd);
+        if (!ok) {
+            printf("test_ckpt: large-file case skipped: cannot make a 4 GiB sparse file here\n");
+            break;
+        }
+        lif_ckpt c;
+        lif_status s = lif_ckpt_load(path, &c);
+        CHECK(s == LIF_ERR_FORMAT, "4 GiB sparse file %d: status %d", k, (int)s);
+        CHECK(strstr(lif_last_error(), k ? "unexpected bytes" : "bad magic") != NULL,
+              "4 GiB sparse file %d: %s", k, lif_last_error());
+        int cst;
+        long mib = load_peak_mib(path, &cst);
+        CHECK(cst == (int)LIF_ERR_FORMAT && mib >= 0 && mib < 256,
+              "4 GiB sparse file %d: the load peaked at %ld MiB (status %d): read whole?", k, mib,
+              cst);
+    }
+    unlink(path);
+}
+
+/* lif_net_load refuses a well-framed checkpoint (valid CRC) whose
+ * optimizer step, seed or RNG position no run can have, or whose weights
+ * or optimizer moments are not finite. */
+static void test_crafted_net(void)
+{
+    lif_recipe r;
+    lif_recipe_default(&r);
+    lif_net *net = NULL;
+    lif_train_state ts = {.epoch = 2, .max_test_acc = 0.5};
+    CHECK(lif_net_create(&r, 16, 10, &net) == LIF_OK, "%s", lif_last_error());
+    if (!net)
+        return;
+    const char *good = test_path(tmpdir, "net_good.lif"), *bad = test_path(tmpdir, "net_bad.lif");
+    CHECK(lif_net_save(net, &ts, good) == LIF_OK, "%s", lif_last_error());
+    lif_net_destroy(net);
+    net = NULL;
+    CHECK(lif_net_load(good, &net, &ts) == LIF_OK, "the untouched file: %s", lif_last_error());
+    lif_net_destroy(net);
+    static const struct {
+        const char *what, *word;
+        int field;       /* 0 step, 1 seed, 2 rng position, 3 a tensor value */
+        uint64_t value;  /* 0..2: the field; 3: tensor index */
+        float f;
+    } cases[] = {
+        {"step 2^63-1", "step", 0, 0x7fffffffffffffffull, 0},
+        {"step 2^64-1", "step", 0, UINT64_MAX, 0},
+        {"another seed", "seed", 1, 7, 0},
+        {"another RNG position", "RNG position", 2, 9, 0},
+        {"NaN weight", "NaN", 3, 0, NAN},
+        {"infinite Adam moment", "infinity", 3, 1, INFINITY},
+        {"NaN second moment", "NaN", 3, 2, -NAN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lif_ckpt c;
+        CHECK(lif_ckpt_load(good, &c) == LIF_OK, "%s", lif_last_error());
+        if (cases[i].field == 0)
+            c.step = cases[i].value;
+        else if (cases[i].field == 1)
+            c.seed = cases[i].value;
+        else if (cases[i].field == 2)
+            c.rng_position = cases[i].value;
+        else
+            c.tensors[cases[i].value].data[5] = cases[i].f;
+        CHECK(lif_ckpt_save(bad, &c) == LIF_OK, "%s", lif_last_error());
+        lif_ckpt_free(&c);
+        net = NULL;
+        lif_status st = lif_net_load(bad, &net, &ts);
+        CHECK(st == LIF_ERR_FORMAT && net == NULL, "%s: loaded (status %d)", cases[i].what, (int)st);
+        CHECK(strstr(lif_last_error(), cases[i].word) && strstr(lif_last_error(), "net_bad.lif"),
+              "%s: the message does not say '%s': %s", cases[i].what, cases[i].word,
+              lif_last_error());
+        lif_net_destroy(net);
+    }
+}
+
 int main(void)
 {
     tmpdir = test_tmpdir("ckpt");
@@ -568,5 +693,7 @@ int main(void)
     test_flips();
     test_foreign();
     test_lying_lengths();
+    test_large_files();
+    test_crafted_net();
     return test_finish("test_ckpt");
 }

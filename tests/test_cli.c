@@ -23,6 +23,7 @@
  * refused). A run killed by a signal (or by the per-run time
  * limit), or whose stderr holds a sanitizer report, is a failure. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock */
 
 #include "lif/ckpt.h"
 #include "lif/data.h"
@@ -40,6 +41,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -186,19 +189,21 @@ static void run_free(run_result *r)
     r->out = r->err = NULL;
 }
 
-/* Runs `lif ARGS` where ARGS is printf(fmt, ...) split on spaces (every
- * path used here is relative and has none). env, if not NULL, is a
- * "NAME=value" string set for the child only. Checks that the command was
- * not killed by a signal and printed no sanitizer report. */
-static run_result run_lif(const char *env, const char *fmt, ...)
+/* A lif command started in the background (run_lif_start) and not yet
+ * waited for (run_lif_wait). */
+typedef struct run_job {
+    pid_t pid;
+    run_result r;
+    char out_path[64], err_path[64];
+} run_job;
+
+static run_job run_lif_vstart(const char *env, const char *fmt, va_list ap)
 {
-    run_result r = {0};
+    run_job j = {0};
+    run_result *r = &j.r;
     char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    snprintf(r.cmd, sizeof r.cmd, "cd %s && %s%s%s %s", tmpdir, env ? env : "", env ? " " : "",
+    snprintf(r->cmd, sizeof r->cmd, "cd %s && %s%s%s %s", tmpdir, env ? env : "", env ? " " : "",
              LIF_CLI_PATH, line);
 
     char *argv[130];
@@ -211,22 +216,13 @@ static run_result run_lif(const char *env, const char *fmt, ...)
         argv[argc++] = w;
     argv[argc] = NULL;
 
-    char out_path[64], err_path[64];
     run_no++;
-    snprintf(out_path, sizeof out_path, "run%03d.out", run_no);
-    snprintf(err_path, sizeof err_path, "run%03d.err", run_no);
+    snprintf(j.out_path, sizeof j.out_path, "run%03d.out", run_no);
+    snprintf(j.err_path, sizeof j.err_path, "run%03d.err", run_no);
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fi = open("/dev/null", O_RDONLY);
-        if (fo < 0 || fe < 0 || fi < 0)
-            _exit(126);
-        dup2(fi, 0);
-        dup2(fo, 1);
-        dup2(fe, 2);
         unsetenv("LIF_VERBOSE");
         unsetenv("LIF_FORCE_KERNEL");
         if (env) {
@@ -238,12 +234,47 @@ static run_result run_lif(const char *env, const char *fmt, ...)
                 setenv(kv, eq + 1, 1);
             }
         }
-        alarm(RUN_LIMIT_S); /* survives exec: a hung run dies of SIGALRM */
+        const char *to = getenv("LIF_TEST_STDOUT"); /* the test's knob: stdout elsewhere */
+        int fo = to ? open(to, O_WRONLY) : open(j.out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        unsetenv("LIF_TEST_STDOUT");
+        int fe = open(j.err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fi = open("/dev/null", O_RDONLY);
+        if (fo < 0 || fe < 0 || fi < 0)
+            _exit(126);
+        dup2(fi, 0);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        const char *as = getenv("LIF_TEST_RLIMIT_AS_MB");
+        if (as) { /* the test's own knob: an address-space limit for this child */
+            struct rlimit rl = {(rlim_t)atol(as) << 20, (rlim_t)atol(as) << 20};
+            setrlimit(RLIMIT_AS, &rl);
+            unsetenv("LIF_TEST_RLIMIT_AS_MB");
+        }
+        const char *lim = getenv("LIF_TEST_ALARM_S"); /* a shorter limit for this child */
+        alarm(lim ? (unsigned)atoi(lim) : RUN_LIMIT_S); /* survives exec: a hung run dies of SIGALRM */
+        unsetenv("LIF_TEST_ALARM_S");
         execv(LIF_CLI_PATH, argv);
         _exit(127);
     }
+    j.pid = pid;
+    return j;
+}
+
+static run_job run_lif_start(const char *env, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    run_job j = run_lif_vstart(env, fmt, ap);
+    va_end(ap);
+    return j;
+}
+
+/* Waits for a started command; checks as run_lif does. */
+static run_result run_lif_wait(run_job *j)
+{
+    run_result r = j->r;
     int ws = 0;
-    if (pid < 0 || waitpid(pid, &ws, 0) != pid) {
+    if (j->pid < 0 || waitpid(j->pid, &ws, 0) != j->pid) {
         r.status = -1;
         CHECK(0, "cannot run: %s (%s)", r.cmd, strerror(errno));
     } else if (WIFSIGNALED(ws)) {
@@ -255,15 +286,28 @@ static run_result run_lif(const char *env, const char *fmt, ...)
         r.status = WEXITSTATUS(ws);
         CHECK(r.status != 126 && r.status != 127, "cannot exec %s: %s", LIF_CLI_PATH, r.cmd);
     }
-    r.out = slurp_text(out_path);
-    r.err = slurp_text(err_path);
+    r.out = slurp_text(j->out_path);
+    r.err = slurp_text(j->err_path);
     if (!r.out)
         r.out = calloc(1, 1);
     if (!r.err)
         r.err = calloc(1, 1);
     CHECK(!strstr(r.err, "Sanitizer") && !strstr(r.err, "runtime error:"),
-          "sanitizer report on stderr (%s): %s", err_path, r.cmd);
+          "sanitizer report on stderr (%s): %s", j->err_path, r.cmd);
     return r;
+}
+
+/* Runs `lif ARGS` where ARGS is printf(fmt, ...) split on spaces (every
+ * path used here is relative and has none). env, if not NULL, is a
+ * "NAME=value" string set for the child only. Checks that the command was
+ * not killed by a signal and printed no sanitizer report. */
+static run_result run_lif(const char *env, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    run_job j = run_lif_vstart(env, fmt, ap);
+    va_end(ap);
+    return run_lif_wait(&j);
 }
 
 /* Number of non-empty lines in s. */
@@ -715,6 +759,9 @@ static void test_determinism(void)
 }
 
 /* 3. Resume. */
+static void snapshot_run(const char *dir, const char *snap);
+static void check_unchanged(const char *dir, const char *snap, const char *cmd);
+
 static void test_resume(void)
 {
     const char *ck = "out_res/" RUN_NAME "/checkpoint_latest.lif";
@@ -776,12 +823,24 @@ static void test_resume(void)
           "resumed v_t_array.npy differs from the uninterrupted one: %s", r.cmd);
     run_free(&r);
 
-    /* resuming a finished run trains nothing and still exits 0 */
-    r = run_lif(NULL, "train -resume %s -data-dir %s -out-dir out_res2 --quiet",
-                "out1/" RUN_NAME "/checkpoint_latest.lif", flat);
-    CHECK(r.status == 0, "resume of a finished run: exit %d, stderr: %s\n  repro: %s", r.status,
-          r.err, r.cmd);
-    CHECK(check_epoch_lines(r.out, 0, r.cmd) == 0, "resume of a finished run trained: %s", r.cmd);
+    /* resuming a finished run trains nothing, says so, changes nothing and
+     * still exits 0 */
+    snapshot_run("out1/" RUN_NAME, "snap_out1");
+    static const char *const finished[] = {"-out-dir out_res2", ""};
+    for (int i = 0; i < 2; i++) {
+        r = run_lif(NULL, "train -resume %s -data-dir %s %s", "out1/" RUN_NAME
+                    "/checkpoint_latest.lif", flat, finished[i]);
+        CHECK(r.status == 0, "resume of a finished run: exit %d, stderr: %s\n  repro: %s",
+              r.status, r.err, r.cmd);
+        CHECK(check_epoch_lines(r.out, 0, r.cmd) == 0, "resume of a finished run trained: %s",
+              r.cmd);
+        CHECK(strstr(r.out, "nothing to do") != NULL,
+              "resume of a finished run does not say there is nothing to do: %s\n  repro: %s",
+              r.out, r.cmd);
+        check_unchanged("out1/" RUN_NAME, "snap_out1", r.cmd);
+        CHECK(!exists("out_res2"), "resume of a finished run made out_res2: %s", r.cmd);
+        run_free(&r);
+    }
     run_free(&r);
 }
 
@@ -1384,6 +1443,356 @@ static void test_no_lost_checkpoint(void)
                  "out_keep/x.json -data-dir out_keep", "--config");
 }
 
+/* 10. Two runs of the same name started together take two folders: each
+ * claims its own (the second RUN_NAME_2), each log holds its epochs once,
+ * each checkpoint loads. */
+static void test_two_runs_at_once(void)
+{
+    run_job a = run_lif_start(NULL, TRAIN_BASE " -epochs 2 -out-dir out_race", flat);
+    run_job b = run_lif_start(NULL, TRAIN_BASE " -epochs 2 -out-dir out_race", flat);
+    run_result ra = run_lif_wait(&a), rb = run_lif_wait(&b);
+    CHECK(ra.status == 0 && rb.status == 0, "exits %d and %d (stderr: %s / %s)\n  repro: %s",
+          ra.status, rb.status, ra.err, rb.err, ra.cmd);
+    static const char *const dirs[2] = {"out_race/" RUN_NAME, "out_race/" RUN_NAME "_2"};
+    for (int i = 0; i < 2; i++) {
+        check_log(dirs[i], 2, ra.cmd);
+        char p[256];
+        snprintf(p, sizeof p, "%s/checkpoint_latest.lif", dirs[i]);
+        lif_net *net = NULL;
+        lif_train_state ts;
+        CHECK(lif_net_load(p, &net, &ts) == LIF_OK && ts.epoch == 1,
+              "two runs at once: %s does not load as epoch 1: %s", p, lif_last_error());
+        lif_net_destroy(net);
+    }
+    CHECK(same_bytes("out_race/" RUN_NAME "/log.jsonl", "out_race/" RUN_NAME "_2/log.jsonl"),
+          "two runs at once: the two logs differ (mixed?): %s", ra.cmd);
+    run_free(&ra);
+    run_free(&rb);
+
+    /* a run folder another process holds (here: this test, as a running
+     * lif would) is not written by a resume: exit 1, saying so */
+    int fd = open("out_race/" RUN_NAME, O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "cannot lock out_race/%s", RUN_NAME);
+    snapshot_run("out_race/" RUN_NAME, "snap_race");
+    run_result r = run_lif(NULL, "train -resume out_race/" RUN_NAME "/checkpoint_latest.lif "
+                           "-epochs 3 -data-dir %s --quiet", flat);
+    CHECK(r.status == 1 && strstr(r.err, "in use") && count_lines(r.err) == 1,
+          "resume into a folder in use: exit %d, want 1 saying so: %s  repro: %s", r.status, r.err,
+          r.cmd);
+    check_unchanged("out_race/" RUN_NAME, "snap_race", r.cmd);
+    run_free(&r);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* 1 if every file of names[] is the same in dir as in the snapshot dir
+ * `snap` (copies taken before). */
+static const char *const run_files[] = {"args.txt", "log.jsonl", "timing.jsonl",
+                                        "checkpoint_latest.lif", "checkpoint_max.lif"};
+#define N_RUN_FILES (int)(sizeof run_files / sizeof run_files[0])
+
+static void snapshot_run(const char *dir, const char *snap)
+{
+    mkdir_p(snap);
+    for (int i = 0; i < N_RUN_FILES; i++)
+        CHECK(copy_file(test_path(dir, run_files[i]), test_path(snap, run_files[i])) == 0,
+              "cannot copy %s/%s", dir, run_files[i]);
+}
+
+static void check_unchanged(const char *dir, const char *snap, const char *cmd)
+{
+    for (int i = 0; i < N_RUN_FILES; i++)
+        CHECK(same_bytes(test_path(dir, run_files[i]), test_path(snap, run_files[i])),
+              "%s/%s was changed by: %s", dir, run_files[i], cmd);
+}
+
+/* 11. A resume never writes into another run's folder: -out-dir naming a
+ * folder of another run (same name, another seed) is refused, so is a
+ * checkpoint copied into another run's folder; -out-dir naming a new
+ * folder continues there, its log starting with the checkpoint's epochs. */
+static void test_resume_other_run(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_mine", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -T 12 -b 32 -data-dir %s --seed 2 --quiet -epochs 1 -out-dir out_theirs",
+                flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    const char *theirs = "out_theirs/" RUN_NAME;
+    snapshot_run(theirs, "snap_theirs");
+
+    r = run_lif(NULL, "train -resume out_mine/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s -out-dir out_theirs --quiet", flat);
+    CHECK(r.status == 2, "resume into another run's folder: exit %d, want 2 (stderr: %s)\n"
+          "  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, theirs) && strstr(r.err, "another run") && count_lines(r.err) == 1,
+          "resume into another run's folder: stderr should say so in one line: %s  repro: %s",
+          r.err, r.cmd);
+    check_unchanged(theirs, "snap_theirs", r.cmd);
+    run_free(&r);
+
+    CHECK(copy_file("out_mine/" RUN_NAME "/checkpoint_latest.lif",
+                    "out_theirs/" RUN_NAME "/mine.lif") == 0, "cannot copy a checkpoint");
+    r = run_lif(NULL, "train -resume out_theirs/" RUN_NAME "/mine.lif -epochs 2 -data-dir %s "
+                "--quiet", flat);
+    CHECK(r.status == 2, "resume of a checkpoint copied into another run's folder: exit %d, "
+          "want 2 (stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "another run") != NULL, "stderr does not say why: %s  repro: %s", r.err,
+          r.cmd);
+    check_unchanged(theirs, "snap_theirs", r.cmd);
+    run_free(&r);
+
+    r = run_lif(NULL, "train -resume out_mine/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s -out-dir out_moved --quiet", flat);
+    CHECK(r.status == 0, "resume into a new folder: exit %d (stderr: %s)\n  repro: %s", r.status,
+          r.err, r.cmd);
+    check_log("out_moved/" RUN_NAME, 2, r.cmd);
+    CHECK(same_bytes("out_moved/" RUN_NAME "/log.jsonl", "out1/" RUN_NAME "/log.jsonl"),
+          "resume into a new folder: its log differs from the uninterrupted run's: %s", r.cmd);
+    run_free(&r);
+}
+
+/* A copy of checkpoint `from` whose recipe JSON has `key_text` replaced by
+ * `with` and whose tensor `rename` (if not NULL) is renamed `as` (CRC
+ * recomputed: a crafted, well-framed file). 0 on success. */
+static int craft_ckpt(const char *from, const char *to, const char *key_text, const char *with,
+                      const char *rename, const char *as)
+{
+    lif_ckpt c;
+    if (lif_ckpt_load(from, &c) != LIF_OK)
+        return -1;
+    for (uint32_t i = 0; rename && i < c.n_tensors; i++)
+        if (strcmp(c.tensors[i].name, rename) == 0)
+            snprintf(c.tensors[i].name, sizeof c.tensors[i].name, "%s", as);
+    char *at = strstr(c.recipe_json, key_text);
+    int rc = -1;
+    if (at) {
+        size_t n = strlen(c.recipe_json) - strlen(key_text) + strlen(with) + 1;
+        char *j = malloc(n);
+        if (j) {
+            snprintf(j, n, "%.*s%s%s", (int)(at - c.recipe_json), c.recipe_json, with,
+                     at + strlen(key_text));
+            free(c.recipe_json);
+            c.recipe_json = j;
+            rc = lif_ckpt_save(to, &c) == LIF_OK ? 0 : -1;
+        }
+    }
+    lif_ckpt_free(&c);
+    return rc;
+}
+
+/* 12. Memory is counted before anything is allocated: a run whose net,
+ * buffers and workspaces exceed the machine is refused with exit 2 and the
+ * figure, making no folder; a crafted checkpoint whose recipe declares
+ * huge hidden layers but holds a small net's tensors is refused before the
+ * net is built; under an address-space limit (ulimit -v), a run that fits
+ * the machine but not the limit is refused the same way. */
+static void test_memory_first(void)
+{
+    run_result r = run_lif(NULL, "train -T 1 -b 1 -data-dir %s -out-dir out_mem --quiet --hidden "
+                           "100000,100000,100000,100000,100000,100000,100000,100000", flat);
+    CHECK(r.status == 2, "huge --hidden: exit %d, want 2 (stderr: %s)\n  repro: %s", r.status,
+          r.err, r.cmd);
+    CHECK(strstr(r.err, "GiB") && strstr(r.err, "memory") && count_lines(r.err) == 1,
+          "huge --hidden: stderr should give the figure in one line: %s  repro: %s", r.err, r.cmd);
+    CHECK(!exists("out_mem"), "a run refused for memory made its folder: %s", r.cmd);
+    run_free(&r);
+
+    CHECK(craft_ckpt("out1/" RUN_NAME "/checkpoint_latest.lif", "huge_hidden.lif",
+                     "\"hidden\": []", "\"hidden\": [100000, 100000]", "layer0.weight.v",
+                     "layer2.weight") == 0,
+          "cannot craft huge_hidden.lif: %s", lif_last_error());
+    r = run_lif(NULL, "eval -checkpoint huge_hidden.lif -data-dir %s", flat);
+    CHECK(r.status == 2, "checkpoint declaring hidden [100000, 100000]: exit %d, want 2 "
+          "(stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "huge_hidden.lif") && (strstr(r.err, "tensor") || strstr(r.err, "weights")),
+          "crafted checkpoint: stderr should name the file and its tensors: %s  repro: %s", r.err,
+          r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -resume huge_hidden.lif -epochs 3 -data-dir %s --quiet", flat);
+    CHECK(r.status == 2, "resume of the crafted checkpoint: exit %d, want 2 (stderr: %s)\n"
+          "  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    printf("test_cli: the address-space limit case skipped: sanitizers reserve more address "
+           "space than any limit allows\n");
+#else
+    /* (the first and last weights are there: only the count and shapes of
+     * all the tensors, checked before building, tell it is no such net) */
+
+    /* 784 -> 4000 -> 4000 -> 10: ~0.26 GiB of parameters, and with the
+     * kernels' workspaces and buffers more than 90 % of a 0.5 GiB limit */
+    run_job j = run_lif_start("LIF_TEST_RLIMIT_AS_MB=512", "train -T 64 -b 64 -epochs 1 "
+                              "-data-dir %s -out-dir out_mem --quiet --hidden 4000,4000", flat);
+    r = run_lif_wait(&j);
+    CHECK(r.status == 2, "run past the address-space limit: exit %d, want 2 (stderr: %s)\n"
+          "  repro: ulimit -v 524288; %s", r.status, r.err, r.cmd);
+    CHECK(strstr(r.err, "GiB") && strstr(r.err, "memory"),
+          "run past the address-space limit: stderr lacks the figure: %s  repro: %s", r.err, r.cmd);
+    CHECK(!exists("out_mem"), "a run refused for memory made its folder: %s", r.cmd);
+    run_free(&r);
+#endif
+}
+
+/* A command that must be refused at once (exit 2, one stderr line holding
+ * `needle`), killed after 20 s if it blocks. */
+static void expect_refused_now(const char *needle, const char *fmt, const char *arg)
+{
+    run_result r = run_lif("LIF_TEST_ALARM_S=20", fmt, arg);
+    CHECK(r.status == 2, "exit %d, want 2 (stderr: %s)\n  repro: %s", r.status, r.err, r.cmd);
+    CHECK(!strstr(r.err, "input/output error"), "stderr calls a refusal an I/O error: %s  "
+          "repro: %s", r.err, r.cmd);
+    CHECK(strstr(r.err, needle) != NULL && count_lines(r.err) == 1,
+          "stderr should say '%s' in one line: %s  repro: %s", needle, r.err, r.cmd);
+    run_free(&r);
+}
+
+/* 13. Input files that are no regular files: a FIFO is refused without
+ * blocking (checkpoint, resume, config, data), and a directory, a FIFO or
+ * a dangling symbolic link is named for what it is. */
+static void test_special_files(void)
+{
+    CHECK(mkfifo("fifo.lif", 0644) == 0 && mkfifo("fifo.json", 0644) == 0, "mkfifo: %s",
+          strerror(errno));
+    expect_refused_now("FIFO", "eval -checkpoint fifo.lif -data-dir %s", flat);
+    expect_refused_now("FIFO", "train -resume fifo.lif -data-dir %s -out-dir out_fifo --quiet", flat);
+    expect_refused_now("FIFO", "train --config fifo.json -data-dir %s -out-dir out_fifo --quiet",
+                       flat);
+    mkdir_p("adir.lif");
+    expect_refused_now("directory", "eval -checkpoint adir.lif -data-dir %s", flat);
+    CHECK(symlink("nowhere.lif", "broken.lif") == 0, "symlink: %s", strerror(errno));
+    expect_refused_now("dangling symbolic link", "eval -checkpoint broken.lif -data-dir %s", flat);
+
+    static const struct {
+        const char *dir, *needle;
+    } bad[] = {{"data/fifo", "FIFO"}, {"data/dirfile", "directory"}, {"data/broken", "dangling symbolic link"}};
+    for (int i = 0; i < 3; i++) {
+        copy_flat(bad[i].dir);
+        char p[256];
+        snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", bad[i].dir);
+        unlink(p);
+        if (i == 0)
+            CHECK(mkfifo(p, 0644) == 0, "mkfifo %s: %s", p, strerror(errno));
+        else if (i == 1)
+            mkdir_p(p);
+        else
+            CHECK(symlink("gone", p) == 0, "symlink %s: %s", p, strerror(errno));
+        expect_refused_now(bad[i].needle, "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif "
+                           "-data-dir %s", bad[i].dir);
+        expect_refused_now("t10k-images-idx3-ubyte", "train -data-dir %s -out-dir out_fifo --quiet",
+                           bad[i].dir);
+    }
+    if (geteuid() != 0) {
+        copy_flat("data/noperm");
+        chmod("data/noperm", 0);
+        expect_refused_now("permission denied", "train -data-dir %s -out-dir out_fifo --quiet",
+                           "data/noperm");
+        chmod("data/noperm", 0755);
+    } else {
+        printf("test_cli: the mode-000 data folder case skipped: root ignores permissions\n");
+    }
+    CHECK(!exists("out_fifo"), "a refused run made its output folder out_fifo");
+}
+
+/* 14. Output that cannot be written is a failure: stdout on a full device
+ * (/dev/full) gives exit 1 and a message on stderr, for eval, train, info
+ * and help. */
+static void test_stdout_full(void)
+{
+    if (access("/dev/full", W_OK) != 0) {
+        printf("test_cli: the /dev/full cases skipped: no /dev/full here\n");
+        return;
+    }
+    static const char *const cmds[] = {
+        "eval -checkpoint out1/" RUN_NAME "/checkpoint_max.lif -data-dir %s",
+        "train -T 4 -b 32 -epochs 1 -data-dir %s -out-dir out_full --quiet",
+        "info",
+        "--help",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        run_result r = run_lif("LIF_TEST_STDOUT=/dev/full", cmds[i], flat);
+        CHECK(r.status == 1, "stdout on /dev/full: exit %d, want 1 (stderr: %s)\n  repro: %s "
+              "> /dev/full", r.status, r.err, r.cmd);
+        CHECK(strstr(r.err, "standard output") && strstr(r.err, "No space"),
+              "stdout on /dev/full: stderr should say so: %s  repro: %s > /dev/full", r.err, r.cmd);
+        run_free(&r);
+    }
+}
+
+/* 15. A resume removes the temporary files interrupted saves of its run
+ * left (<file>.tmp.XXXXXX of the files lif train writes), and nothing
+ * else. */
+static void test_stale_temps(void)
+{
+    run_result r = run_lif(NULL, TRAIN_BASE " -epochs 1 -out-dir out_tmp", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    static const char *const stale[] = {"checkpoint_latest.lif.tmp.AbC123",
+                                        "checkpoint_max.lif.tmp.x9Y8z7", "log.jsonl.tmp.QwErTy",
+                                        "timing.jsonl.tmp.000001", "v_t_array.npy.tmp.zzzzzz"};
+    static const char *const keep[] = {"notes.tmp.keep", "mine.lif.tmp.123456",
+                                       "checkpoint_latest.lif.tmp."};
+    for (size_t i = 0; i < 5; i++)
+        CHECK(spit(test_path("out_tmp/" RUN_NAME, stale[i]), "half", 4) == 0, "cannot write");
+    for (size_t i = 0; i < 3; i++)
+        CHECK(spit(test_path("out_tmp/" RUN_NAME, keep[i]), "keep", 4) == 0, "cannot write");
+    r = run_lif(NULL, "train -resume out_tmp/" RUN_NAME "/checkpoint_latest.lif -epochs 2 "
+                "-data-dir %s --quiet", flat);
+    CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
+    for (size_t i = 0; i < 5; i++)
+        CHECK(!exists(test_path("out_tmp/" RUN_NAME, stale[i])),
+              "the stale temporary file %s is still there after: %s", stale[i], r.cmd);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(exists(test_path("out_tmp/" RUN_NAME, keep[i])),
+              "%s (not a temporary file of the run) was removed by: %s", keep[i], r.cmd);
+    check_log("out_tmp/" RUN_NAME, 2, r.cmd);
+    run_free(&r);
+}
+
+/* 16. Messages: refusals of the same kind exit alike (2) and name the
+ * problem: a run too large (memory, or too many rows of a chunk), --hidden
+ * 100000,100000 with its figure, fewer images than one batch (no empty
+ * run folder left), a checkpoint of 3 classes on 10-class data. */
+static void test_messages(void)
+{
+    static const char *const big[] = {"-T 100000 -b 1000 --hidden 100 --recompute off",
+                                       "-T 60000 -b 1000 --hidden 400 --recompute off",
+                                       "-T 1 -b 1 --hidden 100000,100000"};
+    for (int i = 0; i < 3; i++) {
+        run_result r = run_lif(NULL, "train %s -data-dir %s -out-dir out_msg --quiet", big[i], flat);
+        CHECK(r.status == 2 && count_lines(r.err) == 1 && strstr(r.err, "GiB"),
+              "a run too large: exit %d, want 2 and one line with the figure: %s  repro: %s",
+              r.status, r.err, r.cmd);
+        run_free(&r);
+    }
+    run_result r = run_lif(NULL, "train -b 32 -T 4 -data-dir data/small -out-dir out_msg --quiet");
+    CHECK(r.status == 2 && strstr(r.err, "fewer than one batch") && count_lines(r.err) == 1,
+          "20 images, batch 32: exit %d, want 2 saying so: %s  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    CHECK(!exists("out_msg"), "a refused run left the folder out_msg");
+
+    lif_recipe rc3;
+    lif_recipe_default(&rc3);
+    lif_net *net = NULL;
+    lif_train_state ts = {.epoch = 0, .max_test_acc = 0.5};
+    CHECK(lif_net_create(&rc3, NPIX, 3, &net) == LIF_OK &&
+              lif_net_save(net, &ts, "three.lif") == LIF_OK, "%s", lif_last_error());
+    lif_net_destroy(net);
+    r = run_lif(NULL, "eval -checkpoint three.lif -data-dir %s", flat);
+    CHECK(r.status == 2 && strstr(r.err, "3 output classes") && strstr(r.err, "10") &&
+              count_lines(r.err) == 1,
+          "3-class checkpoint on 10-class data: exit %d, want 2 naming the mismatch: %s  repro: %s",
+          r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "train -resume three.lif -epochs 3 -data-dir %s --quiet", flat);
+    CHECK(r.status == 2 && strstr(r.err, "3 classes") && count_lines(r.err) == 1,
+          "resume of a 3-class checkpoint on 10-class data: exit %d, want 2 naming the mismatch: "
+          "%s  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+}
+
 /* Number of lines of s that start with prefix. */
 static int lines_starting(const char *s, const char *prefix)
 {
@@ -1499,6 +1908,13 @@ int main(void)
     test_dispatch();
     test_backend_lists();
     test_no_lost_checkpoint();
+    test_two_runs_at_once();
+    test_resume_other_run();
+    test_memory_first();
+    test_special_files();
+    test_stdout_full();
+    test_stale_temps();
+    test_messages();
     test_bench_threads();
     printf("test_cli: %d runs of lif in %.1f s (outputs in %s)\n", run_no, lif_now() - t0, tmpdir);
     return test_finish("test_cli");

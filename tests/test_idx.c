@@ -3,9 +3,13 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "lif/data.h"
 #include "testutil.h"
@@ -332,6 +336,8 @@ static void test_malformed(void)
             fclose(f);
     }
     expect_format(zi, zl, "cut-img.gz", "gzip", "corrupt gzip");
+    CHECK(!strstr(lif_last_error(), "<fd:"), "a zlib message names a descriptor, not the file: %s",
+          lif_last_error());
 
     /* Missing file. */
     lif_dataset d;
@@ -340,6 +346,98 @@ static void test_malformed(void)
     CHECK(strstr(lif_last_error(), "nope-img") &&
               strstr(lif_last_error(), "No such file"),
           "missing file message: %s", lif_last_error());
+}
+
+/* Writes one gzip member holding hdr then `zeros` zero bytes (mode "a":
+ * appended as a further member). */
+static void gz_member(const char *path, const char *mode, const uint8_t *hdr, size_t hlen,
+                      size_t zeros)
+{
+    gzFile g = gzopen(path, mode);
+    CHECK(g != NULL, "gzopen %s", path);
+    if (!g)
+        return;
+    CHECK(hlen == 0 || gzwrite(g, hdr, (unsigned)hlen) == (int)hlen, "gzwrite header");
+    static uint8_t z[1 << 20];
+    for (size_t done = 0; done < zeros;) {
+        unsigned k = zeros - done < sizeof z ? (unsigned)(zeros - done) : (unsigned)sizeof z;
+        CHECK(gzwrite(g, z, k) == (int)k, "gzwrite zeros");
+        done += k;
+    }
+    CHECK(gzclose(g) == Z_OK, "gzclose %s", path);
+}
+
+/* Loads in a child; its status, and the peak resident MiB of the children
+ * so far. */
+static long load_peak_mib(const char *ip, const char *lp, int *st)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        lif_dataset d;
+        lif_status s = lif_idx_load(ip, lp, &d);
+        if (s == LIF_OK)
+            lif_dataset_free(&d);
+        _exit((int)s);
+    }
+    int ws = 0;
+    struct rusage ru;
+    if (pid < 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) ||
+        getrusage(RUSAGE_CHILDREN, &ru) != 0) {
+        *st = -1;
+        return -1;
+    }
+    *st = WEXITSTATUS(ws);
+    return ru.ru_maxrss / 1024;
+}
+
+/* gzip: garbage after the last member is refused (README promises trailing
+ * bytes are); several members are one stream; a header that declares more
+ * than the compressed file can hold is refused before inflating it. */
+static void test_gzip_bounds(void)
+{
+    const char *gi = pathf("gz-img.gz"), *gl = pathf("gz-lab.gz");
+    CHECK(lif_idx_write(gi, gl, img, lab, N, R, C, 1) == LIF_OK, "%s", lif_last_error());
+    FILE *f = fopen(gi, "ab");
+    CHECK(f && fwrite("garbage!", 1, 8, f) == 8 && fclose(f) == 0, "append garbage");
+    expect_format(gi, gl, "gz-img.gz", "trailing garbage", "gzip trailing garbage");
+
+    /* the images as two gzip members: header + first pixels, then the rest */
+    uint8_t h[16 + N * R * C];
+    put_be(h, 0x803);
+    put_be(h + 4, N);
+    put_be(h + 8, R);
+    put_be(h + 12, C);
+    memcpy(h + 16, img, sizeof img);
+    gz_member(gi, "wb", h, 16 + 7, 0);
+    gz_member(gi, "ab", h + 16 + 7, sizeof h - 16 - 7, 0);
+    lif_dataset d;
+    lif_status s = lif_idx_load(gi, gl, &d);
+    CHECK(s == LIF_OK, "two gzip members: %s", lif_last_error());
+    if (s == LIF_OK) {
+        CHECK(same(&d, N, R, C, img, lab), "two gzip members: contents differ");
+        lif_dataset_free(&d);
+    }
+
+    /* 2^31 - 1 images of 28x28 declared, 256 MiB of zeros inside ~256 KB */
+    put_be(h + 4, 0x7fffffffu);
+    put_be(h + 8, 28);
+    put_be(h + 12, 28);
+    gz_member(gi, "wb9", h, 16, (size_t)256 << 20);
+    uint8_t hl[8];
+    put_be(hl, 0x801);
+    put_be(hl + 4, 0x7fffffffu);
+    gz_member(gl, "wb9", hl, 8, 1000);
+    s = lif_idx_load(gi, gl, &d);
+    CHECK(s == LIF_ERR_FORMAT && strstr(lif_last_error(), "gz-img.gz") &&
+              strstr(lif_last_error(), "can hold"),
+          "a gzip header declaring 2^31-1 images: %s", lif_last_error());
+    int cst;
+    long mib = load_peak_mib(gi, gl, &cst);
+    CHECK(cst == (int)LIF_ERR_FORMAT && mib >= 0 && mib < 128,
+          "a gzip header declaring 2^31-1 images: peak %ld MiB, status %d (inflated first?)", mib,
+          cst);
 }
 
 static void test_fashion(void)
@@ -378,6 +476,7 @@ int main(void)
     test_roundtrip();
     test_layouts();
     test_malformed();
+    test_gzip_bounds();
     test_fashion();
     return test_finish("test_idx");
 }

@@ -16,7 +16,9 @@
  *           not compared after it since its trajectory has changed).
  *
  * Also checked for every kernel: bit outputs clear the unused high bits of
- * a row's last word; padding words of bit inputs (ld > words) are ignored;
+ * a row's last word; bit inputs have those bits set (consumers must not
+ * rely on them being zero) and they are ignored, and so are padding words
+ * of bit inputs (ld > words);
  * the workspace it asks for is enough (a canary after it) and its previous
  * contents do not matter (refilled with garbage before every run; it comes
  * in a lif_ctx with one thread, as the plan gives a serial kernel); run()
@@ -89,14 +91,18 @@ static void *xalloc(size_t bytes)
 
 static size_t words_of(int n) { return ((size_t)n + 63) / 64; }
 
-/* Packs 0/1 doubles [rows, n] into bits with row stride ld. Words past a
- * row's features (ld > words_of(n)) hold `pad`: zero in the sweeps, all
- * ones in the padding cases (they are not features; a kernel must not read
- * them as such). */
+/* Packs 0/1 doubles [rows, n] into bits with row stride ld. The bits past
+ * n in a row's last word are always ones: backend.h leaves them to the
+ * producer, so every consumer (linear, spike count) must mask them. Words
+ * past a row's features (ld > words_of(n)) hold `pad`: zero in the sweeps,
+ * all ones in the padding cases (they are not features; a kernel must not
+ * read them as such). */
 static uint64_t *pack(const double *x, int rows, int n, size_t ld, uint64_t pad)
 {
     uint64_t *bits = xalloc((size_t)rows * ld * sizeof *bits);
     for (int r = 0; r < rows; r++) {
+        if (n % 64)
+            bits[(size_t)r * ld + (size_t)(n - 1) / 64] = ~0ull << (n % 64);
         for (size_t w = words_of(n); w < ld; w++)
             bits[(size_t)r * ld + w] = pad;
         for (int i = 0; i < n; i++)

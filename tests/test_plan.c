@@ -1787,9 +1787,10 @@ static void test_memory_flat(void)
     snprintf(o.backend, sizeof o.backend, "auto,-openmp"); /* one thread: no thread stacks */
     o.threads = 1;
     o.recompute = LIF_RECOMPUTE_OFF;
-    size_t store_need = lif_plan_memory_estimate(net, B, &o);
+    lif_memory m;
+    size_t store_need = lif_memory_estimate(&r, 784, 10, B, &o, &m) == LIF_OK ? m.buffers : 0;
     o.recompute = LIF_RECOMPUTE_ALL;
-    size_t rec_need = lif_plan_memory_estimate(net, B, &o);
+    size_t rec_need = lif_memory_estimate(&r, 784, 10, B, &o, &m) == LIF_OK ? m.buffers : 0;
     CHECK(store_need > (16u << 20) && rec_need < (2u << 20),
           "T %d b %d: estimates %zu bytes stored, %zu recomputed", T, B, store_need, rec_need);
     /* the stored plan's loss and gradient, outside the limit */

@@ -14,6 +14,11 @@ static inline size_t lif_linear_simd_stride(int n_out)
     return ((size_t)n_out + 15) / 16 * 16;
 }
 
+/* The bits of a row's last word that hold inputs (of n_in): the bits past
+ * n_in are the producer's to leave as they are (backend.h), so the
+ * event-driven kernels mask them off before decoding. */
+#define LAST_WORD_MASK(n_in) ((n_in) % 64 ? ~0ull >> (64 - (n_in) % 64) : ~0ull)
+
 /* Writes the indices of the set bits of a row of nw words to ev, in
  * increasing order; returns how many. */
 static inline int lif_linear_simd_events(const uint64_t *x, size_t nw, int32_t *ev)

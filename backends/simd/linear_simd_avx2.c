@@ -58,11 +58,11 @@ static inline float hsum(__m256 v)
  * written per step whether or not that many bits are left (the extra ones
  * land in the slack and are overwritten), so the loop branches once per
  * four events instead of once per event. */
-static inline int events(const uint64_t *x, size_t nw, int32_t *ev)
+static inline int events(const uint64_t *x, size_t nw, uint64_t last, int32_t *ev)
 {
     int n = 0;
     for (size_t w = 0; w < nw; w++) {
-        uint64_t bits = x[w];
+        uint64_t bits = w + 1 < nw ? x[w] : x[w] & last; /* no bit past n_in */
         int cnt = __builtin_popcountll(bits), base = (int)(w * 64);
         int32_t *p = ev + n;
         /* | 2^63: defined ctz once bits runs out (the index is then unused) */
@@ -98,20 +98,19 @@ static void byte_offsets(int32_t offs[256][8])
  * tested at once into a mask that a tzcnt loop walks; each byte stores its
  * eight table offsets plus its base and advances by its popcount. ev needs
  * 8 ints of slack. */
-static inline int event_offsets(const uint64_t *x, size_t nw, const int32_t offs[256][8],
-                                int32_t *ev)
+static inline int event_offsets(const uint64_t *x, size_t nw, uint64_t last,
+                                const int32_t offs[256][8], int32_t *ev)
 {
     int n = 0;
+    size_t wl = (nw - 1) / 4 * 4; /* the group holding the row's last word */
+    uint64_t tail[4] = {0, 0, 0, 0};
+    memcpy(tail, x + wl, (nw - wl) * sizeof *x); /* stays inside the row */
+    tail[nw - wl - 1] &= last;                   /* no bit past n_in */
     for (size_t w0 = 0; w0 < nw; w0 += 4) {
-        __m256i v;
-        if (nw - w0 >= 4)
-            v = _mm256_loadu_si256((const __m256i *)(const void *)(x + w0));
-        else /* the row's last words: stay inside it */
-            v = _mm256_maskload_epi64((const long long *)(const void *)(x + w0),
-                                      _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(nw - w0)),
-                                                         _mm256_setr_epi64x(0, 1, 2, 3)));
+        const uint64_t *src = w0 == wl ? tail : x + w0;
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
         unsigned nz = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
-        const unsigned char *bytes = (const unsigned char *)(x + w0); /* little-endian */
+        const unsigned char *bytes = (const unsigned char *)src; /* little-endian */
         int base = (int)w0 * 64 * 64; /* byte offset of input 64·w0's row */
         while (nz) {
             int c = __builtin_ctz(nz);
@@ -272,6 +271,7 @@ lif_status lif_linear_fwd_simd_avx2_event(const lif_ctx *ctx, const lif_linear_f
     int32_t *ev = (int32_t *)(wt + ((size_t)n_in + 1) * s);
     transpose_w(a->w, n_in, n_out, s, wt);
     size_t nw = ((size_t)n_in + 63) / 64;
+    uint64_t last = LAST_WORD_MASK(n_in);
 
     if (n_out <= 16) {
         /* two ymm per row of Wᵀ (one cache line). Row r+1's events are
@@ -288,9 +288,9 @@ lif_status lif_linear_fwd_simd_avx2_event(const lif_ctx *ctx, const lif_linear_f
         int32_t zrow = n_in * 64; /* Wᵀ's zero row past the last input */
         _mm256_store_ps(wt + (size_t)n_in * s, _mm256_setzero_ps());
         _mm256_store_ps(wt + (size_t)n_in * s + 8, _mm256_setzero_ps());
-        int ne = a->M > 0 ? event_offsets(a->x, nw, offs, cur) : 0;
+        int ne = a->M > 0 ? event_offsets(a->x, nw, last, offs, cur) : 0;
         for (int r = 0; r < a->M; r++) {
-            int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, offs, next) : 0;
+            int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, last, offs, next) : 0;
             __m256 y0 = b0, y1 = b1;
             sum_rows((const char *)wt, cur, ne, zrow, &y0, &y1);
             float *y = a->y + (size_t)r * ldy;
@@ -304,7 +304,7 @@ lif_status lif_linear_fwd_simd_avx2_event(const lif_ctx *ctx, const lif_linear_f
     }
     int nblk = (int)(s / 8);  /* even */
     for (int r = 0; r < a->M; r++) {
-        int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+        int ne = events(a->x + (size_t)r * a->ldx, nw, last, ev);
         float *y = a->y + (size_t)r * ldy;
         int j = 0;
         for (; j + 12 <= nblk; j += 12)
@@ -654,12 +654,13 @@ lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear
     int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
     transpose_w(a->dw, n_in, n_out, s, gt);
     size_t nw = ((size_t)n_in + 63) / 64;
+    uint64_t last = LAST_WORD_MASK(n_in);
 
     if (n_out <= 16) {
         __m256i m0 = first_lanes(n_out), m1 = first_lanes(n_out - 8);
         for (int k = 0; k < a->M; k++) {
             int r = lif_bwd_w_row(a, k); /* steps last to first */
-            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            int ne = events(a->x + (size_t)r * a->ldx, nw, last, ev);
             const float *dy = a->dy + (size_t)r * lddy;
             __m256 g0 = _mm256_maskload_ps(dy, m0), g1 = _mm256_maskload_ps(dy + 8, m1);
             /* a row's events are distinct inputs: the updates are independent */
@@ -673,7 +674,7 @@ lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear
         int nblk = (int)(s / 8);
         for (int k = 0; k < a->M; k++) {
             int r = lif_bwd_w_row(a, k); /* steps last to first */
-            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            int ne = events(a->x + (size_t)r * a->ldx, nw, last, ev);
             const float *dy = a->dy + (size_t)r * lddy;
             int j = 0;
             for (; j + 12 <= nblk; j += 12)

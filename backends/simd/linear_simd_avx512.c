@@ -44,13 +44,13 @@ static inline __mmask16 chunk_bits(const uint64_t *x, int c)
  * ev (which has 16 ints of slack); returns how many. Branch-free: each 16
  * bits compress an index vector; a full vector is stored and the write
  * position advances by the popcount. */
-static inline int events(const uint64_t *x, size_t nw, int32_t *ev)
+static inline int events(const uint64_t *x, size_t nw, uint64_t last, int32_t *ev)
 {
     __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i step = _mm512_set1_epi32(16);
     int n = 0;
     for (size_t w = 0; w < nw; w++) {
-        uint64_t bits = x[w];
+        uint64_t bits = w + 1 < nw ? x[w] : x[w] & last; /* no bit past n_in */
         for (int c = 0; c < 4; c++) {
             __mmask16 k = (__mmask16)(bits >> (16 * c));
             _mm512_storeu_si512((void *)(ev + n), _mm512_maskz_compress_epi32(k, idx));
@@ -67,20 +67,23 @@ static inline int events(const uint64_t *x, size_t nw, int32_t *ev)
  * images leave most chunks empty (the background never fires), and the
  * compress is the costly step. The chunks of 16 words at a time are tested
  * at once (vptestmw) into a 64-bit mask that a tzcnt loop walks. */
-static inline int event_offsets(const uint64_t *x, size_t nw, int32_t *ev)
+static inline int event_offsets(const uint64_t *x, size_t nw, uint64_t last, int32_t *ev)
 {
     const __m512i iota = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640,
                                            704, 768, 832, 896, 960);
     int n = 0;
+    size_t wl = (nw - 1) / 16 * 16; /* the block holding the row's last word */
+    uint64_t tail[16];
+    memset(tail, 0, sizeof tail);
+    memcpy(tail, x + wl, (nw - wl) * sizeof *x); /* stays inside the row */
+    tail[nw - wl - 1] &= last;                   /* no bit past n_in */
     for (size_t w0 = 0; w0 < nw; w0 += 16) {
-        size_t left = nw - w0;
-        __mmask8 m0 = (__mmask8)(left >= 8 ? 0xff : (1u << left) - 1);
-        __mmask8 m1 = (__mmask8)(left >= 16 ? 0xff : left > 8 ? (1u << (left - 8)) - 1 : 0);
-        __m512i v0 = _mm512_maskz_loadu_epi64(m0, x + w0);
-        __m512i v1 = _mm512_maskz_loadu_epi64(m1, x + w0 + 8);
+        const uint64_t *src = w0 == wl ? tail : x + w0;
+        __m512i v0 = _mm512_loadu_si512((const void *)src);
+        __m512i v1 = _mm512_loadu_si512((const void *)(src + 8));
         uint64_t nz = (uint64_t)_mm512_test_epi16_mask(v0, v0) |
                       (uint64_t)_mm512_test_epi16_mask(v1, v1) << 32;
-        const unsigned char *chunks = (const unsigned char *)(x + w0); /* little-endian */
+        const unsigned char *chunks = (const unsigned char *)src; /* little-endian */
         int base = (int)w0 * 64 * 64; /* byte offset of input 64·w0's row */
         while (nz) {
             int c = __builtin_ctzll(nz);
@@ -239,6 +242,7 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
     int32_t *ev = (int32_t *)(wt + (size_t)(n_in + 1) * s);
     transpose_w(a->w, n_in, n_out, s, wt);
     size_t nw = ((size_t)n_in + 63) / 64;
+    uint64_t last = LAST_WORD_MASK(n_in);
 
     if (n_out <= 16) {
         /* one zmm per row of Wᵀ. Row r+1's events are decoded before row r
@@ -250,9 +254,9 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
         int32_t *cur = ev, *next = ev + n_in + 32;
         int32_t zrow = n_in * 64; /* Wᵀ's zero row past the last input */
         _mm512_store_ps(wt + (size_t)n_in * s, _mm512_setzero_ps());
-        int ne = a->M > 0 ? event_offsets(a->x, nw, cur) : 0;
+        int ne = a->M > 0 ? event_offsets(a->x, nw, last, cur) : 0;
         for (int r = 0; r < a->M; r++) {
-            int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, next) : 0;
+            int ne_next = r + 1 < a->M ? event_offsets(a->x + (size_t)(r + 1) * a->ldx, nw, last, next) : 0;
             _mm512_mask_storeu_ps(a->y + (size_t)r * ldy, m,
                                   sum_rows((const char *)wt, cur, ne, zrow, b));
             int32_t *tmp = cur;
@@ -262,7 +266,7 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
     }
     int nblk = (int)(s / 16);
     for (int r = 0; r < a->M; r++) {
-        int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+        int ne = events(a->x + (size_t)r * a->ldx, nw, last, ev);
         float *y = a->y + (size_t)r * ldy;
         /* blocks of 16, then 8, 4, 2, 1 zmm: constant sizes stay in registers */
         int j = 0;
@@ -392,12 +396,13 @@ lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_line
     int32_t *ev = (int32_t *)(gt + (size_t)n_in * s);
     transpose_w(a->dw, n_in, n_out, s, gt);
     size_t nw = ((size_t)n_in + 63) / 64;
+    uint64_t last = LAST_WORD_MASK(n_in);
 
     if (n_out <= 16) {
         __mmask16 m = first_lanes(n_out);
         for (int k = 0; k < a->M; k++) {
             int r = lif_bwd_w_row(a, k); /* steps last to first */
-            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            int ne = events(a->x + (size_t)r * a->ldx, nw, last, ev);
             __m512 g = _mm512_maskz_loadu_ps(m, a->dy + (size_t)r * lddy);
             /* a row's events are distinct inputs: the updates are independent */
             for (int e = 0; e < ne; e++) {
@@ -409,7 +414,7 @@ lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_line
         int nblk = (int)(s / 16);
         for (int k = 0; k < a->M; k++) {
             int r = lif_bwd_w_row(a, k); /* steps last to first */
-            int ne = events(a->x + (size_t)r * a->ldx, nw, ev);
+            int ne = events(a->x + (size_t)r * a->ldx, nw, last, ev);
             const float *dy = a->dy + (size_t)r * lddy;
             int j = 0;
             for (; j + 16 <= nblk; j += 16)

@@ -7,6 +7,7 @@
  * check before every read. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "internal.h"
 #include "lif/ckpt.h"
 
 #include "lif/atomic.h"
@@ -294,49 +295,57 @@ static int r_u64(reader *r, uint64_t *v)
     return 1;
 }
 
-/* Reads the whole regular file at path into *buf (*len bytes). */
+static lif_status check_header(const char *path, const unsigned char *b, size_t n,
+                               uint64_t file_size);
+
+/* read() until n bytes or end of file; *got how many arrived. */
+static lif_status read_all(int fd, const char *path, unsigned char *b, size_t n, size_t *got)
+{
+    *got = 0;
+    while (*got < n) {
+        ssize_t k = read(fd, b + *got, n - *got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return lif_error(LIF_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        if (k == 0)
+            break; /* shrank under us: the frame checks report it */
+        *got += (size_t)k;
+    }
+    return LIF_OK;
+}
+
+/* Reads the regular file at path into *buf (*len bytes): its header first,
+ * and the rest only when the header is a checkpoint's and declares the
+ * file's size, so a large file that is no checkpoint is never read whole. */
 static lif_status read_file(const char *path, unsigned char **buf, size_t *len)
 {
-    unsigned char *b = NULL;
+    unsigned char *b = NULL, hdr[HDR_SIZE];
     lif_status st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        st = lif_error(LIF_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    int fd;
+    uint64_t fsize;
+    if ((st = lif_open_input(path, &fd, &fsize)) != LIF_OK)
+        return st;
+    size_t got = 0, rest = 0;
+    if ((st = read_all(fd, path, hdr, HDR_SIZE, &got)) != LIF_OK ||
+        (st = check_header(path, hdr, got, fsize)) != LIF_OK)
         goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = lif_error(LIF_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (sb.st_size < 0 || (uint64_t)sb.st_size >= SIZE_MAX) {
+    if (fsize >= SIZE_MAX) {
         st = lif_error(LIF_ERR_FORMAT, "%s: implausible file size", path);
         goto fail;
     }
-    size_t n = (size_t)sb.st_size;
-    b = malloc(n ? n : 1);
+    size_t n = (size_t)fsize;
+    b = malloc(n > HDR_SIZE ? n : HDR_SIZE);
     if (!b) {
         st = lif_error(LIF_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, n);
         goto fail;
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read(fd, b + got, n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            st = lif_error(LIF_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (k == 0)
-            break; /* shrank under us: the frame checks report it */
-        got += (size_t)k;
-    }
+    memcpy(b, hdr, got);
+    if (n > got && (st = read_all(fd, path, b + got, n - got, &rest)) != LIF_OK)
+        goto fail;
     close(fd);
     *buf = b;
-    *len = got;
+    *len = got + rest;
     return LIF_OK;
 
 fail:
@@ -345,9 +354,11 @@ fail:
     return st;
 }
 
-/* Checks header, sizes, trailer and CRC; sets *payload and *plen. */
-static lif_status check_frame(const char *path, const unsigned char *b, size_t n,
-                              const unsigned char **payload, size_t *plen)
+/* Checks the header's magic, version and reserved field and that its
+ * payload size accounts for the file's size (file_size: the file's, or
+ * the buffer's when checking a whole file in memory). */
+static lif_status check_header(const char *path, const unsigned char *b, size_t n,
+                               uint64_t file_size)
 {
     if (n == 0)
         return lif_error(LIF_ERR_FORMAT, "%s: truncated: file is empty", path);
@@ -366,10 +377,11 @@ static lif_status check_frame(const char *path, const unsigned char *b, size_t n
         return lif_error(LIF_ERR_FORMAT, "%s: reserved header field is %u, expected 0",
                          path, (unsigned)rsv);
     uint64_t psz = get_u64(b + 16);
-    uint64_t room = n - HDR_SIZE; /* bytes after the header */
+    uint64_t room = file_size - HDR_SIZE; /* bytes after the header */
     if (room < TRL_SIZE || psz > room - TRL_SIZE)
         return lif_error(LIF_ERR_FORMAT,
-                         "%s: truncated: file is %zu bytes, header says %llu", path, n,
+                         "%s: truncated: file is %llu bytes, header says %llu", path,
+                         (unsigned long long)file_size,
                          (unsigned long long)(psz <= UINT64_MAX - HDR_SIZE - TRL_SIZE
                                                   ? psz + HDR_SIZE + TRL_SIZE
                                                   : UINT64_MAX));
@@ -377,6 +389,17 @@ static lif_status check_frame(const char *path, const unsigned char *b, size_t n
         return lif_error(LIF_ERR_FORMAT,
                          "%s: %llu unexpected bytes after the end of the checkpoint", path,
                          (unsigned long long)(room - TRL_SIZE - psz));
+    return LIF_OK;
+}
+
+/* Checks header, sizes, trailer and CRC; sets *payload and *plen. */
+static lif_status check_frame(const char *path, const unsigned char *b, size_t n,
+                              const unsigned char **payload, size_t *plen)
+{
+    lif_status st = check_header(path, b, n, n);
+    if (st != LIF_OK)
+        return st;
+    uint64_t psz = get_u64(b + 16);
     const unsigned char *t = b + HDR_SIZE + psz;
     if (memcmp(t + 4, tail_magic, 8) != 0)
         return lif_error(LIF_ERR_FORMAT, "%s: bad end marker (truncated or overwritten)",

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
 
 static const char *const dir_subs[] = {"", "/MNIST/raw", "/FashionMNIST/raw", "/raw"};
 #define DIR_NSUBS (int)(sizeof dir_subs / sizeof dir_subs[0])
@@ -15,20 +18,30 @@ static const char *const dir_names[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Sets path to base/name or base/name.gz (plain preferred); 0 if neither. */
-static int find_one(const char *base, const char *name, char *path, size_t cap)
+/* Sets path to base/name or base/name.gz (plain preferred): 1 if one is a
+ * regular file, 0 if neither exists; -1 (error recorded) if one exists but
+ * is no regular file (a directory, a FIFO, a dangling symbolic link) or
+ * cannot be looked at (permission denied). */
+static int find_one(const char *base, const char *name, char *path, size_t cap,
+                    lif_status *err)
 {
     static const char *const ext[] = {"", ".gz"};
     for (int i = 0; i < 2; i++) {
+        struct stat st;
         int n = snprintf(path, cap, "%s/%s%s", base, name, ext[i]);
-        if (n > 0 && (size_t)n < cap && is_file(path))
-            return 1;
+        if (n <= 0 || (size_t)n >= cap)
+            continue;
+        if (stat(path, &st) == 0) {
+            if (S_ISREG(st.st_mode))
+                return 1;
+            *err = lif_error(LIF_ERR_IO, "%s: is %s, not a regular file", path,
+                             lif_file_kind((unsigned)st.st_mode));
+            return -1;
+        }
+        if (errno == EACCES || (errno == ENOENT && lstat(path, &st) == 0)) {
+            *err = lif_path_error(path, errno);
+            return -1;
+        }
     }
     path[0] = '\0';
     return 0;
@@ -48,10 +61,14 @@ lif_status lif_data_open_dir(const char *dir, lif_dataset *train, lif_dataset *t
     if (!dir)
         return lif_error(LIF_ERR_INVALID_ARG, "lif_data_open_dir: dir is NULL");
     if (stat(dir, &st) != 0)
-        return lif_error(LIF_ERR_NOT_FOUND, "%s: no such data directory (%s)", dir,
-                         strerror(errno));
+        return errno == EACCES ? lif_error(LIF_ERR_IO, "%s: permission denied", dir)
+                               : lif_error(LIF_ERR_NOT_FOUND, "%s: no such data directory (%s)",
+                                           dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return lif_error(LIF_ERR_NOT_FOUND, "%s: not a directory", dir);
+        return lif_error(LIF_ERR_NOT_FOUND, "%s: is %s, not a directory", dir,
+                         lif_file_kind((unsigned)st.st_mode));
+    if (access(dir, R_OK | X_OK) != 0 && errno == EACCES)
+        return lif_error(LIF_ERR_IO, "%s: permission denied", dir);
 
     /* Which of the four files this call needs (all four when probing). */
     for (int k = 0; k < 4; k++)
@@ -67,7 +84,10 @@ lif_status lif_data_open_dir(const char *dir, lif_dataset *train, lif_dataset *t
             if (!need[k])
                 continue;
             want++;
-            if (find_one(base, dir_names[k], found[k], sizeof found[k]))
+            int f = find_one(base, dir_names[k], found[k], sizeof found[k], &s);
+            if (f < 0)
+                return s;
+            if (f)
                 have++;
             else if (!miss)
                 miss = dir_names[k];

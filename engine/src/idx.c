@@ -1,6 +1,7 @@
 /* idx.c — IDX (MNIST-format) image and label files, plain or gzip. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "internal.h"
 #include "lif/data.h"
 
 #include "lif/atomic.h"
@@ -34,62 +35,171 @@ static void put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Opens path for reading through zlib (plain files pass through). */
-static lif_status idx_open(const char *path, gzFile *out)
+/* A file being read: plain bytes, or a gzip stream of one or more members
+ * inflated here (zlib's gz* functions skip trailing garbage after the last
+ * member, which README promises to reject, and name the file "<fd:N>"). */
+typedef struct idx_src {
+    int fd;
+    const char *path;
+    int gz;              /* gzip (magic 1f 8b), else plain */
+    uint64_t size;       /* the file's size in bytes */
+    uint64_t consumed;   /* bytes of the file read so far */
+    int eof;             /* read() returned 0 */
+    int member_end;      /* the last inflate() ended a gzip member */
+    int zinit;
+    z_stream zs;         /* next_in/avail_in: read but not yet used (plain files too) */
+    unsigned char in[1 << 16];
+} idx_src;
+
+/* Reads more of the file after what is left in the input buffer. */
+static lif_status src_fill(idx_src *f)
+{
+    if (f->eof)
+        return LIF_OK;
+    if (f->zs.avail_in > 0 && f->zs.next_in != f->in)
+        memmove(f->in, f->zs.next_in, f->zs.avail_in);
+    f->zs.next_in = f->in;
+    size_t room = sizeof f->in - f->zs.avail_in;
+    for (;;) {
+        ssize_t k = read(f->fd, f->in + f->zs.avail_in, room);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return lif_error(LIF_ERR_IO, "%s: read error: %s", f->path, strerror(errno));
+        if (k == 0)
+            f->eof = 1;
+        f->zs.avail_in += (uInt)k;
+        f->consumed += (uint64_t)k;
+        return LIF_OK;
+    }
+}
+
+static void idx_close(idx_src *f)
+{
+    if (!f)
+        return;
+    if (f->zinit)
+        inflateEnd(&f->zs);
+    close(f->fd);
+    free(f);
+}
+
+/* Opens path for reading, plain or gzip (told by its first two bytes). */
+static lif_status idx_open(const char *path, idx_src **out)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
+    int fd;
+    uint64_t size;
+    lif_status s = lif_open_input(path, &fd, &size);
+    if (s != LIF_OK)
+        return s;
+    idx_src *f = calloc(1, sizeof *f);
+    if (!f) {
         close(fd);
-        return lif_error(LIF_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+        return lif_error(LIF_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return lif_error(LIF_ERR_IO, "%s: is a directory", path);
+    f->fd = fd;
+    f->path = path;
+    f->size = size;
+    f->zs.next_in = f->in;
+    while (f->zs.avail_in < 2 && !f->eof)
+        if ((s = src_fill(f)) != LIF_OK) {
+            idx_close(f);
+            return s;
+        }
+    f->gz = f->zs.avail_in >= 2 && f->in[0] == 0x1f && f->in[1] == 0x8b;
+    if (f->gz) {
+        if (inflateInit2(&f->zs, 16 + MAX_WBITS) != Z_OK) {
+            idx_close(f);
+            return lif_error(LIF_ERR_NOMEM, "%s: cannot allocate a zlib stream", path);
+        }
+        f->zinit = 1;
     }
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        return lif_error(LIF_ERR_NOMEM, "%s: cannot allocate a zlib stream", path);
-    }
-    gzbuffer(gz, 1u << 17);
-    *out = gz;
+    *out = f;
     return LIF_OK;
 }
 
-/* Reads up to want bytes into buf; *got is how many arrived before EOF.
- * A read error or a damaged gzip stream is an error, EOF is not. */
-static lif_status idx_read(gzFile gz, const char *path, void *buf, size_t want,
-                           size_t *got)
+/* The most bytes the file can yield: its size, or for gzip its size times
+ * deflate's largest ratio (1032:1) plus slack. */
+static uint64_t idx_capacity(const idx_src *f)
+{
+    if (!f->gz)
+        return f->size;
+    return f->size > UINT64_MAX / 1032 - 65536 ? UINT64_MAX : f->size * 1032 + 65536;
+}
+
+/* After a gzip member: another member, the end of the file, or garbage. */
+static lif_status gz_next_member(idx_src *f, int *done)
+{
+    lif_status s;
+    *done = 0;
+    while (f->zs.avail_in < 2 && !f->eof)
+        if ((s = src_fill(f)) != LIF_OK)
+            return s;
+    if (f->zs.avail_in == 0) {
+        *done = 1;
+        return LIF_OK;
+    }
+    if (f->zs.avail_in >= 2 && f->zs.next_in[0] == 0x1f && f->zs.next_in[1] == 0x8b) {
+        inflateReset(&f->zs);
+        f->member_end = 0;
+        return LIF_OK;
+    }
+    return lif_error(LIF_ERR_FORMAT, "%s: %llu bytes of trailing garbage after the gzip data",
+                     f->path, (unsigned long long)(f->size - (f->consumed - f->zs.avail_in)));
+}
+
+/* Reads up to want bytes into buf; *got is how many arrived before the end
+ * of the data. A read error, a damaged or truncated gzip stream, or bytes
+ * after the last gzip member are errors; the end of the data is not. */
+static lif_status idx_read(idx_src *f, const char *path, void *buf, size_t want, size_t *got)
 {
     uint8_t *p = buf;
+    lif_status s;
     *got = 0;
     while (*got < want) {
+        if (!f->gz) {
+            if (f->zs.avail_in == 0) {
+                if (f->eof)
+                    break;
+                if ((s = src_fill(f)) != LIF_OK)
+                    return s;
+                continue;
+            }
+            size_t k = want - *got < f->zs.avail_in ? want - *got : f->zs.avail_in;
+            memcpy(p + *got, f->zs.next_in, k);
+            f->zs.next_in += k;
+            f->zs.avail_in -= (uInt)k;
+            *got += k;
+            continue;
+        }
+        if (f->member_end) {
+            int done;
+            if ((s = gz_next_member(f, &done)) != LIF_OK)
+                return s;
+            if (done)
+                break;
+        }
+        if (f->zs.avail_in == 0 && !f->eof && (s = src_fill(f)) != LIF_OK)
+            return s;
         size_t left = want - *got;
-        unsigned n = left > IDX_CHUNK ? IDX_CHUNK : (unsigned)left;
-        int r = gzread(gz, p + *got, n);
-        int err = Z_OK;
-        const char *msg = gzerror(gz, &err);
-        if (r > 0)
-            *got += (size_t)r;
-        if (err == Z_ERRNO)
-            return lif_error(LIF_ERR_IO, "%s: read error: %s", path, strerror(errno));
-        if (err == Z_MEM_ERROR)
-            return lif_error(LIF_ERR_NOMEM, "%s: out of memory while decompressing",
-                             path);
-        if (err == Z_BUF_ERROR)
-            return lif_error(LIF_ERR_FORMAT,
-                             "%s: truncated gzip stream (compressed data ends early)",
-                             path);
-        if (err != Z_OK || r < 0)
+        f->zs.next_out = p + *got;
+        f->zs.avail_out = left > IDX_CHUNK ? IDX_CHUNK : (uInt)left;
+        uInt before_in = f->zs.avail_in, before_out = f->zs.avail_out;
+        int r = inflate(&f->zs, Z_NO_FLUSH);
+        *got += before_out - f->zs.avail_out;
+        if (r == Z_STREAM_END) {
+            f->member_end = 1;
+            continue;
+        }
+        if (r == Z_MEM_ERROR)
+            return lif_error(LIF_ERR_NOMEM, "%s: out of memory while decompressing", path);
+        if (r == Z_DATA_ERROR || r == Z_NEED_DICT || r == Z_STREAM_ERROR)
             return lif_error(LIF_ERR_FORMAT, "%s: corrupt gzip data: %s", path,
-                             msg ? msg : "unknown zlib error");
-        if (r == 0)
-            break;
+                             f->zs.msg ? f->zs.msg : "bad deflate stream");
+        if (f->eof && f->zs.avail_in == 0 && before_in == 0 && before_out == f->zs.avail_out)
+            return lif_error(LIF_ERR_FORMAT,
+                             "%s: truncated gzip stream (compressed data ends early)", path);
     }
     return LIF_OK;
 }
@@ -106,7 +216,7 @@ static const char *idx_kind(uint32_t magic)
 }
 
 /* Reads the magic and ndim dimensions of an IDX ubyte file. */
-static lif_status idx_header(gzFile gz, const char *path, uint32_t magic, int ndim,
+static lif_status idx_header(idx_src *gz, const char *path, uint32_t magic, int ndim,
                              uint32_t *dims)
 {
     uint8_t h[16];
@@ -133,7 +243,7 @@ static lif_status idx_header(gzFile gz, const char *path, uint32_t magic, int nd
 
 /* Reads up to want bytes into a fresh buffer, growing it as data arrives so
  * a header that lies about its size cannot force a huge allocation. */
-static lif_status idx_body(gzFile gz, const char *path, size_t want, uint8_t **out,
+static lif_status idx_body(idx_src *gz, const char *path, size_t want, uint8_t **out,
                            size_t *got)
 {
     size_t cap = want < (1u << 20) ? want : (1u << 20), have = 0;
@@ -169,7 +279,7 @@ fail:
 }
 
 /* Counts the bytes left in the stream (they should be none). */
-static lif_status idx_trailing(gzFile gz, const char *path, size_t *extra)
+static lif_status idx_trailing(idx_src *gz, const char *path, size_t *extra)
 {
     uint8_t tmp[4096];
     *extra = 0;
@@ -184,18 +294,39 @@ static lif_status idx_trailing(gzFile gz, const char *path, size_t *extra)
     }
 }
 
-static lif_status idx_close(gzFile gz, const char *path)
+/* Refuses a header that declares more bytes (`need`, header included)
+ * than the file can hold, before any of them is read (rows 0: a label
+ * file). */
+static lif_status idx_room(const idx_src *f, const char *path, size_t need, const char *what,
+                           uint32_t n, uint32_t rows, uint32_t cols)
 {
-    int r = gzclose_r(gz);
-    if (r == Z_ERRNO)
-        return lif_error(LIF_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-    return LIF_OK;
+    uint64_t cap = idx_capacity(f);
+    if ((uint64_t)need <= cap)
+        return LIF_OK;
+    char shape[64] = "";
+    if (rows)
+        snprintf(shape, sizeof shape, " of %ux%u", (unsigned)rows, (unsigned)cols);
+    if (!f->gz) {
+        size_t item = rows ? (size_t)rows * cols : 1, hdr = rows ? 16 : 8;
+        uint64_t holds = f->size > hdr ? f->size - hdr : 0;
+        if (!rows)
+            return lif_error(LIF_ERR_FORMAT, "%s: truncated: header says %u labels, file holds "
+                             "%llu", path, (unsigned)n, (unsigned long long)holds);
+        return lif_error(LIF_ERR_FORMAT, "%s: truncated: header says %u images%s (%zu pixel "
+                         "bytes), file holds %llu (%llu whole images)", path, (unsigned)n, shape,
+                         need - hdr, (unsigned long long)holds,
+                         (unsigned long long)(holds / item));
+    }
+    return lif_error(LIF_ERR_FORMAT, "%s: header says %u %s%s (%zu bytes), more than this "
+                     "%llu-byte gzip file can hold (at most %llu bytes uncompressed)", path,
+                     (unsigned)n, what, shape, need, (unsigned long long)f->size,
+                     (unsigned long long)cap);
 }
 
 lif_status lif_idx_load(const char *images_path, const char *labels_path,
                         lif_dataset *out)
 {
-    gzFile gi = NULL, gl = NULL;
+    idx_src *gi = NULL, *gl = NULL;
     uint8_t *img = NULL, *lab = NULL;
     uint32_t di[3] = {0}, dl[1] = {0};
     size_t got, extra;
@@ -243,6 +374,10 @@ lif_status lif_idx_load(const char *images_path, const char *labels_path,
         goto fail;
     }
     size_t want = (size_t)n * px;
+    /* what the header declares must fit in what the file can hold */
+    if ((s = idx_room(gi, ip, want + 16, "images", n, rows, cols)) ||
+        (s = idx_room(gl, lp, (size_t)n + 8, "labels", n, 0, 0)))
+        goto fail;
     if ((s = idx_body(gi, ip, want, &img, &got)))
         goto fail;
     if (got < want) {
@@ -288,14 +423,8 @@ lif_status lif_idx_load(const char *images_path, const char *labels_path,
         }
     }
 
-    s = idx_close(gi, ip);
-    gi = NULL;
-    if (s)
-        goto fail;
-    s = idx_close(gl, lp);
-    gl = NULL;
-    if (s)
-        goto fail;
+    idx_close(gi);
+    idx_close(gl);
 
     out->n = (int)n;
     out->rows = (int)rows;
@@ -308,10 +437,8 @@ lif_status lif_idx_load(const char *images_path, const char *labels_path,
     return LIF_OK;
 
 fail:
-    if (gi)
-        gzclose_r(gi);
-    if (gl)
-        gzclose_r(gl);
+    idx_close(gi);
+    idx_close(gl);
     free(img);
     free(lab);
     return s;

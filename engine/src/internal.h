@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lif/net.h"
 
@@ -36,6 +37,38 @@ struct lif_net {
     float *bm[LIF_MAX_HIDDEN + 1], *bv[LIF_MAX_HIDDEN + 1];
     long step;
 };
+
+/* Opens a file the user named as input, read-only: a regular file only
+ * (a FIFO is refused without blocking), and on failure a detail that says
+ * what the path is ("is a directory", "is a FIFO (named pipe)", "is a
+ * dangling symbolic link", "permission denied", strerror's text).
+ * *size (if not NULL) gets its size. Returns LIF_OK or LIF_ERR_IO
+ * (fileio.c). */
+lif_status lif_open_input(const char *path, int *fd, uint64_t *size);
+
+/* lif_open_input as a stdio stream ("rb"). */
+lif_status lif_fopen_input(const char *path, FILE **out);
+
+/* The status and detail for a path that open() or stat() refused with err. */
+lif_status lif_path_error(const char *path, int err);
+
+/* "a directory", "a FIFO (named pipe)", ... for a stat mode. */
+const char *lif_file_kind(unsigned mode);
+
+/* The shape of a net of recipe r (recipe, layers, dims), no parameters. */
+void lif_net_shape(lif_net *net, const lif_recipe *r, int n_in, int n_classes);
+
+/* Bytes of a net's parameters and optimizer state as lif_net_create
+ * allocates them (SIZE_MAX on overflow). */
+size_t lif_net_param_bytes(const lif_net *net);
+
+/* The memory this process may use: physical memory, or the address-space
+ * limit when lower; 0 if unknown (plan.c). */
+size_t lif_usable_memory(void);
+
+/* lif_kernel_select without LIF_VERBOSE=dispatch lines (for estimates). */
+lif_status lif_kernel_select_quiet(const lif_problem *p, const char *list,
+                                   const lif_kernel_i **out);
 
 /* Ops bound once per layer (per-net ops use layer 0). */
 #define N_SLOTS (LIF_MAX_HIDDEN + 1)

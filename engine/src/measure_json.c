@@ -2,6 +2,7 @@
  * (lif/measure.h): the file `lif bench --json` writes and `--compare`
  * reads. Numbers are written with 17 significant digits, so a report reads
  * back bit for bit; numbers that are not finite are written as null. */
+#include "internal.h"
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -246,6 +247,15 @@ static lif_status get_num(const rd *d, const json_t *o, const char *key, double 
     return LIF_OK;
 }
 
+/* A number >= 0 (a speed, a ratio), or null (NAN). */
+static lif_status get_nonneg(const rd *d, const json_t *o, const char *key, double *out)
+{
+    lif_status st = get_num(d, o, key, out);
+    if (st == LIF_OK && *out < 0)
+        return bad(d, key, "expected a number >= 0 or null");
+    return st;
+}
+
 static lif_status get_i64(const rd *d, const json_t *o, const char *key, long long lo,
                           long long hi, long long *out)
 {
@@ -335,15 +345,15 @@ static lif_status read_rate(const rd *parent, const json_t *b, const char *key,
     char ctx[160];
     snprintf(ctx, sizeof ctx, "%s%s.", parent->ctx, key);
     rd d = {parent->file, ctx};
-    if ((st = get_num(&d, o, "median", &r->median)) != LIF_OK ||
-        (st = get_num(&d, o, "min", &r->min)) != LIF_OK ||
-        (st = get_num(&d, o, "max", &r->max)) != LIF_OK ||
-        (st = get_num(&d, o, "ratio_to_scalar", &r->ratio_to_scalar)) != LIF_OK ||
+    if ((st = get_nonneg(&d, o, "median", &r->median)) != LIF_OK ||
+        (st = get_nonneg(&d, o, "min", &r->min)) != LIF_OK ||
+        (st = get_nonneg(&d, o, "max", &r->max)) != LIF_OK ||
+        (st = get_nonneg(&d, o, "ratio_to_scalar", &r->ratio_to_scalar)) != LIF_OK ||
         (st = get(&d, o, "reps", &reps)) != LIF_OK)
         return st;
     r->ratio_to_first_threads = NAN;
     if (has(o, "ratio_to_first_threads") &&
-        (st = get_num(&d, o, "ratio_to_first_threads", &r->ratio_to_first_threads)) != LIF_OK)
+        (st = get_nonneg(&d, o, "ratio_to_first_threads", &r->ratio_to_first_threads)) != LIF_OK)
         return st;
     if (!json_is_array(reps) || json_array_size(reps) > INT_MAX)
         return bad(&d, "reps", "expected an array of numbers");
@@ -355,10 +365,10 @@ static lif_status read_rate(const rd *parent, const json_t *b, const char *key,
         json_t *v = json_array_get(reps, i);
         if (json_is_null(v))
             r->reps[i] = NAN;
-        else if (json_is_number(v))
+        else if (json_is_number(v) && json_number_value(v) >= 0)
             r->reps[i] = json_number_value(v);
         else
-            return bad(&d, "reps", "expected an array of numbers");
+            return bad(&d, "reps", "expected an array of numbers >= 0");
     }
     return LIF_OK;
 }
@@ -393,7 +403,7 @@ static lif_status read_backend(const rd *top, const json_t *b, int i, int thread
         (st = get_i64(&d, b, "plan_bytes", 0, LLONG_MAX, &bytes)) != LIF_OK ||
         (st = read_rate(&d, b, "train_images_per_s", &out->train)) != LIF_OK ||
         (st = read_rate(&d, b, "test_images_per_s", &out->test)) != LIF_OK ||
-        (st = get_num(&d, b, "train_pct_of_fma_peak", &out->train_pct_of_fma_peak)) != LIF_OK)
+        (st = get_nonneg(&d, b, "train_pct_of_fma_peak", &out->train_pct_of_fma_peak)) != LIF_OK)
         return st;
     out->plan_bytes = (uint64_t)bytes;
     return LIF_OK;
@@ -506,9 +516,10 @@ lif_status lif_measure_report_read(const char *path, lif_measure_report *r)
     if (!path || !r)
         return lif_error(LIF_ERR_INVALID_ARG, "measure report: no path or report");
     memset(r, 0, sizeof *r);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    lif_status ost = lif_fopen_input(path, &f);
+    if (ost != LIF_OK)
+        return ost;
     json_error_t err;
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
     int io = ferror(f);

@@ -1,4 +1,5 @@
 /* Networks: parameters, initialisation, checkpoint save/load. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,10 @@
 #include <Random123/philox.h>
 
 #include "internal.h"
+
+/* The largest optimizer step a checkpoint may hold: far beyond any run, and
+ * exact in a double (Adam's bias correction), so a step never overflows. */
+#define LIF_MAX_STEP (1ull << 53)
 
 /* Philox domain of parameter initialisation (0 train, 1 test, 2 shuffle). */
 #define INIT_DOMAIN 3u
@@ -26,17 +31,9 @@ static void init_uniform(float *x, size_t n, float bound, uint32_t seed,
     }
 }
 
-lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net **out)
+void lif_net_shape(lif_net *net, const lif_recipe *r, int n_in, int n_classes)
 {
-    lif_status st = lif_recipe_validate(r);
-    if (st != LIF_OK)
-        return st;
-    if (n_in < 1 || n_classes < 2)
-        return lif_error(LIF_ERR_INVALID_ARG, "net: need n_in >= 1 and n_classes >= 2, got %d and %d",
-                         n_in, n_classes);
-    lif_net *net = calloc(1, sizeof *net);
-    if (!net)
-        return lif_error(LIF_ERR_NOMEM, "net: out of memory");
+    memset(net, 0, sizeof *net);
     net->r = *r;
     net->n_in = n_in;
     net->n_classes = n_classes;
@@ -45,9 +42,49 @@ lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net 
     for (int l = 0; l < r->n_hidden; l++)
         net->dims[l + 1] = r->hidden[l];
     net->dims[net->n_layers] = n_classes;
+}
+
+size_t lif_net_param_bytes(const lif_net *net)
+{
+    size_t total = sizeof *net;
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t nw = (size_t)net->dims[l + 1] * (size_t)net->dims[l] * sizeof(float);
+        size_t nb = (size_t)net->dims[l + 1] * sizeof(float);
+        size_t each = (nw + 63) / 64 * 64 + (net->r.bias ? (nb + 63) / 64 * 64 : 0);
+        if (each > (SIZE_MAX - total) / 3)
+            return SIZE_MAX;
+        total += 3 * each;
+    }
+    return total;
+}
+
+lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net **out)
+{
+    lif_status st = lif_recipe_validate(r);
+    if (st != LIF_OK)
+        return st;
+    if (n_in < 1 || n_classes < 2)
+        return lif_error(LIF_ERR_INVALID_ARG, "net: need n_in >= 1 and n_classes >= 2, got %d and %d",
+                         n_in, n_classes);
+    /* the parameters alone must fit (lif_memory_check counts the whole run) */
+    lif_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return lif_error(LIF_ERR_NOMEM, "net: out of memory");
+    lif_net_shape(net, r, n_in, n_classes);
+    size_t need = lif_net_param_bytes(net), avail = lif_usable_memory();
+    if (need == SIZE_MAX || (avail && need > avail / 10 * 9)) {
+        free(net);
+        return lif_error(LIF_ERR_INVALID_ARG,
+                         "net: parameters and optimizer state need %.1f GiB, more than 90 %% of "
+                         "the %.1f GiB available (physical memory, or ulimit -v); lower the "
+                         "hidden layers",
+                         need == SIZE_MAX ? INFINITY : need / 1073741824.0, avail / 1073741824.0);
+    }
+    size_t bytes = 0;
     for (int l = 0; l < net->n_layers; l++) {
         size_t nw = (size_t)net->dims[l + 1] * net->dims[l];
         size_t nb = (size_t)net->dims[l + 1];
+        bytes += 3 * nw * sizeof(float);
         net->w[l] = lif_alloc(nw * sizeof(float));
         net->wm[l] = lif_alloc(nw * sizeof(float));
         net->wv[l] = lif_alloc(nw * sizeof(float));
@@ -56,6 +93,7 @@ lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net 
         float bound = 1.0f / sqrtf((float)net->dims[l]);
         init_uniform(net->w[l], nw, bound, r->seed, 2u * l);
         if (r->bias) {
+            bytes += 3 * nb * sizeof(float);
             net->b[l] = lif_alloc(nb * sizeof(float));
             net->bm[l] = lif_alloc(nb * sizeof(float));
             net->bv[l] = lif_alloc(nb * sizeof(float));
@@ -68,7 +106,9 @@ lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net 
     return LIF_OK;
 fail:
     lif_net_destroy(net);
-    return lif_error(LIF_ERR_NOMEM, "net: out of memory for parameters");
+    return lif_error(LIF_ERR_NOMEM, "net: out of memory for the parameters (%.1f GiB allocated "
+                     "when it failed, %.1f GiB needed)", bytes / 1073741824.0,
+                     need / 1073741824.0);
 }
 
 void lif_net_destroy(lif_net *net)
@@ -181,12 +221,17 @@ lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st)
         s = lif_error(LIF_ERR_FORMAT, "%s: checkpoint lacks the weights its recipe needs", path);
         goto fail;
     }
-    s = lif_net_create(&r, (int)w0->shape[1], (int)wl->shape[0], &net);
-    if (s != LIF_OK)
+    if (w0->shape[1] < 1 || w0->shape[1] > INT_MAX || wl->shape[0] < 2 || wl->shape[0] > INT_MAX) {
+        s = lif_error(LIF_ERR_FORMAT, "%s: implausible network of %llu inputs and %llu classes",
+                      path, (unsigned long long)w0->shape[1], (unsigned long long)wl->shape[0]);
         goto fail;
+    }
+    /* every tensor the recipe needs, of its shape, before anything is built */
+    lif_net shape;
+    lif_net_shape(&shape, &r, (int)w0->shape[1], (int)wl->shape[0]);
     lif_ckpt_tensor want[6 * (LIF_MAX_HIDDEN + 1)];
     memset(want, 0, sizeof want);
-    int n = net_tensors(net, want);
+    int n = net_tensors(&shape, want);
     if ((uint32_t)n != c.n_tensors) {
         s = lif_error(LIF_ERR_FORMAT, "%s: checkpoint holds %u tensors, its recipe needs %d",
                       path, c.n_tensors, n);
@@ -200,6 +245,38 @@ lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st)
                           want[i].name);
             goto fail;
         }
+    }
+    /* the training position and the values must be ones a run can have */
+    if (c.step > LIF_MAX_STEP) {
+        s = lif_error(LIF_ERR_FORMAT, "%s: implausible optimizer step %llu (at most 2^53)", path,
+                      (unsigned long long)c.step);
+        goto fail;
+    }
+    if (c.seed != r.seed || c.rng_position != (uint64_t)((int64_t)c.epoch + 1)) {
+        s = lif_error(LIF_ERR_FORMAT, "%s: seed %llu and RNG position %llu disagree with the "
+                      "recipe's seed %u and epoch %d", path, (unsigned long long)c.seed,
+                      (unsigned long long)c.rng_position, r.seed, (int)c.epoch);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        const lif_ckpt_tensor *got = lif_ckpt_find(&c, want[i].name);
+        size_t count = 1;
+        for (uint32_t d = 0; d < want[i].ndim; d++)
+            count *= want[i].shape[d];
+        for (size_t k = 0; k < count; k++)
+            if (!isfinite(got->data[k])) {
+                s = lif_error(LIF_ERR_FORMAT, "%s: tensor %s holds %s at element %zu: a "
+                              "checkpoint's weights and optimizer state must be finite", path,
+                              want[i].name, isnan(got->data[k]) ? "NaN" : "an infinity", k);
+                goto fail;
+            }
+    }
+    s = lif_net_create(&r, (int)w0->shape[1], (int)wl->shape[0], &net);
+    if (s != LIF_OK)
+        goto fail;
+    n = net_tensors(net, want);
+    for (int i = 0; i < n; i++) {
+        const lif_ckpt_tensor *got = lif_ckpt_find(&c, want[i].name);
         size_t count = 1;
         for (uint32_t d = 0; d < want[i].ndim; d++)
             count *= want[i].shape[d];

@@ -1,6 +1,7 @@
 /* npy.c — NumPy .npy reader (to double) and float32 writer. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "internal.h"
 #include "lif/npy.h"
 
 #include "lif/atomic.h"
@@ -242,9 +243,8 @@ lif_status lif_npy_read(const char *path, lif_npy *out)
     memset(out, 0, sizeof *out);
     if (!path)
         return lif_error(LIF_ERR_INVALID_ARG, "lif_npy_read: path is NULL");
-    f = fopen(path, "rb");
-    if (!f)
-        return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if ((s = lif_fopen_input(path, &f)) != LIF_OK)
+        return s;
 
     size_t got = fread(pre, 1, 10, f);
     if (ferror(f)) {

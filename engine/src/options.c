@@ -325,9 +325,10 @@ lif_status lif_plan_opts_from_json(lif_plan_opts *o, const char *json, const cha
 lif_status lif_plan_opts_load(lif_plan_opts *o, const char *path)
 {
     json_error_t err;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lif_error(LIF_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *f;
+    lif_status st = lif_fopen_input(path, &f);
+    if (st != LIF_OK)
+        return st;
     json_t *obj = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
     fclose(f);
     return apply(o, obj, &err, path);

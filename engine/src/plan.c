@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -176,38 +177,154 @@ static size_t mul_sat(size_t a, size_t b)
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
+/* lif_alloc's size for n bytes. */
+static size_t alloc_size(size_t n) { return n > SIZE_MAX - 64 ? SIZE_MAX : (n + 63) / 64 * 64; }
+
 /* Bytes of the buffers lif_plan_create allocates for chunks of Tc steps in
- * `mode` (SIZE_MAX on overflow). Kernel workspaces come on top (added once
- * bound). */
+ * `mode` (SIZE_MAX on overflow), the plan itself included. Kernel
+ * workspaces come on top (workspace_bytes). */
 static size_t plan_bytes(const lif_net *net, int B, int T, int Tc, int mode)
 {
     size_t all = mul_sat((size_t)T, (size_t)B), chunk = mul_sat((size_t)Tc, (size_t)B);
     size_t rows0 = mode == LIF_RECOMPUTE_OFF ? all : chunk;
     size_t keep = mode == LIF_RECOMPUTE_ALL ? chunk : all;
     size_t chunks = ((size_t)T + (size_t)Tc - 1) / (size_t)Tc, total = 0, widest = 0;
-    total = add_sat(total, mul_sat(rows0, lif_bits_ld(net->dims[0]) * sizeof(uint64_t)));
+    total = add_sat(total, alloc_size(mul_sat(rows0, lif_bits_ld(net->dims[0]) * sizeof(uint64_t))));
     for (int l = 1; l <= net->n_layers; l++) /* the output spikes: one chunk */
-        total = add_sat(total, mul_sat(l < net->n_layers ? keep : chunk,
-                                       lif_bits_ld(net->dims[l]) * sizeof(uint64_t)));
+        total = add_sat(total, alloc_size(mul_sat(l < net->n_layers ? keep : chunk,
+                                                  lif_bits_ld(net->dims[l]) * sizeof(uint64_t))));
     for (int l = 0; l < net->n_layers; l++) {
         size_t n = (size_t)net->dims[l + 1];
         widest = n > widest ? n : widest;
-        total = add_sat(total, mul_sat(mul_sat(keep, n), sizeof(float)));       /* H */
-        total = add_sat(total, mul_sat(mul_sat(chunk, n), 2 * sizeof(float)));  /* I, dI */
-        total = add_sat(total, (2 * (size_t)B * n + n * (size_t)net->dims[l] + n) * sizeof(float));
+        total = add_sat(total, alloc_size(mul_sat(mul_sat(keep, n), sizeof(float))));  /* H */
+        total = add_sat(total, mul_sat(alloc_size(mul_sat(mul_sat(chunk, n), sizeof(float))),
+                                       2));                                              /* I, dI */
+        total = add_sat(total, 2 * alloc_size((size_t)B * n * sizeof(float)));          /* v, dv */
+        total = add_sat(total, alloc_size(mul_sat(n * (size_t)net->dims[l], sizeof(float))));
+        total = add_sat(total, alloc_size(n * sizeof(float)));
         if (mode == LIF_RECOMPUTE_ALL)
-            total = add_sat(total, mul_sat(mul_sat(chunks * (size_t)B, n), sizeof(float)));
+            total = add_sat(total, alloc_size(mul_sat(mul_sat(chunks * (size_t)B, n), sizeof(float))));
     }
-    total = add_sat(total, mul_sat(mul_sat(chunk, widest), sizeof(float)));
-    total = add_sat(total, 3 * (size_t)B * (size_t)net->n_classes * sizeof(float));
+    total = add_sat(total, alloc_size(mul_sat(mul_sat(chunk, widest), sizeof(float))));
+    total = add_sat(total, 3 * alloc_size((size_t)B * net->n_classes * sizeof(float)));
+    return add_sat(total, sizeof(lif_plan));
+}
+
+/* Bytes of the workspaces the kernels of a plan may bind: for each op, the
+ * larger of the kernels chosen for sparse and for dense input (the linear
+ * kernels are bound again once the first batch's density is measured). */
+static size_t workspace_bytes(lif_plan *p)
+{
+    size_t total = 0;
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        for (int l = 0; l < p->L; l++) {
+            if (net_slot(p, (lif_op)op, l) != l)
+                continue;
+            size_t most = 0;
+            for (int d = 0; d < 2; d++) {
+                p->density[l] = d ? 1.0f : 1e-6f;
+                const lif_kernel_i *k;
+                lif_problem q = problem(p, (lif_op)op, l);
+                if (lif_kernel_select_quiet(&q, p->opts.backend, &k) != LIF_OK || !k->workspace)
+                    continue;
+                size_t nthreads = (k->flags & LIF_KERNEL_THREADED) && q.threads > 1 ? (size_t)q.threads : 1;
+                size_t b = mul_sat(alloc_size(k->workspace(&q)), nthreads);
+                most = b > most ? b : most;
+            }
+            p->density[l] = 0.0f;
+            total = add_sat(total, most);
+        }
     return total;
 }
 
-/* Physical memory in bytes (0 if unknown). */
-static size_t physical_memory(void)
+static lif_status choose_chunks(const lif_net *net, int B, const lif_plan_opts *o, int *Tc_out,
+                                int *mode_out);
+
+/* The memory this process may use: physical memory, or less under an
+ * address-space limit (ulimit -v). 0 if unknown. */
+size_t lif_usable_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
+    size_t phys = pages > 0 && size > 0 ? mul_sat((size_t)pages, (size_t)size) : 0;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (phys == 0 || (size_t)rl.rlim_cur < phys))
+        phys = (size_t)rl.rlim_cur;
+    return phys;
+}
+
+static double gib(size_t b) { return b == SIZE_MAX ? INFINITY : b / 1073741824.0; }
+
+lif_status lif_memory_estimate(const lif_recipe *r, int n_in, int n_classes, int B,
+                               const lif_plan_opts *opts, lif_memory *out)
+{
+    lif_plan_opts dflt;
+    lif_status st;
+    if (!r || !out)
+        return lif_error(LIF_ERR_INVALID_ARG, "memory estimate: no recipe or output");
+    if (!opts) {
+        lif_plan_opts_default(&dflt);
+        opts = &dflt;
+    }
+    if ((st = lif_recipe_validate(r)) != LIF_OK || (st = lif_plan_opts_check(opts, NULL)) != LIF_OK)
+        return st;
+    if (n_in < 1 || n_classes < 2 || B < 1)
+        return lif_error(LIF_ERR_INVALID_ARG, "memory estimate: need n_in >= 1, n_classes >= 2 "
+                         "and batch >= 1, got %d, %d and %d", n_in, n_classes, B);
+    lif_net shape;
+    lif_net_shape(&shape, r, n_in, n_classes);
+    lif_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return lif_error(LIF_ERR_NOMEM, "memory estimate: out of memory");
+    p->net = &shape;
+    p->opts = *opts;
+    p->B = B;
+    p->T = r->T;
+    if (opts->Tc > r->T) {
+        free(p);
+        return lif_error(LIF_ERR_INVALID_ARG, "Tc must be 0 or in 1..T (T = %d), got %d", r->T,
+                         opts->Tc);
+    }
+    if ((st = choose_chunks(&shape, B, opts, &p->Tc, &p->mode)) != LIF_OK) {
+        free(p);
+        return st;
+    }
+    p->opts.Tc = p->Tc;
+    if (p->opts.threads == 0)
+        p->opts.threads = lif_topology_default_threads();
+    p->L = shape.n_layers;
+    memset(out, 0, sizeof *out);
+    out->params = lif_net_param_bytes(&shape);
+    out->buffers = plan_bytes(&shape, B, p->T, p->Tc, p->mode);
+    out->workspaces = workspace_bytes(p);
+    out->total = add_sat(add_sat(out->params, out->buffers), out->workspaces);
+    out->available = lif_usable_memory();
+    free(p);
+    return LIF_OK;
+}
+
+lif_status lif_memory_check(const lif_recipe *r, int n_in, int n_classes, int B,
+                            const lif_plan_opts *opts)
+{
+    lif_memory m;
+    lif_status st = lif_memory_estimate(r, n_in, n_classes, B, opts, &m);
+    if (st != LIF_OK)
+        return st;
+    if (m.total != SIZE_MAX && (!m.available || m.total <= m.available / 10 * 9))
+        return LIF_OK;
+    char layers[128] = "";
+    size_t len = 0;
+    len += (size_t)snprintf(layers, sizeof layers, "%d", n_in);
+    for (int i = 0; i < r->n_hidden && len < sizeof layers; i++)
+        len += (size_t)snprintf(layers + len, sizeof layers - len, "-%d", r->hidden[i]);
+    if (len < sizeof layers)
+        snprintf(layers + len, sizeof layers - len, "-%d", n_classes);
+    return lif_error(LIF_ERR_INVALID_ARG,
+                     "memory: a run of layers %s, T %d, batch %d needs %.1f GiB (parameters and "
+                     "optimizer state %.1f GiB, buffers %.1f GiB, kernel workspaces %.1f GiB), "
+                     "more than 90 %% of the %.1f GiB available (physical memory, or ulimit "
+                     "-v); lower T, the batch or the hidden layers", layers, r->T, B, gib(m.total), gib(m.params),
+                     gib(m.buffers), gib(m.workspaces), gib(m.available));
 }
 
 /* The chunk length that keeps one chunk's rows (spike bits and the three
@@ -347,17 +464,11 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
                        p->Tc, B, (size_t)p->Tc * B);
         goto fail;
     }
-    /* All the buffers together must fit in this machine's memory: refuse
-     * with a figure rather than be killed while touching the pages. */
-    size_t need = plan_bytes(net, B, p->T, p->Tc, p->mode), phys = physical_memory();
-    if (need == SIZE_MAX || (phys && need > phys / 10 * 9)) {
-        st = lif_error(LIF_ERR_NOMEM,
-                       "plan: T %d x batch %d needs %.1f GiB of buffers, this machine has %.1f GiB; "
-                       "lower T or the batch, or set a memory budget (chunks recomputed)",
-                       p->T, B, need == SIZE_MAX ? INFINITY : need / 1073741824.0,
-                       phys / 1073741824.0);
+    /* The whole run (the net, these buffers, the kernels' workspaces) must
+     * fit in this machine's memory: refuse with the figures rather than be
+     * killed while touching the pages. */
+    if ((st = lif_memory_check(r, net->n_in, net->n_classes, B, opts)) != LIF_OK)
         goto fail;
-    }
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < p->L; l++)
             if (net_slot(p, (lif_op)op, l) == l && (st = bind(p, (lif_op)op, l, NULL)) != LIF_OK)
@@ -397,7 +508,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     p->ds_out = lif_alloc(nc * sizeof(float));
     if (!p->dS || !p->count || !p->rate || !p->ds_out)
         goto nomem;
-    p->need = need;
+    p->need = plan_bytes(net, B, p->T, p->Tc, p->mode);
     for (int op = 0; op < LIF_OP_COUNT; op++)
         for (int l = 0; l < p->L; l++)
             if (p->ws[op][l])
@@ -748,20 +859,6 @@ lif_status lif_plan_train_batch(lif_plan *p, const lif_batch *bt, lif_result *re
 size_t lif_plan_memory(const lif_plan *p) { return p->need; }
 
 int lif_plan_recomputes(const lif_plan *p) { return p->mode; }
-
-size_t lif_plan_memory_estimate(const lif_net *net, int B, const lif_plan_opts *opts)
-{
-    lif_plan_opts d;
-    if (!opts) {
-        lif_plan_opts_default(&d);
-        opts = &d;
-    }
-    int Tc, mode;
-    if (B < 1 || lif_plan_opts_check(opts, NULL) != LIF_OK || opts->Tc > net->r.T ||
-        choose_chunks(net, B, opts, &Tc, &mode) != LIF_OK)
-        return 0;
-    return plan_bytes(net, B, net->r.T, Tc, mode);
-}
 
 const float *lif_plan_buffer(const lif_plan *p, const char *name, int layer, size_t *count)
 {

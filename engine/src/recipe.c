@@ -648,11 +648,9 @@ lif_status lif_recipe_load(lif_recipe *r, const char *path)
     lif_status s = LIF_OK;
     size_t len = 0, cap = 4096;
     char *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        s = lif_error(LIF_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *fp = NULL;
+    if ((s = lif_fopen_input(path, &fp)) != LIF_OK)
         goto fail;
-    }
     for (;;) {
         if (len == cap || !buf) {
             if (buf)

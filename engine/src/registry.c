@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "lif/backend.h"
 
 extern const lif_backend_i lif_backend_scalar;
@@ -332,10 +333,21 @@ lif_status lif_kernel_candidates(const lif_problem *p, const char *list, lif_can
 /* Enough for every kernel of one op in one backend. */
 #define MAX_CANDIDATES 64
 
+static _Thread_local int quiet_select;
+
+lif_status lif_kernel_select_quiet(const lif_problem *p, const char *list,
+                                   const lif_kernel_i **out)
+{
+    quiet_select = 1;
+    lif_status st = lif_kernel_select(p, list, out);
+    quiet_select = 0;
+    return st;
+}
+
 lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_kernel_i **out)
 {
     size_t nb = n_backends;
-    int verbose = verbose_dispatch();
+    int verbose = verbose_dispatch() && !quiet_select;
     const char *why;
 
     if ((unsigned)p->op >= LIF_OP_COUNT)

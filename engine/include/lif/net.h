@@ -28,7 +28,8 @@ typedef struct lif_plan lif_plan;
 
 /* Validates r and creates a net for inputs of n_in features and n_classes
  * outputs, weights (and biases) drawn uniform(±1/sqrt(fan_in)) from the
- * recipe's seed. Outputs *out. Returns LIF_OK, LIF_ERR_INVALID_ARG, LIF_ERR_NOMEM. */
+ * recipe's seed. Outputs *out. Returns LIF_OK, LIF_ERR_INVALID_ARG (also when the
+ * parameters would not fit in memory: lif_memory_check), LIF_ERR_NOMEM. */
 lif_status lif_net_create(const lif_recipe *r, int n_in, int n_classes, lif_net **out);
 
 /* Frees the net; NULL-safe. */
@@ -144,13 +145,41 @@ char *lif_plan_opts_to_json(const lif_plan_opts *o);
 /* The i-th option key; NULL past the last one. */
 const char *lif_plan_opts_key(size_t i);
 
+/* ---- Memory ---- */
+
+/* What a run needs, in bytes (SIZE_MAX: more than can be counted). */
+typedef struct lif_memory {
+    size_t params;      /* the net's parameters and optimizer state */
+    size_t buffers;     /* a plan's buffers for batches of B */
+    size_t workspaces;  /* the kernels' workspaces (the larger of the kernels chosen
+                           for sparse and for dense input, per op) */
+    size_t total;       /* the sum */
+    size_t available;   /* physical memory, or the address-space limit when lower
+                           (0 if unknown) */
+} lif_memory;
+
+/* Counts every allocation of a net of recipe r (n_in inputs, n_classes
+ * outputs) and a plan for it with batches of B and options opts (NULL: the
+ * defaults), without allocating any of it. Returns LIF_OK or
+ * LIF_ERR_INVALID_ARG (a bad recipe, options or shape). */
+lif_status lif_memory_estimate(const lif_recipe *r, int n_in, int n_classes, int B,
+                               const lif_plan_opts *opts, lif_memory *out);
+
+/* LIF_OK when that run fits in 90 % of the available memory; else
+ * LIF_ERR_INVALID_ARG with the figures in the detail. lif_net_create (the
+ * parameters) and lif_plan_create (the whole run) check it before they
+ * allocate; a caller checks it before creating the net. */
+lif_status lif_memory_check(const lif_recipe *r, int n_in, int n_classes, int B,
+                            const lif_plan_opts *opts);
+
 /* ---- Plans ---- */
 
 /* Binds every op of net to a kernel, from the options' backend preference
  * list, threads (0: lif_topology_default_threads()), chunk length and
  * binding (opts NULL: the defaults), and allocates
  * the buffers for batches of up to B samples. Returns LIF_OK,
- * LIF_ERR_INVALID_ARG (options, Tc > T), LIF_ERR_NOT_FOUND /
+ * LIF_ERR_INVALID_ARG (options, Tc > T, a run that does not fit in memory:
+ * lif_memory_check), LIF_ERR_NOT_FOUND /
  * LIF_ERR_UNSUPPORTED (backend), LIF_ERR_NOMEM, or a kernel init()'s status. */
 lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_plan **out);
 
@@ -218,9 +247,6 @@ size_t lif_plan_memory(const lif_plan *plan);
 /* What backward recomputes: LIF_RECOMPUTE_OFF, _INPUT or _ALL (never AUTO). */
 int lif_plan_recomputes(const lif_plan *plan);
 
-/* The bytes of buffers lif_plan_create would allocate for net, B and opts
- * (without kernel workspaces), 0 when it would refuse them. */
-size_t lif_plan_memory_estimate(const lif_net *net, int B, const lif_plan_opts *opts);
 
 /* ---- Epochs ---- */
 
