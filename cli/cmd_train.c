@@ -22,6 +22,7 @@ static const cli_flag train_flags[] = {
     {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (" DEFAULT_DATA_DIR ")"},
     {"out-dir", FLAG_OPTION, "out-dir", "DIR", "where run folders go (./logs)"},
     {"resume", FLAG_OPTION, "resume", "FILE", "continue from a checkpoint (.lif)"},
+    {"init", FLAG_OPTION, "init", "FILE", "start from these weights: safetensors or a folder of .npy (reference names; shapes must match the recipe)"},
     {"amp", FLAG_OPTION, "amp", NULL, "mixed precision: not supported yet (error)"},
     {"opt", FLAG_RECIPE, "opt", "adam|sgd", "optimizer (adam)"},
     {"momentum", FLAG_RECIPE, "momentum", "M", "SGD momentum (0.9)"},
@@ -53,8 +54,8 @@ static void train_help(void)
            "Trains Poisson encoder -> Linear -> LIF (784 -> 10, no bias by default) with BPTT\n"
            "and a surrogate gradient; flags are those of SpikingJelly's lif_fc_mnist.py (one or\n"
            "two dashes) plus lif's own. Writes <out-dir>/T{T}_b{b}_{opt}_lr{lr}/: args.txt,\n"
-           "log.jsonl, timing.jsonl, checkpoint_latest.lif, checkpoint_max.lif, v_t_array.npy,\n"
-           "s_t_array.npy.\n\nflags:\n");
+           "recipe.json, run.json, log.jsonl, timing.jsonl, checkpoint_latest.lif,\n"
+           "checkpoint_max.lif, v_t_array.npy, s_t_array.npy (lif plot RUN_DIR draws them).\n\nflags:\n");
     cli_print_flags(stdout, train_flags);
     printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
 }
@@ -273,6 +274,55 @@ static void print_kernels(const lif_plan *plan)
     printf("\n\n");
 }
 
+/* What run.json and recipe.json record. */
+typedef struct run_info {
+    const char *run_dir, *data_dir, *resume, *init, *started;
+    const lif_recipe *r;
+    const lif_plan_opts *opts;
+    const lif_plan *plan;
+    const lif_net *net;
+} run_info;
+
+/* Writes recipe.json and run.json into the run folder (atomically);
+ * settled: the first batch has chosen the kernels. Prints the error and
+ * returns an exit status. */
+static int write_run_files(const run_info *ri, int settled)
+{
+    char path[4200];
+    lif_status st = LIF_OK;
+    char *recipe = lif_recipe_to_json(ri->r), *options = lif_plan_opts_to_json(ri->opts);
+    json_t *run = json_object(), *rj = recipe ? json_loads(recipe, 0, NULL) : NULL,
+           *oj = options ? json_loads(options, 0, NULL) : NULL;
+    if (!run || !rj || !oj) {
+        st = lif_error(LIF_ERR_NOMEM, "%s: out of memory writing run.json", ri->run_dir);
+        goto done;
+    }
+    json_object_set_new(run, "lif_run", json_integer(1));
+    json_object_set_new(run, "command", cli_command_line());
+    json_object_set_new(run, "start_time", json_string(ri->started));
+    json_object_set_new(run, "data_dir", json_string(ri->data_dir));
+    json_object_set_new(run, "run_dir", json_string(ri->run_dir));
+    json_object_set_new(run, "resume", cli_jstr(ri->resume));
+    json_object_set_new(run, "init", cli_jstr(ri->init));
+    json_object_set(run, "recipe", rj);
+    json_object_set(run, "options", oj);
+    json_object_set_new(run, "plan", cli_plan_json(ri->plan, lif_net_layers(ri->net)));
+    json_object_set_new(run, "kernels_settled", json_boolean(settled));
+    json_object_set_new(run, "provenance", cli_provenance());
+    snprintf(path, sizeof path, "%s/recipe.json", ri->run_dir);
+    if (!settled && (st = cli_write_json(path, rj)) != LIF_OK)
+        goto done;
+    snprintf(path, sizeof path, "%s/run.json", ri->run_dir);
+    st = cli_write_json(path, run);
+done:
+    json_decref(run);
+    json_decref(rj);
+    json_decref(oj);
+    free(recipe);
+    free(options);
+    return st == LIF_OK ? 0 : cli_fail("train", st);
+}
+
 static void escape_time(char *buf, size_t size, double seconds_left)
 {
     time_t when = time(NULL) + (time_t)seconds_left;
@@ -321,6 +371,12 @@ int cmd_train(int argc, char **argv)
     if (!out_dir)
         out_dir = "./logs";
 
+    const char *init = cli_get(&args, "init");
+    if (resume && init) {
+        fprintf(stderr, "lif train: --init and -resume together: a resumed run continues from its "
+                        "checkpoint's weights; drop --init\n");
+        return LIF_EXIT_USAGE;
+    }
     if (resume && config) {
         fprintf(stderr, "lif train: --config and -resume together: a resumed run keeps its "
                         "checkpoint's recipe; drop --config\n");
@@ -368,6 +424,16 @@ int cmd_train(int argc, char **argv)
     if (!net && (st = lif_net_create(&r, n_in, 10, &net)) != LIF_OK) {
         rc = cli_fail("train", st);
         goto done;
+    }
+    if (init) {
+        lif_ckpt t = {0};
+        if ((st = lif_weights_load(init, &t)) != LIF_OK ||
+            (st = lif_weights_apply(net, &t, init)) != LIF_OK) {
+            lif_ckpt_free(&t);
+            rc = cli_fail_input("train", st);
+            goto done;
+        }
+        lif_ckpt_free(&t);
     }
     lif_layer_view first, last;
     lif_net_layer(net, 0, &first);
@@ -422,25 +488,22 @@ int cmd_train(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     FILE *af = fopen(path, "w");
-    char *json = lif_recipe_to_json(&r), *ojson = lif_plan_opts_to_json(&opts);
-    if (!af || !json || !ojson) {
+    if (!af) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
-        if (af)
-            fclose(af);
-        free(json);
-        free(ojson);
         rc = LIF_EXIT_FAIL;
         goto done;
     }
     print_namespace(af, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
-    fprintf(af, "%s\n%s\n", json, ojson);
-    free(json);
-    free(ojson);
     if (fclose(af) != 0) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
         rc = LIF_EXIT_FAIL;
         goto done;
     }
+    char started[32];
+    cli_utc_now(started, sizeof started);
+    run_info ri = {run_dir, data_dir, resume, init, started, &r, &opts, plan, net};
+    if ((rc = write_run_files(&ri, 0)) != 0)
+        goto done;
     if (!(log = open_log(run_dir, "log.jsonl", resume != NULL, ts.epoch)) ||
         !(timing = open_log(run_dir, "timing.jsonl", resume != NULL, ts.epoch))) {
         rc = LIF_EXIT_FAIL;
@@ -473,9 +536,12 @@ int cmd_train(int argc, char **argv)
                 goto done;
             }
         }
-        fprintf(log, "{\"epoch\": %d, \"train_loss\": %.17g, \"train_acc\": %.17g, "
-                     "\"test_loss\": %.17g, \"test_acc\": %.17g, \"max_test_acc\": %.17g}\n",
-                epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
+        char v[5][32];
+        fprintf(log, "{\"epoch\": %d, \"train_loss\": %s, \"train_acc\": %s, "
+                     "\"test_loss\": %s, \"test_acc\": %s, \"max_test_acc\": %s}\n",
+                epoch, cli_f32(v[0], 32, tr.loss), cli_f32(v[1], 32, tr.acc),
+                cli_f32(v[2], 32, te.loss), cli_f32(v[3], 32, te.acc),
+                cli_f32(v[4], 32, ts.max_test_acc));
         fprintf(timing, "{\"epoch\": %d, \"train_seconds\": %.6f, \"test_seconds\": %.6f, "
                         "\"train_images_per_s\": %.3f, \"test_images_per_s\": %.3f}\n",
                 epoch, tr.seconds, te.seconds, train_speed, test_speed);
@@ -495,6 +561,8 @@ int cmd_train(int argc, char **argv)
         char when[64];
         escape_time(when, sizeof when, (lif_now() - t0) * (r.epochs - epoch - 1));
         printf("escape time = %s\n\n", when);
+        if (epoch == first_epoch && (rc = write_run_files(&ri, 1)) != 0)
+            goto done;
         if (!quiet && epoch == first_epoch)  /* the first batch has settled the kernels */
             print_kernels(plan);
         fflush(stdout);

@@ -210,6 +210,13 @@ double lif_now(void);
 /* Library version string. */
 const char *lif_version(void);
 
+/* How this liblif was built: the git commit of its sources (40 hex digits,
+ * "-dirty" appended when tracked files had changes; "" when built outside
+ * git), the C compiler ("GNU 12.2.0") and CMake's build type ("Release"). */
+const char *lif_build_commit(void);
+const char *lif_build_compiler(void);
+const char *lif_build_type(void);
+
 #ifdef __cplusplus
 }
 #endif
