@@ -538,6 +538,9 @@ int cmd_bench(int argc, char **argv)
 
     /* the report: what --json writes and the table shows */
     snprintf(rep.version, sizeof rep.version, "%s", lif_version());
+    snprintf(rep.git_commit, sizeof rep.git_commit, "%s", lif_build_commit());
+    snprintf(rep.compiler, sizeof rep.compiler, "%s", lif_build_compiler());
+    snprintf(rep.build_type, sizeof rep.build_type, "%s", lif_build_type());
     lif_measure_machine *rm = &rep.machine;
     snprintf(rm->cpu, sizeof rm->cpu, "%s", m.cpu->model);
     snprintf(rm->vendor, sizeof rm->vendor, "%s", m.cpu->vendor);
