@@ -16,6 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
     {"bench", cmd_bench, "benchmark backends side by side (training and inference images/s)"},
     {"export", cmd_export, "write a checkpoint's weights as safetensors, .npy files or NIR (HDF5)"},
+    {"plot", cmd_plot, "draw a run folder's curves, spikes, membrane, weights and input as PNGs"},
     {"info", cmd_info, "show the version, the CPU and the backends and kernels"},
 };
 
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, export, info; see lif --help)\n",
+    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, export, plot, info; see lif --help)\n",
             argv[1]);
     return LIF_EXIT_USAGE;
 }
