@@ -68,6 +68,8 @@ int cmd_plot(int argc, char **argv)
 
 #include <plplot.h>
 
+#define NOTE 256 /* a line per PNG on stdout: what it shows */
+
 /* ---- what a run folder holds ---- */
 
 typedef struct run_data {
@@ -418,7 +420,7 @@ static void curve_panel(const run_data *d, PLFLT vx0, PLFLT vx1, const double *a
     free(yb);
 }
 
-static int plot_curves(const run_data *d, const png_size *ps)
+static int plot_curves(const run_data *d, const png_size *ps, char *note)
 {
     lif_atomic_file af;
     int rc = png_begin(d->dir, ps, &af);
@@ -430,6 +432,8 @@ static int plot_curves(const run_data *d, const png_size *ps)
     curve_panel(d, 0.12, 0.48, d->col[0], d->col[2], 1.0, loss, "Loss per epoch", 1, 1);
     curve_panel(d, 0.61, 0.97, d->col[1], d->col[3], 100.0, "accuracy (%)",
                 "Accuracy per epoch", 0, 0);
+    snprintf(note, NOTE, "%d epoch%s, last test_acc %.4f", d->n_epochs, d->n_epochs > 1 ? "s" : "",
+             d->col[3][d->n_epochs - 1]);
     return png_end(&af);
 }
 
@@ -450,7 +454,7 @@ static int most_spikes(const run_data *d, int *count)
     return best;
 }
 
-static int plot_spikes(const run_data *d, const png_size *ps)
+static int plot_spikes(const run_data *d, const png_size *ps, char *note)
 {
     lif_atomic_file af;
     int rc = png_begin(d->dir, ps, &af);
@@ -474,10 +478,12 @@ static int plot_spikes(const run_data *d, const png_size *ps)
     snprintf(title, sizeof title, "Output spikes, first test image (label %d): %d spikes, most from "
                                   "neuron %d (%d)", d->test.labels[0], total, best, count);
     pllab("time step t (0 to T-1)", "output neuron (class)", title);
+    snprintf(note, NOTE, "%d output spikes over %d steps, most from neuron %d (%d); label %d", total,
+             d->T, best, count, d->test.labels[0]);
     return png_end(&af);
 }
 
-static int plot_membrane(const run_data *d, const png_size *ps)
+static int plot_membrane(const run_data *d, const png_size *ps, char *note)
 {
     lif_atomic_file af;
     int rc = png_begin(d->dir, ps, &af);
@@ -506,11 +512,12 @@ static int plot_membrane(const run_data *d, const png_size *ps)
              (double)lif_net_recipe(d->net)->neuron.v_threshold);
     pllab("time step t (0 to T-1)", "output neuron (class)", title);
     colour_bar(0.86, 0.885, 0.13, 0.86, -a, a, "V (recipe units)");
+    snprintf(note, NOTE, "V of %d neurons over %d steps, colour scale -%.3g to %.3g", d->n, d->T, a, a);
     free(m);
     return png_end(&af);
 }
 
-static int plot_weights(const run_data *d, const png_size *ps)
+static int plot_weights(const run_data *d, const png_size *ps, char *note)
 {
     int L = lif_net_layers(d->net), rows = d->test.rows, cols = d->test.cols;
     lif_layer_view v;
@@ -556,6 +563,8 @@ static int plot_weights(const run_data *d, const png_size *ps)
     double bx = left + 5 * (side + gap_x) + 20;
     colour_bar(bx / ps->w, (bx + 18) / ps->w, 1 - (top + 2 * side + gap_y) / ps->h, 1 - top / ps->h,
                -a, a, "weight (blue < 0 < red)");
+    snprintf(note, NOTE, "%d panels of %dx%d (%s), colour scale -%.3g to %.3g", panels, rows, cols,
+             L == 1 ? "output neurons" : "first-layer hidden units", a, a);
     return png_end(&af);
 }
 
@@ -589,7 +598,7 @@ static uint8_t *input_spikes(const run_data *d, int T, int n_in)
     return out;
 }
 
-static int plot_input(const run_data *d, const png_size *ps)
+static int plot_input(const run_data *d, const png_size *ps, char *note)
 {
     int rows = d->test.rows, cols = d->test.cols, n_in = rows * cols, T = d->T;
     uint8_t *sp = input_spikes(d, T, n_in);
@@ -642,6 +651,9 @@ static int plot_input(const run_data *d, const png_size *ps)
     snprintf(t, sizeof t, "Its Poisson spike train: %ld spikes (seed %u, epoch %d)", spikes,
              lif_net_recipe(d->net)->seed, d->ts.epoch < 0 ? 0 : d->ts.epoch);
     pllab("time step t (0 to T-1)", "input pixel (row-major index)", t);
+    snprintf(note, NOTE, "first test image (label %d), %ld input spikes over %d steps (seed %u, "
+                         "epoch %d)", d->test.labels[0], spikes, T, lif_net_recipe(d->net)->seed,
+             d->ts.epoch < 0 ? 0 : d->ts.epoch);
     free(sp);
     free(img);
     free(ras);
@@ -686,20 +698,21 @@ int cmd_plot(int argc, char **argv)
         return LIF_EXIT_USAGE;
     }
     run_data d = {0};
+    char notes[5][NOTE] = {{0}};
     d.dir = dir;
     if ((rc = load_run(&d, cli_get(&args, "data-dir"))) == 0)
-        rc = plot_curves(&d, &pngs[0]);
+        rc = plot_curves(&d, &pngs[0], notes[0]);
     if (rc == 0)
-        rc = plot_spikes(&d, &pngs[1]);
+        rc = plot_spikes(&d, &pngs[1], notes[1]);
     if (rc == 0)
-        rc = plot_membrane(&d, &pngs[2]);
+        rc = plot_membrane(&d, &pngs[2], notes[2]);
     if (rc == 0)
-        rc = plot_weights(&d, &pngs[3]);
+        rc = plot_weights(&d, &pngs[3], notes[3]);
     if (rc == 0)
-        rc = plot_input(&d, &pngs[4]);
+        rc = plot_input(&d, &pngs[4], notes[4]);
     if (rc == 0)
         for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++)
-            printf("%s/%s\n", dir, pngs[i].name);
+            printf("%s/%s: %s\n", dir, pngs[i].name, notes[i]);
     run_free(&d);
     return rc;
 }

@@ -7,12 +7,16 @@
  * colours); the diverging scales of weights.png and membrane.png show
  * both blue and red. A run folder missing a file, a data folder that is
  * not there and a malformed log.jsonl give one stderr line naming the
- * file, and exit 2; no PNG is left half-written. In a build without
+ * file, and exit 2; no PNG is left half-written. The stdout line of
+ * input.png gives the count of the first test image's input spikes, which
+ * the oracle's own Poisson encoder (seed, last epoch, test domain) must
+ * reproduce; that of spikes.png the spikes in s_t_array.npy. In a build without
  * PLplot (or without its pngcairo driver) lif plot must say so with
  * exit 2, and the test reports "skipped". */
 #define _POSIX_C_SOURCE 200809L
 
 #include "lif/lif.h"
+#include "oracle.h"
 #include "testutil.h"
 
 #include <stdarg.h>
@@ -104,12 +108,16 @@ static void make_set(uint8_t *img, uint8_t *lab, int n)
     }
 }
 
+static uint8_t first_test[NPIX], first_label;
+
 static void write_data(void)
 {
     uint8_t *tri = malloc((size_t)N_TRAIN * NPIX), *tei = malloc((size_t)N_TEST * NPIX);
     uint8_t trl[N_TRAIN], tel[N_TEST];
     make_set(tri, trl, N_TRAIN);
     make_set(tei, tel, N_TEST);
+    memcpy(first_test, tei, NPIX);
+    first_label = tel[0];
     mkdir("data", 0777);
     CHECK(lif_idx_write("data/train-images-idx3-ubyte", "data/train-labels-idx1-ubyte", tri, trl,
                         N_TRAIN, SIDE, SIDE, 0) == LIF_OK, "%s", lif_last_error());
@@ -306,6 +314,30 @@ int main(void)
     CHECK(r.status == 0, "exit %d: %s\n%s", r.status, r.cmd, r.err);
     CHECK(count_lines(r.out) == 5, "lif plot printed %d lines, want the 5 PNG paths: %s\n%s",
           count_lines(r.out), r.cmd, r.out);
+    /* input.png's spikes are the run's: the oracle's own Poisson encoder
+     * (seed 0, the last epoch 2, test domain, sample 0) gives the count */
+    double *x = malloc(sizeof *x * 8 * NPIX);
+    uint32_t id = 0;
+    orc_encode(first_test, &id, 1, NPIX, 0, 8, 0, 2, 1, x);
+    long want_spikes = 0;
+    for (int i = 0; i < 8 * NPIX; i++)
+        want_spikes += x[i] != 0;
+    free(x);
+    char line[160];
+    snprintf(line, sizeof line, "input.png: first test image (label %d), %ld input spikes over 8 "
+                                "steps (seed 0, epoch 2)", first_label, want_spikes);
+    CHECK(strstr(r.out, line) != NULL, "lif plot's input.png line is not '%s': %s\n%s", line,
+          r.cmd, r.out);
+    /* spikes.png counts the spikes of s_t_array.npy */
+    lif_npy s = {0};
+    CHECK(lif_npy_read(RUN "/s_t_array.npy", &s) == LIF_OK, "%s", lif_last_error());
+    long out_spikes = 0;
+    for (size_t i = 0; i < s.count; i++)
+        out_spikes += s.data[i] != 0;
+    lif_npy_free(&s);
+    snprintf(line, sizeof line, "spikes.png: %ld output spikes over 8 steps", out_spikes);
+    CHECK(strstr(r.out, line) != NULL, "lif plot's spikes.png line lacks '%s': %s\n%s", line,
+          r.cmd, r.out);
     run_free(&r);
     check_pngs(RUN);
 
