@@ -44,7 +44,7 @@ static const cli_flag train_flags[] = {
     {"surrogate", FLAG_RECIPE, "surrogate", "atan|sigmoid", "surrogate gradient (atan)"},
     {"alpha", FLAG_RECIPE, "alpha", "A", "surrogate sharpness (atan 2, sigmoid 4)"},
     {"loss", FLAG_RECIPE, "loss", "mse|ce", "loss on the output firing rate (mse)"},
-    {"quiet", FLAG_OPTION, "quiet", NULL, "print only the per-epoch lines"},
+    {"quiet", FLAG_OPTION, "quiet", NULL, "print only the run folder and the per-epoch lines (no progress)"},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -60,33 +60,51 @@ static void train_help(void)
     printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
 }
 
-/* Progress on stdout: a bar redrawn in place on a terminal, a plain line
- * per quarter otherwise. */
+/* Progress on stderr: on a terminal a bar redrawn at most 10 times a
+ * second with images/s, the ETA of the pass and its running loss; else a
+ * plain line per quarter. After the first batch of the first epoch (when
+ * the spike densities have settled the kernels) the kernels line goes to
+ * stdout. */
 typedef struct progress {
     const char *what;
     int tty, quiet, last_quarter;
+    double last_draw;
+    const lif_plan *kernels_of;  /* print its kernels at the first call, then NULL */
 } progress;
 
-static void on_progress(void *ctx, long done, long total, double seconds)
+static void print_kernels(const lif_plan *plan);
+
+static void on_progress(void *ctx, long done, long total, double seconds, double loss)
 {
     progress *p = ctx;
     if (p->quiet)
         return;
+    if (p->kernels_of) {
+        print_kernels(p->kernels_of);
+        p->kernels_of = NULL;
+    }
     double speed = seconds > 0 ? done / seconds : 0.0;
     if (p->tty) {
+        double now = lif_now();
+        if (done < total && now - p->last_draw < 0.1)
+            return;
+        p->last_draw = now;
+        if (done == total) {
+            fprintf(stderr, "\r%*s\r", 100, "");
+            return;
+        }
+        long eta = speed > 0 ? (long)((total - done) / speed + 0.5) : 0;
         int width = 30, fill = (int)(width * done / total);
-        printf("\r%-5s [%.*s%*s] %ld/%ld %.0f images/s", p->what, fill,
-               "==============================", width - fill, "", done, total, speed);
-        if (done == total)
-            printf("\r%*s\r", 80, "");
-        fflush(stdout);
+        fprintf(stderr, "\r%-5s [%.*s%*s] %ld/%ld %.0f images/s, ETA %ld:%02ld, loss %.4f  ",
+                p->what, fill, "==============================", width - fill, "", done, total,
+                speed, eta / 60, eta % 60, loss);
         return;
     }
     int quarter = (int)(4 * done / total);
     if (quarter > p->last_quarter && done < total) {
         p->last_quarter = quarter;
-        printf("%s: %ld/%ld images, %.0f images/s\n", p->what, done, total, speed);
-        fflush(stdout);
+        fprintf(stderr, "%s: %ld/%ld images, %.0f images/s, loss %.4f\n", p->what, done, total,
+                speed, loss);
     }
 }
 
@@ -272,6 +290,7 @@ static void print_kernels(const lif_plan *plan)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf("%s %s", i ? "," : "", lif_plan_kernel(plan, ops[i], 0));
     printf("\n\n");
+    fflush(stdout);
 }
 
 /* What run.json and recipe.json record. */
@@ -479,13 +498,13 @@ int cmd_train(int argc, char **argv)
         rc = LIF_EXIT_FAIL;
         goto done;
     }
-    if (!quiet) {
+    if (!quiet)
         print_namespace(stdout, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
-        printf("%s\n", run_dir);
+    printf("%s\n", run_dir);  /* where the run goes, even with --quiet */
+    if (!quiet)
         printf("data: %d training and %d test images of %dx%d from %s\n", train.n, test.n,
                train.rows, train.cols, data_dir);
-        fflush(stdout);
-    }
+    fflush(stdout);
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     FILE *af = fopen(path, "w");
     if (!af) {
@@ -510,11 +529,12 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
-    int tty = isatty(STDOUT_FILENO);
+    int tty = isatty(STDERR_FILENO);
     int first_epoch = ts.epoch + 1;
     for (int epoch = first_epoch; epoch < r.epochs; epoch++) {
         lif_epoch_stats tr, te;
-        progress pt = {"train", tty, quiet, 0}, pe = {"test", tty, quiet, 0};
+        progress pt = {"train", tty, quiet, 0, 0.0, epoch == first_epoch ? plan : NULL},
+                 pe = {"test", tty, quiet, 0, 0.0, NULL};
         double t0 = lif_now();
         if ((st = lif_train_epoch(plan, &train, (uint32_t)epoch, on_progress, &pt, &tr)) != LIF_OK ||
             (st = lif_evaluate(plan, &test, (uint32_t)epoch, on_progress, &pe, &te)) != LIF_OK) {
@@ -563,8 +583,6 @@ int cmd_train(int argc, char **argv)
         printf("escape time = %s\n\n", when);
         if (epoch == first_epoch && (rc = write_run_files(&ri, 1)) != 0)
             goto done;
-        if (!quiet && epoch == first_epoch)  /* the first batch has settled the kernels */
-            print_kernels(plan);
         fflush(stdout);
     }
     rc = final_trace(plan, &test, (uint32_t)(ts.epoch < 0 ? 0 : ts.epoch), r.T, run_dir);

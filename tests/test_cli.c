@@ -1183,7 +1183,32 @@ static void test_variants(void)
     CHECK(check_epoch_lines(r.out, 0, r.cmd) == 1, "want one epoch line: %s", r.cmd);
     CHECK(has_line_starting(r.out, "train speed ="), "no train speed line: %s", r.cmd);
     CHECK(has_line_starting(r.out, "escape time = "), "no escape time line: %s", r.cmd);
-    CHECK(r.err[0] == '\0', "stderr not empty: %s  repro: %s", r.err, r.cmd);
+    /* progress goes to stderr (a plain line per quarter off a terminal, with
+     * the running loss); the kernels line comes before the first epoch line */
+    CHECK(has_line_starting(r.err, "train: ") && has_line_starting(r.err, "test: ") &&
+              strstr(r.err, "images/s, loss 0.") && !has_line_starting(r.out, "train: "),
+          "progress lines not on stderr: stderr:\n%s\nstdout:\n%s\n  repro: %s", r.err, r.out,
+          r.cmd);
+    const char *kl = strstr(r.out, "\nkernels: "), *el = strstr(r.out, "\nepoch =0,");
+    CHECK(kl && el && kl < el, "the kernels line does not come before the first epoch line:\n%s"
+          "  repro: %s", r.out, r.cmd);
+    run_free(&r);
+    /* --quiet still says where the run goes, first */
+    r = run_lif(NULL, "train -T 8 -b 32 -epochs 1 -data-dir %s -out-dir out_quiet --quiet", flat);
+    CHECK(r.status == 0 && strncmp(r.out, "out_quiet/T8_b32_adam_lr0.001\n", 30) == 0 &&
+              r.err[0] == '\0',
+          "--quiet: exit %d, stdout does not start with the run folder, or stderr not empty:\n%s"
+          "%s  repro: %s", r.status, r.out, r.err, r.cmd);
+    run_free(&r);
+    /* a mistyped flag gets a suggestion */
+    r = run_lif(NULL, "train --epoch 2 -data-dir %s", flat);
+    CHECK(r.status == 2 && strstr(r.err, "unknown flag '--epoch' (did you mean -epochs?"),
+          "--epoch: exit %d, no 'did you mean -epochs?': %s  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "eval --zzzz 1");
+    CHECK(r.status == 2 && strstr(r.err, "unknown flag '--zzzz'") && !strstr(r.err, "did you mean"),
+          "--zzzz: exit %d, or a suggestion for a flag nothing resembles: %s  repro: %s", r.status,
+          r.err, r.cmd);
     run_free(&r);
 }
 

@@ -188,8 +188,10 @@ typedef struct lif_epoch_stats {
     double seconds;   /* wall time of the pass */
 } lif_epoch_stats;
 
-/* Called after each batch with samples done and total. */
-typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds);
+/* Called after each batch with samples done and total, the seconds since
+ * the pass began and the sample-weighted mean loss of the batches so far. */
+typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds,
+                                double loss);
 
 /* One training epoch: shuffles d deterministically from (seed, epoch),
  * drops the last partial batch, trains in batches of the plan's B. */
