@@ -12,6 +12,50 @@ static const cli_flag *find(const cli_flag *flags, const char *name, size_t len)
     return NULL;
 }
 
+static const char *dashes(const char *name);
+
+/* Edit distance (insertions, deletions, substitutions) between a[0..n) and
+ * b, capped at 9. */
+static int distance(const char *a, size_t n, const char *b)
+{
+    size_t m = strlen(b);
+    int row[64];
+    if (n >= 63 || m >= 63)
+        return 9;
+    for (size_t j = 0; j <= m; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[m] > 9 ? 9 : row[m];
+}
+
+/* The flag closest to the mistyped name (at most 2 edits, and fewer than
+ * half its letters), or NULL. */
+static const cli_flag *closest(const cli_flag *flags, const char *name, size_t len)
+{
+    const cli_flag *best = NULL;
+    int bd = 3;
+    for (const cli_flag *f = flags; f->name; f++) {
+        int d = distance(name, len, f->name);
+        if (d < bd && 2 * (size_t)d < (len > strlen(f->name) ? len : strlen(f->name))) {
+            bd = d;
+            best = f;
+        }
+    }
+    return best;
+}
+
 int cli_parse(int argc, char **argv, const cli_flag *flags, const char *cmd, cli_args *out)
 {
     out->n = 0;
@@ -29,8 +73,14 @@ int cli_parse(int argc, char **argv, const cli_flag *flags, const char *cmd, cli
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const cli_flag *f = find(flags, name, len);
         if (!f) {
-            fprintf(stderr, "lif %s: unknown flag '%.*s' (see lif %s --help)\n", cmd,
-                    (int)(len + (size_t)(name - arg)), arg, cmd);
+            const cli_flag *near = closest(flags, name, len);
+            if (near)
+                fprintf(stderr, "lif %s: unknown flag '%.*s' (did you mean %s%s? see lif %s --help)\n",
+                        cmd, (int)(len + (size_t)(name - arg)), arg, dashes(near->name),
+                        near->name, cmd);
+            else
+                fprintf(stderr, "lif %s: unknown flag '%.*s' (see lif %s --help)\n", cmd,
+                        (int)(len + (size_t)(name - arg)), arg, cmd);
             return LIF_EXIT_USAGE;
         }
         if (out->n == CLI_MAX_ARGS) {

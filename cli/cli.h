@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "lif/lif.h"
 
 /* Exit statuses of the lif command. */
@@ -91,9 +93,52 @@ int cli_fail(const char *cmd, lif_status st);
  * any failure to read it, I/O included, is the input's fault: exit 2. */
 int cli_fail_input(const char *cmd, lif_status st);
 
+/* ---- provenance and JSON (cli/provenance.c) ---- */
+
+/* The whole command line (main's argc, argv), for run.json. */
+extern int cli_main_argc;
+extern char **cli_main_argv;
+
+/* A JSON string, or null for NULL. */
+json_t *cli_jstr(const char *s);
+
+/* lif's version, git commit (null when unknown), compiler, build type, CPU
+ * (model, vendor, logical CPUs, ISA, best ISA, capped) and topology line.
+ * NULL on allocation failure. */
+json_t *cli_provenance(void);
+
+/* A plan's options and kernels: {backend, threads, bind, Tc, kernels:
+ * {op: [kernel of layer 0, ...]}} (null where an op has no kernel). */
+json_t *cli_plan_json(const lif_plan *plan, int layers);
+
+/* The command line as an array of strings. */
+json_t *cli_command_line(void);
+
+/* The time now as "2026-12-02T15:30:00Z" into buf; returns buf. */
+const char *cli_utc_now(char *buf, size_t size);
+
+/* Writes j (indented) to path atomically. Returns LIF_OK, LIF_ERR_NOMEM,
+ * LIF_ERR_IO. */
+lif_status cli_write_json(const char *path, const json_t *j);
+
+/* Prints j (indented) on stdout; returns an exit status. */
+int cli_print_json(const json_t *j);
+
+/* v rounded to float32, printed with the fewest digits that give that
+ * float back ("0.8198", not 0.81979999999999997). Returns buf. */
+const char *cli_f32(char *buf, size_t size, double v);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+
+/* Writes net as a NIR 1.0 graph (HDF5) at path, atomically; dt is the time
+ * step NIR's continuous LIF is integrated with (cli/nir.c documents the
+ * layout and the mapping). Returns LIF_OK, LIF_ERR_UNSUPPORTED (built
+ * without HDF5; a soft-reset network), LIF_ERR_IO. */
+lif_status nir_write(lif_net *net, const char *path, double dt);
 
 #endif

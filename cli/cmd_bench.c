@@ -44,7 +44,7 @@ static const cli_flag bench_flags[] = {
     {"hidden", FLAG_OPTION, "hidden", "N", "one hidden Linear+LIF layer of N neurons (none)"},
     {"tc", FLAG_PLAN, "Tc", "N|auto", "time steps per chunk (auto), as lif train"},
     {"memory-budget", FLAG_PLAN, "memory_budget", "SIZE", "most bytes of plan buffers (auto), as lif train"},
-    {"recompute", FLAG_PLAN, "recompute", "auto|on|off", "what backward recomputes (auto), as lif train"},
+    {"recompute", FLAG_PLAN, "recompute", "auto|off|input|all", "what backward recomputes (auto), as lif train"},
     {"json", FLAG_OPTION, "json", "FILE", "also write the results as JSON"},
     {"compare", FLAG_OPTION, "compare", "A B", "print the ratios between two --json files (B over A) and exit"},
     {NULL, 0, NULL, NULL, NULL},
@@ -561,6 +561,9 @@ int cmd_bench(int argc, char **argv)
 
     /* the report: what --json writes and the table shows */
     snprintf(rep.version, sizeof rep.version, "%s", lif_version());
+    snprintf(rep.git_commit, sizeof rep.git_commit, "%s", lif_build_commit());
+    snprintf(rep.compiler, sizeof rep.compiler, "%s", lif_build_compiler());
+    snprintf(rep.build_type, sizeof rep.build_type, "%s", lif_build_type());
     lif_measure_machine *rm = &rep.machine;
     snprintf(rm->cpu, sizeof rm->cpu, "%s", m.cpu->model);
     snprintf(rm->vendor, sizeof rm->vendor, "%s", m.cpu->vendor);

@@ -27,6 +27,7 @@ static const cli_flag train_flags[] = {
     {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (" DEFAULT_DATA_DIR ")"},
     {"out-dir", FLAG_OPTION, "out-dir", "DIR", "where run folders go (./logs)"},
     {"resume", FLAG_OPTION, "resume", "FILE", "continue from a checkpoint (.lif)"},
+    {"init", FLAG_OPTION, "init", "FILE", "start from these weights: safetensors or a folder of .npy (reference names; shapes must match the recipe)"},
     {"amp", FLAG_OPTION, "amp", NULL, "mixed precision: not supported yet (error)"},
     {"opt", FLAG_RECIPE, "opt", "adam|sgd", "optimizer (adam)"},
     {"momentum", FLAG_RECIPE, "momentum", "M", "SGD momentum (0.9)"},
@@ -50,7 +51,7 @@ static const cli_flag train_flags[] = {
     {"surrogate", FLAG_RECIPE, "surrogate", "atan|sigmoid", "surrogate gradient (atan)"},
     {"alpha", FLAG_RECIPE, "alpha", "A", "surrogate sharpness (atan 2, sigmoid 4)"},
     {"loss", FLAG_RECIPE, "loss", "mse|ce", "loss on the output firing rate (mse)"},
-    {"quiet", FLAG_OPTION, "quiet", NULL, "print only the per-epoch lines"},
+    {"quiet", FLAG_OPTION, "quiet", NULL, "print only the run folder and the per-epoch lines (no progress)"},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -60,39 +61,57 @@ static void train_help(void)
            "Trains Poisson encoder -> Linear -> LIF (784 -> 10, no bias by default) with BPTT\n"
            "and a surrogate gradient; flags are those of SpikingJelly's lif_fc_mnist.py (one or\n"
            "two dashes) plus lif's own. Writes <out-dir>/T{T}_b{b}_{opt}_lr{lr}/: args.txt,\n"
-           "log.jsonl, timing.jsonl, checkpoint_latest.lif, checkpoint_max.lif, v_t_array.npy,\n"
-           "s_t_array.npy.\n\nflags:\n");
+           "recipe.json, run.json, log.jsonl, timing.jsonl, checkpoint_latest.lif,\n"
+           "checkpoint_max.lif, v_t_array.npy, s_t_array.npy (lif plot RUN_DIR draws them).\n\nflags:\n");
     cli_print_flags(stdout, train_flags);
     printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
 }
 
-/* Progress on stdout: a bar redrawn in place on a terminal, a plain line
- * per quarter otherwise. */
+/* Progress on stderr: on a terminal a bar redrawn at most 10 times a
+ * second with images/s, the ETA of the pass and its running loss; else a
+ * plain line per quarter. After the first batch of the first epoch (when
+ * the spike densities have settled the kernels) the kernels line goes to
+ * stdout. */
 typedef struct progress {
     const char *what;
     int tty, quiet, last_quarter;
+    double last_draw;
+    const lif_plan *kernels_of;  /* print its kernels at the first call, then NULL */
 } progress;
 
-static void on_progress(void *ctx, long done, long total, double seconds)
+static void print_kernels(const lif_plan *plan);
+
+static void on_progress(void *ctx, long done, long total, double seconds, double loss)
 {
     progress *p = ctx;
     if (p->quiet)
         return;
+    if (p->kernels_of) {
+        print_kernels(p->kernels_of);
+        p->kernels_of = NULL;
+    }
     double speed = seconds > 0 ? done / seconds : 0.0;
     if (p->tty) {
+        double now = lif_now();
+        if (done < total && now - p->last_draw < 0.1)
+            return;
+        p->last_draw = now;
+        if (done == total) {
+            fprintf(stderr, "\r%*s\r", 100, "");
+            return;
+        }
+        long eta = speed > 0 ? (long)((total - done) / speed + 0.5) : 0;
         int width = 30, fill = (int)(width * done / total);
-        printf("\r%-5s [%.*s%*s] %ld/%ld %.0f images/s", p->what, fill,
-               "==============================", width - fill, "", done, total, speed);
-        if (done == total)
-            printf("\r%*s\r", 80, "");
-        fflush(stdout);
+        fprintf(stderr, "\r%-5s [%.*s%*s] %ld/%ld %.0f images/s, ETA %ld:%02ld, loss %.4f  ",
+                p->what, fill, "==============================", width - fill, "", done, total,
+                speed, eta / 60, eta % 60, loss);
         return;
     }
     int quarter = (int)(4 * done / total);
     if (quarter > p->last_quarter && done < total) {
         p->last_quarter = quarter;
-        printf("%s: %ld/%ld images, %.0f images/s\n", p->what, done, total, speed);
-        fflush(stdout);
+        fprintf(stderr, "%s: %ld/%ld images, %.0f images/s, loss %.4f\n", p->what, done, total,
+                speed, loss);
     }
 }
 
@@ -256,7 +275,9 @@ static int check_same_run(const char *run_dir, const char *resume, const lif_rec
         int epoch;
         const char *m = strstr(line, "\"max_test_acc\": ");
         if (sscanf(line, "{\"epoch\": %d", &epoch) == 1 && epoch == ts->epoch && m)
-            bad = strtod(m + strlen("\"max_test_acc\": "), NULL) != ts->max_test_acc;
+            /* log.jsonl holds float32 values (their shortest text) */
+            bad = (float)strtod(m + strlen("\"max_test_acc\": "), NULL) !=
+                  (float)ts->max_test_acc;
     }
     fclose(f);
     if (bad) {
@@ -489,6 +510,56 @@ static void print_kernels(const lif_plan *plan)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf("%s %s", i ? "," : "", lif_plan_kernel(plan, ops[i], 0));
     printf("\n\n");
+    fflush(stdout);
+}
+
+/* What run.json and recipe.json record. */
+typedef struct run_info {
+    const char *run_dir, *data_dir, *resume, *init, *started;
+    const lif_recipe *r;
+    const lif_plan_opts *opts;
+    const lif_plan *plan;
+    const lif_net *net;
+} run_info;
+
+/* Writes recipe.json and run.json into the run folder (atomically);
+ * settled: the first batch has chosen the kernels. Prints the error and
+ * returns an exit status. */
+static int write_run_files(const run_info *ri, int settled)
+{
+    char path[4200];
+    lif_status st = LIF_OK;
+    char *recipe = lif_recipe_to_json(ri->r), *options = lif_plan_opts_to_json(ri->opts);
+    json_t *run = json_object(), *rj = recipe ? json_loads(recipe, 0, NULL) : NULL,
+           *oj = options ? json_loads(options, 0, NULL) : NULL;
+    if (!run || !rj || !oj) {
+        st = lif_error(LIF_ERR_NOMEM, "%s: out of memory writing run.json", ri->run_dir);
+        goto done;
+    }
+    json_object_set_new(run, "lif_run", json_integer(1));
+    json_object_set_new(run, "command", cli_command_line());
+    json_object_set_new(run, "start_time", json_string(ri->started));
+    json_object_set_new(run, "data_dir", json_string(ri->data_dir));
+    json_object_set_new(run, "run_dir", json_string(ri->run_dir));
+    json_object_set_new(run, "resume", cli_jstr(ri->resume));
+    json_object_set_new(run, "init", cli_jstr(ri->init));
+    json_object_set(run, "recipe", rj);
+    json_object_set(run, "options", oj);
+    json_object_set_new(run, "plan", cli_plan_json(ri->plan, lif_net_layers(ri->net)));
+    json_object_set_new(run, "kernels_settled", json_boolean(settled));
+    json_object_set_new(run, "provenance", cli_provenance());
+    snprintf(path, sizeof path, "%s/recipe.json", ri->run_dir);
+    if (!settled && (st = cli_write_json(path, rj)) != LIF_OK)
+        goto done;
+    snprintf(path, sizeof path, "%s/run.json", ri->run_dir);
+    st = cli_write_json(path, run);
+done:
+    json_decref(run);
+    json_decref(rj);
+    json_decref(oj);
+    free(recipe);
+    free(options);
+    return st == LIF_OK ? 0 : cli_fail("train", st);
 }
 
 static void escape_time(char *buf, size_t size, double seconds_left)
@@ -540,6 +611,12 @@ int cmd_train(int argc, char **argv)
     if (!out_dir)
         out_dir = "./logs";
 
+    const char *init = cli_get(&args, "init");
+    if (resume && init) {
+        fprintf(stderr, "lif train: --init and -resume together: a resumed run continues from its "
+                        "checkpoint's weights; drop --init\n");
+        return LIF_EXIT_USAGE;
+    }
     if (resume && config) {
         fprintf(stderr, "lif train: --config and -resume together: a resumed run keeps its "
                         "checkpoint's recipe; drop --config\n");
@@ -600,6 +677,16 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail("train", st);
         goto done;
     }
+    if (init) {
+        lif_ckpt t = {0};
+        if ((st = lif_weights_load(init, &t)) != LIF_OK ||
+            (st = lif_weights_apply(net, &t, init)) != LIF_OK) {
+            lif_ckpt_free(&t);
+            rc = cli_fail_input("train", st);
+            goto done;
+        }
+        lif_ckpt_free(&t);
+    }
     lif_layer_view first, last;
     lif_net_layer(net, 0, &first);
     lif_net_layer(net, lif_net_layers(net) - 1, &last);
@@ -644,46 +731,45 @@ int cmd_train(int argc, char **argv)
     if (stale && !quiet)
         printf("removed %d temporary file%s that interrupted saves left in %s\n", stale,
                stale == 1 ? "" : "s", run_dir);
-    if (!quiet) {
+    if (!quiet)
         print_namespace(stdout, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
-        printf("%s\n", run_dir);
+    printf("%s\n", run_dir);  /* where the run goes, even with --quiet */
+    if (!quiet)
         printf("data: %d training and %d test images of %dx%d from %s\n", train.n, test.n,
                train.rows, train.cols, data_dir);
+    if (!quiet)
         cli_print_plan(stdout, plan);
-        fflush(stdout);
-    }
+    fflush(stdout);
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     FILE *af = fopen(path, "w");
-    char *json = lif_recipe_to_json(&r), *ojson = lif_plan_opts_to_json(&opts);
-    if (!af || !json || !ojson) {
+    if (!af) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
-        if (af)
-            fclose(af);
-        free(json);
-        free(ojson);
         rc = LIF_EXIT_FAIL;
         goto done;
     }
     print_namespace(af, &r, &opts, device ? device : "cpu", data_dir, out_dir, resume);
-    fprintf(af, "%s\n%s\n", json, ojson);
-    free(json);
-    free(ojson);
     if (fclose(af) != 0) {
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
         rc = LIF_EXIT_FAIL;
         goto done;
     }
+    char started[32];
+    cli_utc_now(started, sizeof started);
+    run_info ri = {run_dir, data_dir, resume, init, started, &r, &opts, plan, net};
+    if ((rc = write_run_files(&ri, 0)) != 0)
+        goto done;
     if (!(log = open_log(run_dir, "log.jsonl", resume != NULL, ts.epoch)) ||
         !(timing = open_log(run_dir, "timing.jsonl", resume != NULL, ts.epoch))) {
         rc = LIF_EXIT_FAIL;
         goto done;
     }
 
-    int tty = isatty(STDOUT_FILENO);
+    int tty = isatty(STDERR_FILENO);
     int first_epoch = ts.epoch + 1;
     for (int epoch = first_epoch; epoch < r.epochs; epoch++) {
         lif_epoch_stats tr, te;
-        progress pt = {"train", tty, quiet, 0}, pe = {"test", tty, quiet, 0};
+        progress pt = {"train", tty, quiet, 0, 0.0, epoch == first_epoch ? plan : NULL},
+                 pe = {"test", tty, quiet, 0, 0.0, NULL};
         double t0 = lif_now();
         if ((st = lif_train_epoch(plan, &train, (uint32_t)epoch, on_progress, &pt, &tr)) != LIF_OK ||
             (st = lif_evaluate(plan, &test, (uint32_t)epoch, on_progress, &pe, &te)) != LIF_OK) {
@@ -705,9 +791,12 @@ int cmd_train(int argc, char **argv)
                 goto done;
             }
         }
-        fprintf(log, "{\"epoch\": %d, \"train_loss\": %.17g, \"train_acc\": %.17g, "
-                     "\"test_loss\": %.17g, \"test_acc\": %.17g, \"max_test_acc\": %.17g}\n",
-                epoch, tr.loss, tr.acc, te.loss, te.acc, ts.max_test_acc);
+        char v[5][32];
+        fprintf(log, "{\"epoch\": %d, \"train_loss\": %s, \"train_acc\": %s, "
+                     "\"test_loss\": %s, \"test_acc\": %s, \"max_test_acc\": %s}\n",
+                epoch, cli_f32(v[0], 32, tr.loss), cli_f32(v[1], 32, tr.acc),
+                cli_f32(v[2], 32, te.loss), cli_f32(v[3], 32, te.acc),
+                cli_f32(v[4], 32, ts.max_test_acc));
         fprintf(timing, "{\"epoch\": %d, \"train_seconds\": %.6f, \"test_seconds\": %.6f, "
                         "\"train_images_per_s\": %.3f, \"test_images_per_s\": %.3f}\n",
                 epoch, tr.seconds, te.seconds, train_speed, test_speed);
@@ -727,8 +816,8 @@ int cmd_train(int argc, char **argv)
         char when[64];
         escape_time(when, sizeof when, (lif_now() - t0) * (r.epochs - epoch - 1));
         printf("escape time = %s\n\n", when);
-        if (!quiet && epoch == first_epoch)  /* the first batch has settled the kernels */
-            print_kernels(plan);
+        if (epoch == first_epoch && (rc = write_run_files(&ri, 1)) != 0)
+            goto done;
         fflush(stdout);
     }
     rc = final_trace(plan, &test, (uint32_t)(ts.epoch < 0 ? 0 : ts.epoch), r.T, run_dir);

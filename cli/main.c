@@ -16,6 +16,8 @@ static const command commands[] = {
     {"train", cmd_train, "train a network (the reference recipe by default)"},
     {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
     {"bench", cmd_bench, "benchmark backends side by side (training and inference images/s)"},
+    {"export", cmd_export, "write a checkpoint's weights as safetensors, .npy files or NIR (HDF5)"},
+    {"plot", cmd_plot, "draw a run folder's curves, spikes, membrane, weights and input as PNGs"},
     {"info", cmd_info, "show the version, the CPU and the backends and kernels"},
 };
 
@@ -74,6 +76,8 @@ static int run(int argc, char **argv)
         printf("lif %s\n", lif_version());
         return LIF_EXIT_OK;
     }
+    cli_main_argc = argc;
+    cli_main_argv = argv;
     check_forced_kernels();
     const lif_cpu *cpu = lif_cpu_get();
     if (cpu->cap_ignored[0])
@@ -82,7 +86,7 @@ static int run(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, info; see lif --help)\n",
+    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, export, plot, info; see lif --help)\n",
             argv[1]);
     return LIF_EXIT_USAGE;
 }

@@ -610,9 +610,33 @@ static void test_train(void)
     check_npy("out1/" RUN_NAME "/v_t_array.npy", 12, r.cmd);
     check_npy("out1/" RUN_NAME "/s_t_array.npy", 12, r.cmd);
     char *args = slurp_text("out1/" RUN_NAME "/args.txt");
-    CHECK(args && strstr(args, "T=12") && strstr(args, "b=32") && strstr(args, "\"seed\""),
-          "args.txt lacks the namespace or recipe: %s", r.cmd);
+    CHECK(args && strncmp(args, "Namespace(T=12,", 15) == 0 && strstr(args, "b=32") &&
+              count_lines(args) == 1,
+          "args.txt is not the one Namespace line: %s\n%s", r.cmd, args ? args : "(none)");
     free(args);
+    /* recipe.json is the recipe; run.json the command, recipe, plan and provenance */
+    lif_recipe want, got;
+    lif_recipe_default(&want);
+    lif_recipe_default(&got);
+    want.T = 12;
+    want.batch = 32;
+    want.epochs = 2;
+    want.seed = 1;
+    lif_status rst = lif_recipe_load(&got, "out1/" RUN_NAME "/recipe.json");
+    char *wj = lif_recipe_to_json(&want), *gj = lif_recipe_to_json(&got);
+    CHECK(rst == LIF_OK && wj && gj && strcmp(wj, gj) == 0, "recipe.json: %s\n%s\nwant\n%s",
+          lif_last_error(), gj ? gj : "", wj ? wj : "");
+    free(wj);
+    free(gj);
+    char *run = slurp_text("out1/" RUN_NAME "/run.json");
+    CHECK(run && strstr(run, "\"lif_version\": \"") && strstr(run, "\"git_commit\"") &&
+              strstr(run, "\"compiler\": \"") && strstr(run, "\"model\": \"") &&
+              strstr(run, "\"isa\": \"") && strstr(run, "\"linear_fwd\": [") &&
+              strstr(run, "\"kernels_settled\": true") && strstr(run, "\"start_time\": \"20") &&
+              strstr(run, "\"data_dir\": \"data/flat\"") && strstr(run, "\"train\",") &&
+              strstr(run, "\"threads\": "),
+          "run.json lacks a field: %s\n%s", r.cmd, run ? run : "(none)");
+    free(run);
 
     lif_net *net = NULL;
     lif_train_state ts;
@@ -670,12 +694,14 @@ static void test_determinism(void)
               same_bytes("out1/" RUN_NAME "/checkpoint_latest.lif",
                          "out_bind/" RUN_NAME "/checkpoint_latest.lif"),
           "--threads 0 --bind cores changed the results (out1, out_bind): %s", r.cmd);
-    char *args = slurp_text("out_bind/" RUN_NAME "/args.txt");
-    CHECK(args && strstr(args, "threads=2,") && strstr(args, "bind='cores'") &&
-              strstr(args, "\"threads\": 2") && strstr(args, "\"bind\": \"cores\""),
-          "args.txt does not record threads 2 (OMP_NUM_THREADS) and bind cores: %s\n%s", r.cmd,
-          args ? args : "(none)");
+    char *args = slurp_text("out_bind/" RUN_NAME "/args.txt"),
+         *runj = slurp_text("out_bind/" RUN_NAME "/run.json");
+    CHECK(args && strstr(args, "threads=2,") && strstr(args, "bind='cores'") && runj &&
+              strstr(runj, "\"threads\": 2") && strstr(runj, "\"bind\": \"cores\""),
+          "args.txt, run.json do not record threads 2 (OMP_NUM_THREADS) and bind cores: %s\n%s",
+          r.cmd, args ? args : "(none)");
     free(args);
+    free(runj);
     run_free(&r);
     /* the same bits for 1, 2, 3 and 8 threads on the openmp backend, and
      * for -j 0 and -j 2 (the loader workers are recorded only) */
@@ -750,11 +776,13 @@ static void test_determinism(void)
     r = run_lif("OMP_NUM_THREADS=3", TRAIN_BASE " -epochs 1 -out-dir out_autothr", flat);
     CHECK(r.status == 0, "exit %d, stderr: %s\n  repro: %s", r.status, r.err, r.cmd);
     args = slurp_text("out_autothr/" RUN_NAME "/args.txt");
-    CHECK(args && strstr(args, "threads=3,") && strstr(args, "bind='none'") &&
-              strstr(args, "\"threads\": 3") && strstr(args, "\"bind\": \"none\""),
+    runj = slurp_text("out_autothr/" RUN_NAME "/run.json");
+    CHECK(args && strstr(args, "threads=3,") && strstr(args, "bind='none'") && runj &&
+              strstr(runj, "\"threads\": 3") && strstr(runj, "\"bind\": \"none\""),
           "args.txt does not record threads 3 (OMP_NUM_THREADS) and bind none: %s\n%s", r.cmd,
           args ? args : "(none)");
     free(args);
+    free(runj);
     run_free(&r);
 }
 
@@ -1257,7 +1285,32 @@ static void test_variants(void)
     CHECK(check_epoch_lines(r.out, 0, r.cmd) == 1, "want one epoch line: %s", r.cmd);
     CHECK(has_line_starting(r.out, "train speed ="), "no train speed line: %s", r.cmd);
     CHECK(has_line_starting(r.out, "escape time = "), "no escape time line: %s", r.cmd);
-    CHECK(r.err[0] == '\0', "stderr not empty: %s  repro: %s", r.err, r.cmd);
+    /* progress goes to stderr (a plain line per quarter off a terminal, with
+     * the running loss); the kernels line comes before the first epoch line */
+    CHECK(has_line_starting(r.err, "train: ") && has_line_starting(r.err, "test: ") &&
+              strstr(r.err, "images/s, loss 0.") && !has_line_starting(r.out, "train: "),
+          "progress lines not on stderr: stderr:\n%s\nstdout:\n%s\n  repro: %s", r.err, r.out,
+          r.cmd);
+    const char *kl = strstr(r.out, "\nkernels: "), *el = strstr(r.out, "\nepoch =0,");
+    CHECK(kl && el && kl < el, "the kernels line does not come before the first epoch line:\n%s"
+          "  repro: %s", r.out, r.cmd);
+    run_free(&r);
+    /* --quiet still says where the run goes, first */
+    r = run_lif(NULL, "train -T 8 -b 32 -epochs 1 -data-dir %s -out-dir out_quiet --quiet", flat);
+    CHECK(r.status == 0 && strncmp(r.out, "out_quiet/T8_b32_adam_lr0.001\n", 30) == 0 &&
+              r.err[0] == '\0',
+          "--quiet: exit %d, stdout does not start with the run folder, or stderr not empty:\n%s"
+          "%s  repro: %s", r.status, r.out, r.err, r.cmd);
+    run_free(&r);
+    /* a mistyped flag gets a suggestion */
+    r = run_lif(NULL, "train --epoch 2 -data-dir %s", flat);
+    CHECK(r.status == 2 && strstr(r.err, "unknown flag '--epoch' (did you mean -epochs?"),
+          "--epoch: exit %d, no 'did you mean -epochs?': %s  repro: %s", r.status, r.err, r.cmd);
+    run_free(&r);
+    r = run_lif(NULL, "eval --zzzz 1");
+    CHECK(r.status == 2 && strstr(r.err, "unknown flag '--zzzz'") && !strstr(r.err, "did you mean"),
+          "--zzzz: exit %d, or a suggestion for a flag nothing resembles: %s  repro: %s", r.status,
+          r.err, r.cmd);
     run_free(&r);
 }
 
@@ -1356,9 +1409,9 @@ static void test_backend_lists(void)
     CHECK(n > 0 && others == 0, "--config with backend scalar: %d chosen kernels, %d not "
           "scalar's: %s\n  repro: %s", n, others, r.err, r.cmd);
     check_log("out_plancfg/T8_b32_adam_lr0.001", 1, r.cmd);
-    char *args = slurp_text("out_plancfg/T8_b32_adam_lr0.001/args.txt");
+    char *args = slurp_text("out_plancfg/T8_b32_adam_lr0.001/run.json");
     CHECK(args && strstr(args, "\"Tc\": 4") && strstr(args, "\"backend\": \"scalar\""),
-          "--config plan.json: args.txt does not record Tc 4 and backend scalar: %s", r.cmd);
+          "--config plan.json: run.json does not record Tc 4 and backend scalar: %s", r.cmd);
     free(args);
     run_free(&r);
 

@@ -312,6 +312,9 @@ static void test_threaded(void)
 static void fill_report(lif_measure_report *r)
 {
     snprintf(r->version, sizeof r->version, "0.1.0");
+    snprintf(r->git_commit, sizeof r->git_commit, "0123456789abcdef0123456789abcdef01234567-dirty");
+    snprintf(r->compiler, sizeof r->compiler, "GNU 12.2.0");
+    snprintf(r->build_type, sizeof r->build_type, "Release");
     snprintf(r->machine.cpu, sizeof r->machine.cpu, "CPU \"quoted\" \\ tab\t é");
     snprintf(r->machine.vendor, sizeof r->machine.vendor, "AuthenticAMD");
     snprintf(r->machine.isa, sizeof r->machine.isa, "avx2");
@@ -364,6 +367,10 @@ static void fill_report(lif_measure_report *r)
 static void check_same_report(const lif_measure_report *a, const lif_measure_report *b)
 {
     CHECK(strcmp(a->version, b->version) == 0, "version");
+    CHECK(strcmp(a->git_commit, b->git_commit) == 0 && strcmp(a->compiler, b->compiler) == 0 &&
+              strcmp(a->build_type, b->build_type) == 0,
+          "provenance: '%s' '%s' '%s' vs '%s' '%s' '%s'", a->git_commit, a->compiler, a->build_type,
+          b->git_commit, b->compiler, b->build_type);
     const lif_measure_machine *ma = &a->machine, *mb = &b->machine;
     CHECK(strcmp(ma->cpu, mb->cpu) == 0 && strcmp(ma->vendor, mb->vendor) == 0 &&
               strcmp(ma->isa, mb->isa) == 0 && strcmp(ma->best_isa, mb->best_isa) == 0 &&

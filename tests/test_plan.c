@@ -1285,13 +1285,17 @@ static void free_synth(lif_dataset *d)
 
 typedef struct prog {
     long calls, last_done, last_total;
-    int monotone;
+    int monotone, bad_loss;
+    double last_loss;
 } prog;
 
-static void on_progress(void *ctx, long done, long total, double seconds)
+static void on_progress(void *ctx, long done, long total, double seconds, double loss)
 {
     prog *p = ctx;
     (void)seconds;
+    if (!(loss >= 0) || !isfinite(loss))
+        p->bad_loss = 1;  /* the running loss: a finite number >= 0 */
+    p->last_loss = loss;
     if (done <= p->last_done)
         p->monotone = 0;
     p->calls++;
@@ -1328,7 +1332,7 @@ static void test_epochs(void)
     }
     lif_epoch_stats sa = {0}, sb = {0}, first = {0};
     for (uint32_t ep = 0; ep < 4; ep++) {
-        prog pg = {0, 0, 0, 1};
+        prog pg = {0, 0, 0, 1, 0, 0.0};
         lif_status st = lif_train_epoch(pa, &train, ep, on_progress, &pg, &sa);
         CHECK(st == LIF_OK, "train_epoch %u: %s %s", ep, lif_last_error(), rp);
         st = lif_train_epoch(pb, &train, ep, NULL, NULL, &sb);
@@ -1338,9 +1342,10 @@ static void test_epochs(void)
         /* drop_last: 250 / 16 * 16 = 240 */
         CHECK(sa.samples == 240, "epoch %u: %ld samples, want 240 (drop_last) %s", ep, sa.samples,
               rp);
-        CHECK(pg.calls == 15 && pg.monotone && pg.last_done == 240 && pg.last_total == 240,
-              "progress: %ld calls, last %ld/%ld, monotone %d %s", pg.calls, pg.last_done,
-              pg.last_total, pg.monotone, rp);
+        CHECK(pg.calls == 15 && pg.monotone && !pg.bad_loss && pg.last_done == 240 &&
+                  pg.last_total == 240,
+              "progress: %ld calls, last %ld/%ld, monotone %d, bad running loss %d %s", pg.calls,
+              pg.last_done, pg.last_total, pg.monotone, pg.bad_loss, rp);
         CHECK(sa.loss == sb.loss && sa.acc == sb.acc, "epoch %u: twin stats differ %s", ep, rp);
         CHECK(params_equal(a, b), "epoch %u: two nets from the same recipe differ %s", ep, rp);
         CHECK(lif_net_step(a) == 15L * (ep + 1), "step %ld after epoch %u %s", lif_net_step(a),
@@ -1354,10 +1359,12 @@ static void test_epochs(void)
         lif_net *c = synth_net(0, 5);
         copy_params(c, a);
         lif_epoch_stats ev = {0};
-        prog pg = {0, 0, 0, 1};
+        prog pg = {0, 0, 0, 1, 0, 0.0};
         lif_status st = lif_evaluate(pa, &test, 4, on_progress, &pg, &ev);
         CHECK(st == LIF_OK, "evaluate: %s %s", lif_last_error(), rp);
         CHECK(ev.samples == 101, "evaluate: %ld samples, want 101 %s", ev.samples, rp);
+        CHECK(pg.last_loss == ev.loss, "evaluate: the last running loss %.17g is not the "
+              "pass's loss %.17g %s", pg.last_loss, ev.loss, rp);
         CHECK(pg.calls == 7 && pg.last_done == 101, "evaluate progress %ld calls, last %ld %s",
               pg.calls, pg.last_done, rp);
         CHECK(params_equal(a, c) && lif_net_step(a) == 60, "evaluate changed the net %s", rp);

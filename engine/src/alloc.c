@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "lif_git.h" /* generated at build time: cmake/gitcommit.cmake */
 
 void *lif_alloc(size_t n)
 {
@@ -25,3 +26,7 @@ double lif_now(void)
 }
 
 const char *lif_version(void) { return LIF_VERSION_STRING; }
+
+const char *lif_build_commit(void) { return LIF_GIT_COMMIT; }
+const char *lif_build_compiler(void) { return LIF_COMPILER; }
+const char *lif_build_type(void) { return LIF_BUILD_TYPE; }

@@ -114,6 +114,9 @@ static json_t *report_obj(const lif_measure_report *r)
     }
     put(root, "lif_bench", json_integer(LIF_MEASURE_FORMAT), &ok);
     put(root, "version", jstr(r->version), &ok);
+    put(root, "git_commit", r->git_commit[0] ? jstr(r->git_commit) : json_null(), &ok);
+    put(root, "compiler", jstr(r->compiler), &ok);
+    put(root, "build_type", jstr(r->build_type), &ok);
 
     const lif_measure_machine *mm = &r->machine;
     put(m, "cpu", jstr(mm->cpu), &ok);
@@ -429,6 +432,16 @@ static lif_status from_json(const char *file, const json_t *root, lif_measure_re
         (st = get_obj(&d, root, "machine", &m)) != LIF_OK ||
         (st = get_obj(&d, root, "config", &c)) != LIF_OK ||
         (st = get_num(&d, root, "peak_rss_mb", &r->peak_rss_mb)) != LIF_OK)
+        return st;
+    /* provenance: optional (older files lack it); null is "unknown" */
+    if (has(root, "git_commit") && !json_is_null(json_object_get(root, "git_commit")) &&
+        (st = get_str(&d, root, "git_commit", r->git_commit, sizeof r->git_commit)) != LIF_OK)
+        return st;
+    if (has(root, "compiler") &&
+        (st = get_str(&d, root, "compiler", r->compiler, sizeof r->compiler)) != LIF_OK)
+        return st;
+    if (has(root, "build_type") &&
+        (st = get_str(&d, root, "build_type", r->build_type, sizeof r->build_type)) != LIF_OK)
         return st;
 
     rd dm = {file, "machine."};

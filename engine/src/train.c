@@ -66,7 +66,7 @@ static lif_status run_pass(lif_plan *plan, const lif_dataset *d, const uint32_t 
         correct += res.correct;
         done += nb;
         if (progress)
-            progress(ctx, done, n_samples, lif_now() - t_start);
+            progress(ctx, done, n_samples, lif_now() - t_start, loss_sum / done);
     }
     out->samples = done;
     out->loss = done ? loss_sum / done : 0.0;

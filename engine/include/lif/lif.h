@@ -12,4 +12,5 @@
 #include "lif/measure.h"
 #include "lif/net.h"
 #include "lif/topology.h"
+#include "lif/weights.h"
 #endif

@@ -207,6 +207,10 @@ typedef struct lif_measure_config {
 
 typedef struct lif_measure_report {
     char version[32];           /* lif_version() of the run */
+    char git_commit[64];        /* lif_build_commit() ("" unknown: JSON null; files
+                                   written before these fields read back "") */
+    char compiler[64];          /* lif_build_compiler() */
+    char build_type[32];        /* lif_build_type() */
     lif_measure_machine machine;
     lif_measure_config config;
     double peak_rss_mb;

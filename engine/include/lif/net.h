@@ -257,8 +257,10 @@ typedef struct lif_epoch_stats {
     double seconds;   /* wall time of the pass */
 } lif_epoch_stats;
 
-/* Called after each batch with samples done and total. */
-typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds);
+/* Called after each batch with samples done and total, the seconds since
+ * the pass began and the sample-weighted mean loss of the batches so far. */
+typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds,
+                                double loss);
 
 /* One training epoch: shuffles d deterministically from (seed, epoch),
  * drops the last partial batch, trains in batches of the plan's B. */
@@ -278,6 +280,13 @@ double lif_now(void);
 
 /* Library version string. */
 const char *lif_version(void);
+
+/* How this liblif was built: the git commit of its sources (40 hex digits,
+ * "-dirty" appended when tracked files had changes; "" when built outside
+ * git), the C compiler ("GNU 12.2.0") and CMake's build type ("Release"). */
+const char *lif_build_commit(void);
+const char *lif_build_compiler(void);
+const char *lif_build_type(void);
 
 #ifdef __cplusplus
 }
