@@ -56,7 +56,9 @@ static void train_help(void)
            "log.jsonl, timing.jsonl, checkpoint_latest.lif, checkpoint_max.lif, v_t_array.npy,\n"
            "s_t_array.npy.\n\nflags:\n");
     cli_print_flags(stdout, train_flags);
-    printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
+    printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure, 130/143 stopped by\n"
+           "SIGINT/SIGTERM (after the running batch; checkpoint_latest.lif saved, a second\n"
+           "signal exits at once)\n");
 }
 
 /* Progress on stdout: a bar redrawn in place on a terminal, a plain line
@@ -449,19 +451,30 @@ int cmd_train(int argc, char **argv)
 
     int tty = isatty(STDOUT_FILENO);
     int first_epoch = ts.epoch + 1;
+    /* SIGINT/SIGTERM: stop after the running batch, save, say how to resume */
+    char resume_line[8192];
+    snprintf(path, sizeof path, "%s/checkpoint_latest.lif", run_dir);
+    cli_resume_line(resume_line, sizeof resume_line, path, &args, config ? &opts : NULL);
+    cli_stop_install();
+    lif_plan_set_stop(plan, cli_stop_poll, NULL);
     for (int epoch = first_epoch; epoch < r.epochs; epoch++) {
         lif_epoch_stats tr, te;
         progress pt = {"train", tty, quiet, 0}, pe = {"test", tty, quiet, 0};
         double t0 = lif_now();
-        if ((st = lif_train_epoch(plan, &train, (uint32_t)epoch, on_progress, &pt, &tr)) != LIF_OK ||
+        if ((st = lif_train_epoch_resume(plan, &train, (uint32_t)epoch, &ts.part, on_progress, &pt,
+                                         &tr)) != LIF_OK ||
             (st = lif_evaluate(plan, &test, (uint32_t)epoch, on_progress, &pe, &te)) != LIF_OK) {
-            rc = cli_fail("train", st);
+            rc = st == LIF_ERR_CANCELLED
+                     ? cli_train_interrupted(net, &ts, run_dir, epoch, (long)train.n / r.batch * r.batch,
+                                             resume_line, tty && !quiet)
+                     : cli_fail("train", st);
             goto done;
         }
         int better = te.acc > ts.max_test_acc;
         if (better)
             ts.max_test_acc = te.acc;
         ts.epoch = epoch;
+        memset(&ts.part, 0, sizeof ts.part); /* the epoch is whole */
         double train_speed = tr.samples / tr.seconds, test_speed = te.samples / te.seconds;
         /* checkpoint_latest is the commit point and is written last: if
          * anything before it fails, a resume redoes this epoch and rewrites
@@ -501,6 +514,7 @@ int cmd_train(int argc, char **argv)
     }
     rc = final_trace(plan, &test, (uint32_t)(ts.epoch < 0 ? 0 : ts.epoch), r.T, run_dir);
 done:
+    cli_stop_restore();
     if (log && fclose(log) != 0 && rc == LIF_EXIT_OK)
         rc = LIF_EXIT_FAIL;
     if (timing && fclose(timing) != 0 && rc == LIF_EXIT_OK)
