@@ -11,8 +11,13 @@
  * SIGTERM while testing exits 143, each saying where it stopped and printing
  * the command that resumes; the saved checkpoint loads, and that command
  * finishes the run with log.jsonl and checkpoint_latest.lif byte for byte
- * those of an uninterrupted run. A second signal exits at once (143, no
- * save). */
+ * those of an uninterrupted run. A second signal exits at once (no save).
+ *
+ * Kill test: a training child is killed with SIGKILL at random moments,
+ * again and again (resuming from checkpoint_latest.lif once there is one);
+ * after every kill each checkpoint there loads, and the final resume ends
+ * with log.jsonl, checkpoint_latest.lif and checkpoint_max.lif byte for
+ * byte those of an uninterrupted run. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "lif/ckpt.h"
@@ -254,7 +259,7 @@ out:
 
 /* ---- the lif command ---- */
 
-#define TRAIN "train -T 60 -b 32 -epochs 2 --seed 5 -data-dir " DATA
+#define TRAIN "train -T 40 -b 32 -epochs 2 --seed 5 -data-dir " DATA
 
 /* The resume command printed on stderr, with lif's path, into cmd. */
 static int resume_words(const char *err, char *words, size_t size)
@@ -295,7 +300,7 @@ static void interrupt_case(int sig, const char *when, const char *out_dir, const
     snprintf(want, sizeof want, "lif train: %s: stopped in epoch 0 %s", name, where);
     CHECK(strstr(e, want) != NULL, "stderr lacks '%s': %s", want, e);
     char ck[512];
-    snprintf(ck, sizeof ck, "%s/T60_b32_adam_lr0.001/checkpoint_latest.lif", out_dir);
+    snprintf(ck, sizeof ck, "%s/T40_b32_adam_lr0.001/checkpoint_latest.lif", out_dir);
     CHECK(strstr(e, ck) != NULL, "stderr does not name %s: %s", ck, e);
     lif_net *net = NULL;
     lif_train_state ts;
@@ -319,8 +324,8 @@ static void interrupt_case(int sig, const char *when, const char *out_dir, const
     char a[512], b[512];
     const char *files[] = {"checkpoint_latest.lif", "checkpoint_max.lif", "log.jsonl"};
     for (int i = 0; i < 3; i++) {
-        snprintf(a, sizeof a, "%s/T60_b32_adam_lr0.001/%s", out_dir, files[i]);
-        snprintf(b, sizeof b, "%s/T60_b32_adam_lr0.001/%s", ref_dir, files[i]);
+        snprintf(a, sizeof a, "%s/T40_b32_adam_lr0.001/%s", out_dir, files[i]);
+        snprintf(b, sizeof b, "%s/T40_b32_adam_lr0.001/%s", ref_dir, files[i]);
         CHECK(same_file(a, b), "after %s and resume, %s differs from the uninterrupted %s", name,
               a, b);
     }
@@ -351,12 +356,97 @@ static void test_signals(void)
         CHECK(e && !strstr(e, "saved"), "the second signal should exit before saving: %s",
               e ? e : "");
         struct stat sb;
-        CHECK(stat("two/T60_b32_adam_lr0.001/checkpoint_latest.lif", &sb) != 0,
+        CHECK(stat("two/T40_b32_adam_lr0.001/checkpoint_latest.lif", &sb) != 0,
               "a checkpoint was saved although the second signal came at once");
         free(e);
     } else {
         CHECK(0, "the two-signal child never started training (two.out, two.err)");
     }
+}
+
+/* ---- kill -9 ---- */
+
+#define KILL_TRAIN "train -T 6 -b 32 -epochs 8 --seed 7 --backend scalar --quiet -data-dir " DATA
+#define KILL_RUN "T6_b32_adam_lr0.001"
+#define KILLS 30
+
+static int loads(const char *path)
+{
+    lif_net *net = NULL;
+    lif_train_state ts;
+    lif_status st = lif_net_load(path, &net, &ts);
+    lif_net_destroy(net);
+    return st == LIF_OK;
+}
+
+static void test_kill(void)
+{
+    double t0 = lif_now();
+    int rc = reap(spawn(KILL_TRAIN " -out-dir kref", "kref.out", "kref.err"));
+    double ref_s = lif_now() - t0;
+    CHECK(rc == 0, "uninterrupted run: exit %d (kref.err)", rc);
+    uint64_t seed = (uint64_t)time(NULL);
+    printf("kill test: uninterrupted run %.2f s; %d SIGKILLs at uniform random times in "
+           "[0, %.2f s], seed %llu\n", ref_s, KILLS, ref_s / 6, (unsigned long long)seed);
+    char ck[512] = "", words[1024], dir[64] = "", rundir[512], path[600];
+    int kills = 0, finished = 0, survived = 0, fresh = 0;
+    for (int i = 0; i < KILLS && !finished; i++) {
+        if (ck[0]) {
+            snprintf(words, sizeof words, "train -resume %s --backend scalar --quiet -data-dir %s",
+                     ck, DATA);
+        } else { /* no checkpoint yet: a fresh run in a fresh folder */
+            snprintf(dir, sizeof dir, "k%d", fresh++);
+            snprintf(words, sizeof words, KILL_TRAIN " -out-dir %s", dir);
+        }
+        pid_t pid = spawn(words, "kill.out", "kill.err");
+        long ms = (long)(urand(&seed) * ref_s * 1000.0 / 6); /* up to a sixth of a whole run */
+        sleep_ms(ms);
+        int ws;
+        if (waitpid(pid, &ws, WNOHANG) == pid) {
+            finished = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+            CHECK(finished, "lif %s ended by itself with status 0x%x before its kill", words, ws);
+        } else {
+            kill(pid, SIGKILL);
+            rc = reap(pid);
+            CHECK(rc == -SIGKILL || rc == 0, "killed child: status %d", rc);
+            kills++;
+        }
+        /* every checkpoint left must load */
+        const char *names[] = {"checkpoint_latest.lif", "checkpoint_max.lif"};
+        if (ck[0]) /* a resume continues in its checkpoint's folder */
+            snprintf(rundir, sizeof rundir, "%.*s", (int)(strrchr(ck, '/') - ck), ck);
+        else
+            snprintf(rundir, sizeof rundir, "%s/" KILL_RUN, dir);
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "%s/%s", rundir, names[k]);
+            struct stat sb;
+            if (stat(path, &sb) != 0)
+                continue;
+            survived++;
+            CHECK(loads(path), "after SIGKILL %d (%ld ms into lif %s), %s does not load: %s",
+                  kills, ms, words, path, lif_last_error());
+            if (k == 0 && !ck[0])
+                snprintf(ck, sizeof ck, "%.500s", path);
+        }
+    }
+    CHECK(ck[0], "no checkpoint after %d kills", kills);
+    if (!ck[0])
+        return;
+    snprintf(words, sizeof words, "train -resume %s --backend scalar --quiet -data-dir %s", ck,
+             DATA);
+    rc = reap(spawn(words, "kill.out", "kill.err"));
+    CHECK(rc == 0, "final resume (lif %s): exit %d (kill.err)", words, rc);
+    const char *files[] = {"checkpoint_latest.lif", "checkpoint_max.lif", "log.jsonl"};
+    char a[512], b[512];
+    for (int k = 0; k < 3; k++) {
+        snprintf(a, sizeof a, "%.*s/%s", (int)(strrchr(ck, '/') - ck), ck, files[k]);
+        snprintf(b, sizeof b, "kref/" KILL_RUN "/%s", files[k]);
+        CHECK(same_file(a, b), "after %d SIGKILLs and a resume, %s differs from the "
+                               "uninterrupted %s", kills, a, b);
+    }
+    printf("kill test: %d kills, %d checkpoints checked after them (all loaded), %d fresh "
+           "starts before the first checkpoint, %.1f s\n", kills, survived, fresh,
+           lif_now() - t0);
 }
 
 int main(void)
@@ -368,5 +458,6 @@ int main(void)
     }
     test_library(".");
     test_signals();
+    test_kill();
     return test_finish("test_interrupt");
 }
