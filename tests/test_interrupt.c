@@ -381,13 +381,32 @@ static int loads(const char *path)
 
 static void test_kill(void)
 {
-    double t0 = lif_now();
-    int rc = reap(spawn(KILL_TRAIN " -out-dir kref", "kref.out", "kref.err"));
+    /* the uninterrupted run, timing when its first checkpoint appears */
+    double t0 = lif_now(), first_s = 0;
+    pid_t ref = spawn(KILL_TRAIN " -out-dir kref", "kref.out", "kref.err");
+    int rc;
+    struct stat sb0;
+    for (;; sleep_ms(2)) {
+        if (!first_s && stat("kref/" KILL_RUN "/checkpoint_latest.lif", &sb0) == 0)
+            first_s = lif_now() - t0;
+        int ws;
+        pid_t w = waitpid(ref, &ws, WNOHANG);
+        if (w == ref || w < 0) {
+            rc = w == ref && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+            break;
+        }
+    }
     double ref_s = lif_now() - t0;
     CHECK(rc == 0, "uninterrupted run: exit %d (kref.err)", rc);
+    if (first_s <= 0)
+        first_s = ref_s / 8;
+    /* kills uniform in [0, 1.5 x (start-up + one epoch)]: some before the
+     * first batch, some inside an epoch, some during a save */
+    double window = 1.5 * first_s;
     uint64_t seed = (uint64_t)time(NULL);
-    printf("kill test: uninterrupted run %.2f s; %d SIGKILLs at uniform random times in "
-           "[0, %.2f s], seed %llu\n", ref_s, KILLS, ref_s / 6, (unsigned long long)seed);
+    printf("kill test: uninterrupted run %.2f s, first checkpoint at %.2f s; %d SIGKILLs at "
+           "uniform random times in [0, %.2f s], seed %llu\n", ref_s, first_s, KILLS, window,
+           (unsigned long long)seed);
     char ck[512] = "", words[1024], dir[64] = "", rundir[512], path[600];
     int kills = 0, finished = 0, survived = 0, fresh = 0;
     for (int i = 0; i < KILLS && !finished; i++) {
@@ -399,7 +418,7 @@ static void test_kill(void)
             snprintf(words, sizeof words, KILL_TRAIN " -out-dir %s", dir);
         }
         pid_t pid = spawn(words, "kill.out", "kill.err");
-        long ms = (long)(urand(&seed) * ref_s * 1000.0 / 6); /* up to a sixth of a whole run */
+        long ms = (long)(urand(&seed) * window * 1000.0);
         sleep_ms(ms);
         int ws;
         if (waitpid(pid, &ws, WNOHANG) == pid) {
