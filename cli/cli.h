@@ -104,6 +104,11 @@ void cli_resume_line(char *buf, size_t size, const char *ckpt, const cli_args *a
 int cli_train_interrupted(const lif_net *net, const lif_train_state *ts, const char *run_dir,
                           int epoch, long n_train, const char *resume_line, int newline);
 
+/* The flag tables of lif train and lif eval (tests/fuzz/fuzz_args.c parses
+ * with them). */
+extern const cli_flag train_flags[];
+extern const cli_flag eval_flags[];
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);

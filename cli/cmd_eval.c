@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-static const cli_flag eval_flags[] = {
+const cli_flag eval_flags[] = { /* cli.h: the fuzz harness parses with it too */
     {"checkpoint", FLAG_OPTION, "checkpoint", "FILE", "the checkpoint to evaluate (required)"},
     {"data-dir", FLAG_OPTION, "data-dir", "DIR", "MNIST-format IDX folder (/usr/share/datasets/fashion-mnist)"},
     {"T", FLAG_RECIPE, "T", "N", "time steps per image (the checkpoint's)"},

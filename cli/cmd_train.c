@@ -12,7 +12,7 @@
 
 #define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 
-static const cli_flag train_flags[] = {
+const cli_flag train_flags[] = { /* cli.h: the fuzz harness parses with it too */
     /* the reference script's flags (single or double dash) */
     {"T", FLAG_RECIPE, "T", "N", "simulation time steps per image (100)"},
     {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported (lif is a CPU engine)"},

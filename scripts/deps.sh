@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       zlib1g-dev libjansson-dev librandom123-dev libbenchmark-dev
-      libhwloc-dev libdnnl-dev libomp-14-dev dataset-fashion-mnist)
+      libhwloc-dev libdnnl-dev libomp-14-dev libfuzzer-14-dev dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
