@@ -139,7 +139,10 @@ static lif_status trim_log(const char *path, int last)
     char line[4096];
     while (fgets(line, sizeof line, in)) {
         int epoch;
-        if (sscanf(line, "{\"epoch\": %d", &epoch) == 1 && epoch > last)
+        size_t len = strlen(line);
+        /* a line cut short by a failed append (no newline, no epoch) goes too */
+        if (len == 0 || line[len - 1] != '\n' || sscanf(line, "{\"epoch\": %d", &epoch) != 1 ||
+            epoch > last)
             continue;
         fputs(line, out.f);
     }
@@ -162,7 +165,7 @@ static FILE *open_log(const char *run_dir, const char *name, int resume, int las
     snprintf(path, sizeof path, "%s/%s", run_dir, name);
     if (resume && trim_log(path, last_epoch) != LIF_OK)
         fprintf(stderr, "lif train: %s\n", lif_last_error());
-    else if (!(f = fopen(path, resume ? "a" : "w")))
+    else if (!(f = lif_io_fopen(path, resume ? "a" : "w")))
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
     return f;
 }

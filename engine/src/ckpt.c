@@ -11,6 +11,8 @@
 
 #include "lif/atomic.h"
 
+#include "io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -313,7 +315,7 @@ static lif_status read_file(const char *path, unsigned char **buf, size_t *len)
 {
     unsigned char *b = NULL;
     lif_status st;
-    int fd = open(path, O_RDONLY);
+    int fd = lif_io_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return lif_error(LIF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
@@ -337,7 +339,7 @@ static lif_status read_file(const char *path, unsigned char **buf, size_t *len)
     }
     size_t got = 0;
     while (got < n) {
-        ssize_t k = read(fd, b + got, n - got);
+        ssize_t k = lif_io_read(fd, b + got, n - got);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
