@@ -7,6 +7,22 @@
 
 #define MAX_ARGV 64
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    /* the parser's messages (one per refused input) go nowhere, unless
+     * LIF_FUZZ_DEBUG is set; libFuzzer and the sanitizers write to fd 2
+     * themselves, so their reports still show */
+    if (!getenv("LIF_FUZZ_DEBUG")) {
+        FILE *null = fopen("/dev/null", "w");
+        if (null)
+            stderr = null;
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 4096)
