@@ -128,6 +128,39 @@ int cli_print_json(const json_t *j);
  * float back ("0.8198", not 0.81979999999999997). Returns buf. */
 const char *cli_f32(char *buf, size_t size, double v);
 
+/* SIGINT/SIGTERM during training (cli/signals.c): install sets handlers
+ * whose first call records the signal and whose second exits 128 + signal
+ * at once; restore puts the previous handlers back. cli_stop_poll is the
+ * plan's stop callback (lif_plan_set_stop); cli_stop_signal the signal
+ * received, 0 if none. */
+void cli_stop_install(void);
+void cli_stop_restore(void);
+int cli_stop_signal(void);
+int cli_stop_poll(void *ctx);
+
+/* The command that continues a run from ckpt: -resume, the -data-dir,
+ * --quiet and run-option flags given; config_opts (when the run options
+ * came from --config, which -resume refuses) spelled as flags. */
+void cli_resume_line(char *buf, size_t size, const char *ckpt, const cli_args *args,
+                     const lif_plan_opts *config_opts);
+
+/* After a stop request: saves net and ts (ts->part: how far epoch `epoch`
+ * got, of n_train images) as run_dir/checkpoint_latest.lif, prints where the
+ * run stopped and resume_line to stderr, returns 128 + the signal (1 if the
+ * save failed). newline: end a progress bar's line on stdout first. */
+int cli_train_interrupted(const lif_net *net, const lif_train_state *ts, const char *run_dir,
+                          int epoch, long n_train, const char *resume_line, int newline);
+
+/* The flag tables of lif train and lif eval (tests/fuzz/fuzz_args.c parses
+ * with them). */
+extern const cli_flag train_flags[];
+extern const cli_flag eval_flags[];
+
+/* fopen for writing or appending through liblif's file-operation seam
+ * (engine/src/io.h, not a public header), so tests can fail the log
+ * appends of lif train as they fail a checkpoint save. */
+FILE *lif_io_fopen(const char *path, const char *mode);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);

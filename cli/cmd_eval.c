@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-static const cli_flag eval_flags[] = {
+const cli_flag eval_flags[] = { /* cli.h: the fuzz harness parses with it too */
     {"checkpoint", FLAG_OPTION, "checkpoint", "FILE", "the checkpoint to evaluate (this or --weights)"},
     {"weights", FLAG_OPTION, "weights", "FILE", "weights to evaluate instead: a safetensors file or a folder of .npy (reference names, layer.1.weight ...)"},
     {"config", FLAG_OPTION, "config", "FILE", "with --weights: the recipe (neuron, loss) they were trained with (the reference recipe)"},

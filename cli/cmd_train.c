@@ -17,7 +17,7 @@
 
 #define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 
-static const cli_flag train_flags[] = {
+const cli_flag train_flags[] = { /* cli.h: the fuzz harness parses with it too */
     /* the reference script's flags (single or double dash) */
     {"T", FLAG_RECIPE, "T", "N", "simulation time steps per image (100)"},
     {"device", FLAG_OPTION, "device", "DEV", "only 'cpu' is supported (lif is a CPU engine)"},
@@ -64,7 +64,9 @@ static void train_help(void)
            "recipe.json, run.json, log.jsonl, timing.jsonl, checkpoint_latest.lif,\n"
            "checkpoint_max.lif, v_t_array.npy, s_t_array.npy (lif plot RUN_DIR draws them).\n\nflags:\n");
     cli_print_flags(stdout, train_flags);
-    printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure\n");
+    printf("\nexit status: 0 done, 2 bad flag or input file, 1 run-time failure, 130/143 stopped by\n"
+           "SIGINT/SIGTERM (after the running batch; checkpoint_latest.lif saved, a second\n"
+           "signal exits at once)\n");
 }
 
 /* Progress on stderr: on a terminal a bar redrawn at most 10 times a
@@ -376,7 +378,10 @@ static lif_status copy_log(const char *from, const char *to, int last)
     char line[4096];
     while (fgets(line, sizeof line, in)) {
         int epoch;
-        if (sscanf(line, "{\"epoch\": %d", &epoch) == 1 && epoch > last)
+        size_t len = strlen(line);
+        /* a line cut short by a failed append (no newline, no epoch) goes too */
+        if (len == 0 || line[len - 1] != '\n' || sscanf(line, "{\"epoch\": %d", &epoch) != 1 ||
+            epoch > last)
             continue;
         fputs(line, out.f);
     }
@@ -399,7 +404,7 @@ static FILE *open_log(const char *run_dir, const char *name, int resume, int las
     snprintf(path, sizeof path, "%s/%s", run_dir, name);
     if (resume && copy_log(path, path, last_epoch) != LIF_OK)
         fprintf(stderr, "lif train: %s\n", lif_last_error());
-    else if (!(f = fopen(path, resume ? "a" : "w")))
+    else if (!(f = lif_io_fopen(path, resume ? "a" : "w")))
         fprintf(stderr, "lif train: cannot write %s: %s\n", path, strerror(errno));
     return f;
 }
@@ -766,20 +771,31 @@ int cmd_train(int argc, char **argv)
 
     int tty = isatty(STDERR_FILENO);
     int first_epoch = ts.epoch + 1;
+    /* SIGINT/SIGTERM: stop after the running batch, save, say how to resume */
+    char resume_line[8192];
+    snprintf(path, sizeof path, "%s/checkpoint_latest.lif", run_dir);
+    cli_resume_line(resume_line, sizeof resume_line, path, &args, config ? &opts : NULL);
+    cli_stop_install();
+    lif_plan_set_stop(plan, cli_stop_poll, NULL);
     for (int epoch = first_epoch; epoch < r.epochs; epoch++) {
         lif_epoch_stats tr, te;
         progress pt = {"train", tty, quiet, 0, 0.0, epoch == first_epoch ? plan : NULL},
                  pe = {"test", tty, quiet, 0, 0.0, NULL};
         double t0 = lif_now();
-        if ((st = lif_train_epoch(plan, &train, (uint32_t)epoch, on_progress, &pt, &tr)) != LIF_OK ||
+        if ((st = lif_train_epoch_resume(plan, &train, (uint32_t)epoch, &ts.part, on_progress, &pt,
+                                         &tr)) != LIF_OK ||
             (st = lif_evaluate(plan, &test, (uint32_t)epoch, on_progress, &pe, &te)) != LIF_OK) {
-            rc = cli_fail("train", st);
+            rc = st == LIF_ERR_CANCELLED
+                     ? cli_train_interrupted(net, &ts, run_dir, epoch, (long)train.n / r.batch * r.batch,
+                                             resume_line, tty && !quiet)
+                     : cli_fail("train", st);
             goto done;
         }
         int better = te.acc > ts.max_test_acc;
         if (better)
             ts.max_test_acc = te.acc;
         ts.epoch = epoch;
+        memset(&ts.part, 0, sizeof ts.part); /* the epoch is whole */
         double train_speed = tr.samples / tr.seconds, test_speed = te.samples / te.seconds;
         /* checkpoint_latest is the commit point and is written last: if
          * anything before it fails, a resume redoes this epoch and rewrites
@@ -822,6 +838,7 @@ int cmd_train(int argc, char **argv)
     }
     rc = final_trace(plan, &test, (uint32_t)(ts.epoch < 0 ? 0 : ts.epoch), r.T, run_dir);
 done:
+    cli_stop_restore();
     if (log && fclose(log) != 0 && rc == LIF_EXIT_OK)
         rc = LIF_EXIT_FAIL;
     if (timing && fclose(timing) != 0 && rc == LIF_EXIT_OK)

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       zlib1g-dev libjansson-dev librandom123-dev libbenchmark-dev
       libhwloc-dev libdnnl-dev libomp-14-dev libhdf5-dev libplplot-dev
-      plplot-driver-cairo dataset-fashion-mnist)
+      plplot-driver-cairo libfuzzer-14-dev dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

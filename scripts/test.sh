@@ -5,6 +5,8 @@
 #   3. clang, -Werror: build everything (warning-free with both compilers);
 #   3b. clang + LLVM's OpenMP, ThreadSanitizer: the threaded tests, with
 #      libarcher.so so TSan understands OpenMP's synchronisation;
+#   3c. clang + libFuzzer (ASan + UBSan): every harness of tests/fuzz for
+#      a short run from its committed seed corpus;
 #   4. install to a temporary prefix, run the installed lif without
 #      LD_LIBRARY_PATH, and build a program against liblif through
 #      pkg-config and through CMake's find_package.
@@ -40,6 +42,29 @@ cmake --build build-ci-tsan -j"$jobs" --target test_openmp test_kernels
 OMP_TOOL_LIBRARIES=/usr/lib/llvm-14/lib/libarcher.so \
   TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" \
   ctest --test-dir build-ci-tsan --output-on-failure -R '^test_(openmp|kernels)$'
+
+step "clang libFuzzer + ASan + UBSan: each harness for ${LIF_FUZZ_SECONDS:=15} s from its seeds"
+CC=clang CXX=clang++ cmake -S . -B build-ci-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIF_FUZZ=ON \
+  -DLIF_WERROR=ON -DLIF_BUILD_TESTS=OFF -DLIF_BUILD_BENCH=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
+fuzzers=$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')
+cmake --build build-ci-fuzz -j"$jobs" --target $fuzzers
+fuzzwork=$(mktemp -d)
+for f in $fuzzers; do
+  corpus=tests/fuzz/corpus/${f#fuzz_}
+  mkdir -p "$fuzzwork/$f"
+  # new inputs go to the scratch folder; the committed seeds are only read
+  if ! TMPDIR="$fuzzwork" build-ci-fuzz/tests/fuzz/$f -max_total_time="$LIF_FUZZ_SECONDS" \
+      -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$fuzzwork/$f-" \
+      "$fuzzwork/$f" "$corpus" \
+      > "$fuzzwork/$f.log" 2>&1; then
+    tail -n 60 "$fuzzwork/$f.log"
+    echo "$f failed: the input that did it is kept in $fuzzwork (named in the log above)"
+    exit 1
+  fi
+  printf '%-12s %s, %s\n' "$f" "$(grep -o 'cov: [0-9]*' "$fuzzwork/$f.log" | tail -n 1)" \
+    "$(grep 'stat::number_of_executed_units' "$fuzzwork/$f.log" | sed 's/.*: //') runs"
+done
+rm -rf "$fuzzwork"
 
 step "install, then link a program through pkg-config and find_package"
 prefix=$(mktemp -d)

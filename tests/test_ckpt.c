@@ -108,18 +108,20 @@ static uint32_t crc32_ref(const unsigned char *p, size_t n)
     return ~c;
 }
 
-/* Wraps payload p in header and trailer into out. */
-static void frame(buf *out, const buf *p)
+/* Wraps payload p in header (of format version ver) and trailer into out. */
+static void frame_v(buf *out, const buf *p, uint32_t ver)
 {
     out->n = 0;
     b_mem(out, "LIFCKPT", 8);
-    b_u32(out, 1);
+    b_u32(out, ver);
     b_u32(out, 0);
     b_u64(out, p->n);
     b_mem(out, p->b, p->n);
     b_u32(out, crc32_ref(p->b, p->n));
     b_mem(out, "LIFEND\0", 8);
 }
+
+static void frame(buf *out, const buf *p) { frame_v(out, p, 1); }
 
 static uint32_t fbits(float f)
 {
@@ -476,7 +478,7 @@ static void test_foreign(void)
     spit(path, (const unsigned char *)"LIF", 3);
     CHECK(load_fails(path) == LIF_ERR_FORMAT, "short prefix of the magic");
 
-    /* version 2, otherwise a valid file */
+    /* version 3, otherwise a valid file; version 2 without its part-epoch fields */
     lif_ckpt c;
     make_small(&c);
     CHECK(lif_ckpt_save(path, &c) == LIF_OK, "save");
@@ -484,16 +486,89 @@ static void test_foreign(void)
     unsigned char *b = slurp(path, &n);
     if (!b)
         return;
-    b[8] = 2;
+    b[8] = 3;
     spit(path, b, n);
     CHECK(load_fails(path) == LIF_ERR_FORMAT, "future version");
-    CHECK(strstr(lif_last_error(), "unsupported checkpoint version 2 (this lif reads 1)"),
+    CHECK(strstr(lif_last_error(), "unsupported checkpoint version 3 (this lif reads 1 and 2)"),
           "message: %s", lif_last_error());
+    b[8] = 2;
+    spit(path, b, n);
+    CHECK(load_fails(path) == LIF_ERR_FORMAT, "version 2 holding a version 1 payload");
     free(b);
 
     snprintf(path, sizeof path, "%s/missing.ckpt", tmpdir);
     CHECK(load_fails(path) == LIF_ERR_IO, "missing file");
     CHECK(load_fails(tmpdir) == LIF_ERR_IO, "a directory");
+}
+
+static uint64_t dbits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+/* Version 2: a checkpoint inside an epoch. Saved bytes match the documented
+ * layout, the part-epoch fields round-trip, implausible ones are refused. */
+static void test_part_epoch(void)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/part.ckpt", tmpdir);
+    lif_ckpt c, got;
+    make_small(&c);
+    c.part_samples = 640;
+    c.part_loss_sum = 12.375;
+    c.part_correct = 300;
+    c.part_seconds = 1.5;
+    CHECK(lif_ckpt_save(path, &c) == LIF_OK, "save: %s", lif_last_error());
+    for (int k = 0; k < 7; k++) {
+        buf p = {.n = 0}, want = {.n = 0};
+        b_u32(&p, 2);
+        b_mem(&p, "{}", 2);
+        b_u32(&p, 0xFFFFFFFFu);
+        b_u64(&p, dbits(0.5));
+        b_u64(&p, 1);
+        b_u64(&p, 2);
+        b_u64(&p, 3);
+        b_u64(&p, k == 1 ? 0 : 640);                                 /* samples */
+        b_u64(&p, dbits(k == 2 ? -1.0 : k == 3 ? NAN : 12.375));     /* loss sum */
+        b_u64(&p, k == 4 ? 641 : 300);                               /* correct */
+        b_u64(&p, dbits(k == 5 ? -0.5 : k == 6 ? INFINITY : 1.5));   /* seconds */
+        b_u32(&p, 1);
+        b_u32(&p, 1);
+        b_mem(&p, "w", 1);
+        b_u32(&p, 1);
+        b_u64(&p, 2);
+        b_u32(&p, fbits(1.0f));
+        b_u32(&p, fbits(-1.0f));
+        frame_v(&want, &p, 2);
+        if (k == 0) {
+            size_t n = 0;
+            unsigned char *bytes = slurp(path, &n);
+            CHECK(bytes && n == want.n && memcmp(bytes, want.b, n) == 0,
+                  "part-epoch checkpoint bytes differ from the documented version 2 layout "
+                  "(%zu vs %zu bytes)", n, want.n);
+            free(bytes);
+            memset(&got, 0, sizeof got);
+            CHECK(lif_ckpt_load(path, &got) == LIF_OK, "load: %s", lif_last_error());
+            CHECK(same_ckpt(&c, &got) && got.part_samples == 640 && got.part_correct == 300 &&
+                      got.part_loss_sum == 12.375 && got.part_seconds == 1.5,
+                  "part-epoch round trip: %llu %llu %g %g", (unsigned long long)got.part_samples,
+                  (unsigned long long)got.part_correct, got.part_loss_sum, got.part_seconds);
+            lif_ckpt_free(&got);
+            continue;
+        }
+        spit(path, want.b, want.n);
+        CHECK(load_fails(path) == LIF_ERR_FORMAT, "implausible part-epoch case %d loaded", k);
+    }
+    /* the saver refuses what the loader would */
+    make_small(&c);
+    c.part_samples = 10;
+    c.part_correct = 11;
+    CHECK(lif_ckpt_save(path, &c) == LIF_ERR_INVALID_ARG, "saved correct > samples");
+    c.part_correct = 1;
+    c.part_loss_sum = NAN;
+    CHECK(lif_ckpt_save(path, &c) == LIF_ERR_INVALID_ARG, "saved a NaN loss sum");
 }
 
 /* Payloads with a valid CRC but lying lengths: refused as FORMAT. */
@@ -695,5 +770,6 @@ int main(void)
     test_lying_lengths();
     test_large_files();
     test_crafted_net();
+    test_part_epoch();
     return test_finish("test_ckpt");
 }

@@ -1687,7 +1687,7 @@ static void test_checkpoint_case(const tcase *c, const char *dir)
         CHECK(lif_plan_train_batch(plan, &bt, &res) == LIF_OK, "train: %s %s", lif_last_error(),
               rp);
     }
-    lif_train_state st = {3, 0.8125}, st2 = {-5, -1.0};
+    lif_train_state st = {.epoch = 3, .max_test_acc = 0.8125}, st2 = {.epoch = -5, .max_test_acc = -1.0};
     CHECK(lif_net_save(net, &st, p1) == LIF_OK, "save: %s %s", lif_last_error(), rp);
     CHECK(lif_net_load(p1, &back, &st2) == LIF_OK, "load: %s %s", lif_last_error(), rp);
     if (!back)

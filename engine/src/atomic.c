@@ -3,6 +3,8 @@
 
 #include "lif/atomic.h"
 
+#include "io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -43,7 +45,7 @@ static int create_tmp(const char *path, char *tmp)
         uint64_t r = mix(seed + 0x9e3779b97f4a7c15ull * (atomic_fetch_add(&counter, 1) + 1));
         for (int i = 0; i < TMP_RANDOM; i++, r /= 62)
             x[i] = abc[r % 62];
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        int fd = lif_io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -80,7 +82,7 @@ lif_status lif_atomic_open(const char *path, lif_atomic_file *af)
         return lif_error(LIF_ERR_IO, "%s: cannot create a temporary file next to it: %s", path,
                          strerror(e));
     }
-    af->f = fdopen(fd, "wb");
+    af->f = lif_io_fdopen(fd, "wb");
     if (!af->f) {
         int e = errno;
         close(fd);
@@ -121,11 +123,11 @@ static int sync_dir(const char *path)
     if (!dir)
         return ENOMEM;
     int e = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = lif_io_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     free(dir);
     if (fd < 0)
         return 0;   /* a folder we may write into but not read: nothing to sync through */
-    if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP && errno != EROFS)
+    if (lif_io_fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP && errno != EROFS)
         e = errno;
     close(fd);
     return e;
@@ -143,7 +145,7 @@ lif_status lif_atomic_commit(lif_atomic_file *af)
     } else if (fflush(af->f) != 0) {
         what = "write failed";
         err = errno;
-    } else if (fsync(fileno(af->f)) != 0) {
+    } else if (lif_io_fsync(lif_io_fileno(af->f)) != 0) {
         what = "fsync failed";
         err = errno;
     }
@@ -153,7 +155,7 @@ lif_status lif_atomic_commit(lif_atomic_file *af)
         what = "close failed";
         err = errno;
     }
-    if (!what && rename(af->tmp, af->path) != 0) {
+    if (!what && lif_io_rename(af->tmp, af->path) != 0) {
         what = "cannot rename the temporary file over it";
         err = errno;
     }

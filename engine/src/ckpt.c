@@ -12,6 +12,8 @@
 
 #include "lif/atomic.h"
 
+#include "io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -178,7 +180,11 @@ static lif_status check_ckpt(const char *path, const lif_ckpt *c, uint64_t *payl
     if (c->n_tensors > 0 && !c->tensors)
         return lif_error(LIF_ERR_INVALID_ARG, "%s: %u tensors but no tensor array", path,
                          (unsigned)c->n_tensors);
-    uint64_t sz = 4 + (uint64_t)rlen + 4 + 8 + 8 + 8 + 8 + 4;
+    if (c->part_samples > INT64_MAX || c->part_correct > c->part_samples ||
+        !(c->part_loss_sum >= 0.0 && c->part_loss_sum <= 1e300) ||
+        !(c->part_seconds >= 0.0 && c->part_seconds <= 1e300))
+        return lif_error(LIF_ERR_INVALID_ARG, "%s: implausible part-epoch state", path);
+    uint64_t sz = 4 + (uint64_t)rlen + 4 + 8 + 8 + 8 + 8 + 4 + (c->part_samples ? 32 : 0);
     for (uint32_t i = 0; i < c->n_tensors; i++) {
         const lif_ckpt_tensor *t = &c->tensors[i];
         size_t nlen = strnlen(t->name, sizeof t->name);
@@ -229,7 +235,8 @@ lif_status lif_ckpt_save(const char *path, const lif_ckpt *c)
 
     unsigned char hdr[HDR_SIZE];
     memcpy(hdr, head_magic, 8);
-    put_u32(hdr + 8, LIF_CKPT_VERSION);
+    /* version 1 unless the checkpoint stops inside an epoch */
+    put_u32(hdr + 8, c->part_samples ? LIF_CKPT_VERSION_PART : LIF_CKPT_VERSION);
     put_u32(hdr + 12, 0);
     put_u64(hdr + 16, payload);
     w_raw(&w, hdr, sizeof hdr);
@@ -244,6 +251,15 @@ lif_status lif_ckpt_save(const char *path, const lif_ckpt *c)
     w_u64(&w, c->seed);
     w_u64(&w, c->step);
     w_u64(&w, c->rng_position);
+    if (c->part_samples) {
+        uint64_t bits;
+        w_u64(&w, c->part_samples);
+        memcpy(&bits, &c->part_loss_sum, sizeof bits);
+        w_u64(&w, bits);
+        w_u64(&w, c->part_correct);
+        memcpy(&bits, &c->part_seconds, sizeof bits);
+        w_u64(&w, bits);
+    }
     w_u32(&w, c->n_tensors);
     for (uint32_t i = 0; i < c->n_tensors && !w.err; i++) {
         const lif_ckpt_tensor *t = &c->tensors[i];
@@ -303,7 +319,7 @@ static lif_status read_all(int fd, const char *path, unsigned char *b, size_t n,
 {
     *got = 0;
     while (*got < n) {
-        ssize_t k = read(fd, b + *got, n - *got);
+        ssize_t k = lif_io_read(fd, b + *got, n - *got); /* the fault-injection seam */
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
@@ -368,10 +384,10 @@ static lif_status check_header(const char *path, const unsigned char *b, size_t 
         return lif_error(LIF_ERR_FORMAT, "%s: truncated: %zu bytes, the header needs %u",
                          path, n, HDR_SIZE);
     uint32_t ver = get_u32(b + 8);
-    if (ver != LIF_CKPT_VERSION)
+    if (ver != LIF_CKPT_VERSION && ver != LIF_CKPT_VERSION_PART)
         return lif_error(LIF_ERR_FORMAT,
-                         "%s: unsupported checkpoint version %u (this lif reads %u)", path,
-                         (unsigned)ver, LIF_CKPT_VERSION);
+                         "%s: unsupported checkpoint version %u (this lif reads %u and %u)", path,
+                         (unsigned)ver, LIF_CKPT_VERSION, LIF_CKPT_VERSION_PART);
     uint32_t rsv = get_u32(b + 12);
     if (rsv != 0)
         return lif_error(LIF_ERR_FORMAT, "%s: reserved header field is %u, expected 0",
@@ -392,13 +408,15 @@ static lif_status check_header(const char *path, const unsigned char *b, size_t 
     return LIF_OK;
 }
 
-/* Checks header, sizes, trailer and CRC; sets *payload and *plen. */
+/* Checks header, sizes, trailer and CRC; sets *payload, *plen and
+ * *version. */
 static lif_status check_frame(const char *path, const unsigned char *b, size_t n,
-                              const unsigned char **payload, size_t *plen)
+                              const unsigned char **payload, size_t *plen, uint32_t *version)
 {
     lif_status st = check_header(path, b, n, n);
     if (st != LIF_OK)
         return st;
+    *version = get_u32(b + 8);
     uint64_t psz = get_u64(b + 16);
     const unsigned char *t = b + HDR_SIZE + psz;
     if (memcmp(t + 4, tail_magic, 8) != 0)
@@ -414,7 +432,7 @@ static lif_status check_frame(const char *path, const unsigned char *b, size_t n
 
 /* Parses a payload whose CRC matched into c (partially filled on failure;
  * the caller frees it). */
-static lif_status parse(const char *path, reader *r, lif_ckpt *c)
+static lif_status parse(const char *path, reader *r, lif_ckpt *c, uint32_t version)
 {
     uint32_t rlen, ep, nt;
     uint64_t acc;
@@ -430,7 +448,26 @@ static lif_status parse(const char *path, reader *r, lif_ckpt *c)
     r->pos += rlen;
 
     if (!r_u32(r, &ep) || !r_u64(r, &acc) || !r_u64(r, &c->seed) || !r_u64(r, &c->step) ||
-        !r_u64(r, &c->rng_position) || !r_u32(r, &nt))
+        !r_u64(r, &c->rng_position))
+        return lif_error(LIF_ERR_FORMAT, "%s: payload ends inside the scalars", path);
+    if (version == LIF_CKPT_VERSION_PART) {
+        uint64_t loss, secs;
+        if (!r_u64(r, &c->part_samples) || !r_u64(r, &loss) || !r_u64(r, &c->part_correct) ||
+            !r_u64(r, &secs))
+            return lif_error(LIF_ERR_FORMAT, "%s: payload ends inside the part-epoch state", path);
+        memcpy(&c->part_loss_sum, &loss, sizeof loss);
+        memcpy(&c->part_seconds, &secs, sizeof secs);
+        if (c->part_samples == 0 || c->part_samples > INT64_MAX ||
+            c->part_correct > c->part_samples ||
+            !(c->part_loss_sum >= 0.0 && c->part_loss_sum <= 1e300) ||
+            !(c->part_seconds >= 0.0 && c->part_seconds <= 1e300))
+            return lif_error(LIF_ERR_FORMAT,
+                             "%s: implausible part-epoch state (%llu samples, %llu correct, "
+                             "loss sum %g, %g s)", path, (unsigned long long)c->part_samples,
+                             (unsigned long long)c->part_correct, c->part_loss_sum,
+                             c->part_seconds);
+    }
+    if (!r_u32(r, &nt))
         return lif_error(LIF_ERR_FORMAT, "%s: payload ends inside the scalars", path);
     c->epoch = ep <= INT32_MAX ? (int32_t)ep : -(int32_t)(~ep) - 1;
     if (c->epoch < -1)
@@ -502,11 +539,12 @@ lif_status lif_ckpt_load(const char *path, lif_ckpt *out)
         return st;
     const unsigned char *pay = NULL;
     size_t plen = 0;
-    st = check_frame(path, buf, n, &pay, &plen);
+    uint32_t version = 0;
+    st = check_frame(path, buf, n, &pay, &plen, &version);
     if (st != LIF_OK)
         goto fail;
     reader r = {pay, plen, 0};
-    st = parse(path, &r, &c);
+    st = parse(path, &r, &c, version);
     if (st != LIF_OK)
         goto fail;
     free(buf);

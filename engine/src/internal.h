@@ -103,6 +103,8 @@ struct lif_plan {
     float *dS;                             /* [Tc, B, max hidden] scratch */
     float *count, *rate, *ds_out;          /* [B, n_classes] */
     float *gw[N_SLOTS], *gb[N_SLOTS];
+    int (*stop)(void *);                   /* lif_plan_set_stop, or NULL */
+    void *stop_ctx;
     uint8_t labels[0x10000];
 };
 

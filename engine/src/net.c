@@ -194,6 +194,17 @@ lif_status lif_net_save(const lif_net *net, const lif_train_state *st, const cha
     c.seed = net->r.seed;
     c.step = (uint64_t)net->step;
     c.rng_position = (uint64_t)(st->epoch + 1);
+    if (st->part.samples < 0 || st->part.correct < 0 || st->part.correct > st->part.samples) {
+        free(c.recipe_json);
+        return lif_error(LIF_ERR_INVALID_ARG, "%s: part-epoch state of %ld samples, %ld correct",
+                         path, st->part.samples, st->part.correct);
+    }
+    if (st->part.samples > 0) {
+        c.part_samples = (uint64_t)st->part.samples;
+        c.part_loss_sum = st->part.loss_sum;
+        c.part_correct = (uint64_t)st->part.correct;
+        c.part_seconds = st->part.seconds;
+    }
     c.n_tensors = (uint32_t)net_tensors(net, t);
     c.tensors = t;
     lif_status s = lif_ckpt_save(path, &c);
@@ -290,6 +301,10 @@ lif_status lif_net_load(const char *path, lif_net **out, lif_train_state *st)
     net->step = (long)c.step;
     st->epoch = c.epoch;
     st->max_test_acc = c.max_test_acc;
+    st->part.samples = (long)c.part_samples;     /* lif_ckpt_load bounds them by INT64_MAX */
+    st->part.loss_sum = c.part_loss_sum;
+    st->part.correct = (long)c.part_correct;
+    st->part.seconds = c.part_seconds;
     *out = net;
     lif_ckpt_free(&c);
     return LIF_OK;

@@ -15,6 +15,7 @@ static const char *const status_text[] = {
     [LIF_ERR_UNSUPPORTED] = "not supported",
     [LIF_ERR_NOT_FOUND] = "not found",
     [LIF_ERR_INTERNAL] = "internal error",
+    [LIF_ERR_CANCELLED] = "cancelled",
 };
 _Static_assert(sizeof status_text / sizeof status_text[0] == LIF_STATUS_COUNT,
                "one text per status");

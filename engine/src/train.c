@@ -26,9 +26,11 @@ void lif_shuffle(uint32_t *perm, int n, uint32_t seed, uint32_t epoch)
     }
 }
 
-/* Runs the batches of d in the order `order` (NULL: in order). */
+/* Runs the batches of d in the order `order` (NULL: in order), from
+ * part->samples on, adding each batch to *part. Polls the plan's stop
+ * callback before every batch. */
 static lif_status run_pass(lif_plan *plan, const lif_dataset *d, const uint32_t *order,
-                           long n_samples, int train, uint32_t epoch,
+                           long n_samples, int train, uint32_t epoch, lif_epoch_part *part,
                            lif_progress_fn progress, void *ctx, lif_epoch_stats *out)
 {
     const lif_net *net = plan->net;
@@ -46,9 +48,14 @@ static lif_status run_pass(lif_plan *plan, const lif_dataset *d, const uint32_t 
         st = lif_error(LIF_ERR_NOMEM, "out of memory for a batch");
         goto fail;
     }
-    double t_start = lif_now(), loss_sum = 0.0;
-    long done = 0, correct = 0;
-    while (done < n_samples) {
+    double t_start = lif_now() - part->seconds;
+    while (part->samples < n_samples) {
+        if (plan->stop && plan->stop(plan->stop_ctx)) {
+            st = lif_error(LIF_ERR_CANCELLED, "stopped on request after %ld of %ld %s images",
+                           part->samples, n_samples, train ? "training" : "test");
+            goto fail;
+        }
+        long done = part->samples;
         int nb = n_samples - done < B ? (int)(n_samples - done) : B;
         for (int b = 0; b < nb; b++) {
             uint32_t id = order ? order[done + b] : (uint32_t)(done + b);
@@ -62,15 +69,18 @@ static lif_status run_pass(lif_plan *plan, const lif_dataset *d, const uint32_t 
         st = train ? lif_plan_train_batch(plan, &bt, &res) : lif_plan_forward(plan, &bt, &res);
         if (st != LIF_OK)
             goto fail;
-        loss_sum += res.loss * nb;
-        correct += res.correct;
-        done += nb;
+        part->loss_sum += res.loss * nb;
+        part->correct += res.correct;
+        part->samples = done + nb;
+        part->seconds = lif_now() - t_start;
         if (progress)
-            progress(ctx, done, n_samples, lif_now() - t_start, loss_sum / done);
+            progress(ctx, part->samples, n_samples, part->seconds,
+                     part->loss_sum / (double)part->samples);
     }
+    long done = part->samples;
     out->samples = done;
-    out->loss = done ? loss_sum / done : 0.0;
-    out->acc = done ? (double)correct / done : 0.0;
+    out->loss = done ? part->loss_sum / done : 0.0;
+    out->acc = done ? (double)part->correct / done : 0.0;
     out->seconds = lif_now() - t_start;
 fail:
     lif_free(pixels);
@@ -79,8 +89,24 @@ fail:
     return st;
 }
 
+void lif_plan_set_stop(lif_plan *plan, int (*stop)(void *ctx), void *ctx)
+{
+    if (!plan)
+        return;
+    plan->stop = stop;
+    plan->stop_ctx = ctx;
+}
+
 lif_status lif_train_epoch(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
                            lif_progress_fn progress, void *ctx, lif_epoch_stats *out)
+{
+    lif_epoch_part part = {0};
+    return lif_train_epoch_resume(plan, d, epoch, &part, progress, ctx, out);
+}
+
+lif_status lif_train_epoch_resume(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
+                                  lif_epoch_part *part, lif_progress_fn progress, void *ctx,
+                                  lif_epoch_stats *out)
 {
     const lif_recipe *r = &plan->net->r;
     long n = (long)d->n / plan->B * plan->B;   /* drop_last */
@@ -88,11 +114,18 @@ lif_status lif_train_epoch(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
         return lif_error(LIF_ERR_INVALID_ARG,
                          "%s: %d training images, fewer than one batch of %d", d->images_path,
                          d->n, plan->B);
+    if (part->samples < 0 || part->samples > n || part->samples % plan->B != 0 ||
+        part->correct < 0 || part->correct > part->samples || !(part->loss_sum >= 0.0) ||
+        !(part->seconds >= 0.0))
+        return lif_error(LIF_ERR_INVALID_ARG,
+                         "epoch %u stopped after %ld samples (%ld correct), which is not whole "
+                         "batches of %d within this data set's %ld", epoch, part->samples,
+                         part->correct, plan->B, n);
     uint32_t *perm = malloc((size_t)d->n * sizeof *perm);
     if (!perm)
         return lif_error(LIF_ERR_NOMEM, "out of memory for the shuffle");
     lif_shuffle(perm, d->n, r->seed, epoch);
-    lif_status st = run_pass(plan, d, perm, n, 1, epoch, progress, ctx, out);
+    lif_status st = run_pass(plan, d, perm, n, 1, epoch, part, progress, ctx, out);
     free(perm);
     return st;
 }
@@ -102,5 +135,6 @@ lif_status lif_evaluate(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
 {
     if (d->n < 1)
         return lif_error(LIF_ERR_INVALID_ARG, "%s: no images to evaluate", d->images_path);
-    return run_pass(plan, d, NULL, d->n, 0, epoch, progress, ctx, out);
+    lif_epoch_part part = {0};
+    return run_pass(plan, d, NULL, d->n, 0, epoch, &part, progress, ctx, out);
 }

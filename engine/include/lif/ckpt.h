@@ -7,6 +7,10 @@
  *           i32 epoch (last completed epoch, -1 none), f64 max_test_acc,
  *           u64 seed, u64 optimizer step, u64 rng position (the next epoch
  *           whose shuffle and spikes will be drawn);
+ *           version 2 only (a run stopped inside epoch `epoch + 1`, see
+ *           lif_epoch_part in lif/net.h): u64 training samples done in that
+ *           epoch (> 0), f64 their loss sum, u64 their correct count, f64
+ *           seconds spent on them;
  *           u32 tensor count, then per tensor: u32 name length, name,
  *           u32 ndim, u64 shape[ndim], f32 data[product of shape]
  *   trailer u32 CRC-32 (zlib) of the payload, "LIFEND\0\0" (8 bytes)
@@ -25,7 +29,8 @@
 extern "C" {
 #endif
 
-#define LIF_CKPT_VERSION 1u
+#define LIF_CKPT_VERSION 1u      /* written at an epoch boundary */
+#define LIF_CKPT_VERSION_PART 2u /* written inside an epoch: version 1 + the part-epoch state */
 #define LIF_CKPT_MAX_DIMS 4
 
 typedef struct lif_ckpt_tensor {
@@ -42,6 +47,11 @@ typedef struct lif_ckpt {
     uint64_t seed;
     uint64_t step;
     uint64_t rng_position;
+    /* inside an epoch (version 2): part_samples > 0; all 0 at a boundary (version 1) */
+    uint64_t part_samples;
+    double part_loss_sum;
+    uint64_t part_correct;
+    double part_seconds;
     uint32_t n_tensors;
     lif_ckpt_tensor *tensors;
 } lif_ckpt;

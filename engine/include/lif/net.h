@@ -58,10 +58,23 @@ lif_status lif_net_layer(lif_net *net, int layer, lif_layer_view *out);
 /* Optimizer steps taken so far. */
 long lif_net_step(const lif_net *net);
 
+/* Where a training epoch stopped part-way (lif_train_epoch_resume): the
+ * samples trained so far, in whole batches of the epoch's shuffled order,
+ * and their sums. All zero: the epoch has not started. */
+typedef struct lif_epoch_part {
+    long samples;      /* training samples done (a multiple of the batch) */
+    double loss_sum;   /* sum over those batches of mean loss x batch size */
+    long correct;      /* of those samples, classified right */
+    double seconds;    /* wall time spent on them */
+} lif_epoch_part;
+
 /* Training position kept in checkpoints. */
 typedef struct lif_train_state {
     int32_t epoch;        /* last completed epoch, -1 none */
     double max_test_acc;  /* best test accuracy so far (fraction) */
+    lif_epoch_part part;  /* how far epoch `epoch + 1` got (all zero at an epoch
+                             boundary); a checkpoint holding a part is written
+                             as format version 2 (lif/ckpt.h) */
 } lif_train_state;
 
 /* Saves net, optimizer state and st to path atomically (see lif/ckpt.h). */
@@ -263,12 +276,38 @@ typedef void (*lif_progress_fn)(void *ctx, long done, long total, double seconds
                                 double loss);
 
 /* One training epoch: shuffles d deterministically from (seed, epoch),
- * drops the last partial batch, trains in batches of the plan's B. */
+ * drops the last partial batch, trains in batches of the plan's B.
+ * Returns LIF_ERR_CANCELLED when the plan's stop callback asked to stop
+ * (the batches done are lost: use lif_train_epoch_resume to keep them). */
 lif_status lif_train_epoch(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
                            lif_progress_fn progress, void *ctx, lif_epoch_stats *out);
 
+/* lif_train_epoch from where *part says the epoch stopped (zeroed: from its
+ * start), updating *part after every batch. Training the rest of an epoch
+ * this way gives bitwise the weights, optimizer state and *out (but
+ * seconds) of one uninterrupted lif_train_epoch: the shuffle and the spikes
+ * are functions of (seed, epoch, sample). Returns LIF_OK when the epoch is
+ * complete (*out filled; part->samples is then the epoch's sample count);
+ * LIF_ERR_CANCELLED when the stop callback asked to stop (*part says where:
+ * save it with the net, lif_net_save, to continue later);
+ * LIF_ERR_INVALID_ARG when *part does not fit this data set and batch
+ * (not whole batches, more samples than the epoch has, correct > samples). */
+lif_status lif_train_epoch_resume(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
+                                  lif_epoch_part *part, lif_progress_fn progress, void *ctx,
+                                  lif_epoch_stats *out);
+
+/* A stop request, polled before every batch of lif_train_epoch(_resume) and
+ * lif_evaluate: when stop(ctx) returns nonzero they return
+ * LIF_ERR_CANCELLED, so the batch that is running always finishes. stop
+ * NULL: never stop. The library installs no signal handler itself: a
+ * program that wants Ctrl-C to stop training cleanly sets a flag in its
+ * handler and returns it from stop (as the lif command does). stop is called
+ * from the thread running the epoch. */
+void lif_plan_set_stop(lif_plan *plan, int (*stop)(void *ctx), void *ctx);
+
 /* Evaluates d in order (last batch may be partial) with spikes drawn for
- * `epoch` in the test domain; no parameter changes. */
+ * `epoch` in the test domain; no parameter changes. Returns
+ * LIF_ERR_CANCELLED when the plan's stop callback asked to stop. */
 lif_status lif_evaluate(lif_plan *plan, const lif_dataset *d, uint32_t epoch,
                         lif_progress_fn progress, void *ctx, lif_epoch_stats *out);
 

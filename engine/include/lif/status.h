@@ -21,6 +21,7 @@ typedef enum lif_status {
     LIF_ERR_UNSUPPORTED,  /* a feature this build or CPU cannot do */
     LIF_ERR_NOT_FOUND,    /* a named backend, kernel or file does not exist */
     LIF_ERR_INTERNAL,     /* a bug in lif */
+    LIF_ERR_CANCELLED,    /* stopped on request (a plan's stop callback, lif_plan_set_stop) */
     LIF_STATUS_COUNT
 } lif_status;
 
