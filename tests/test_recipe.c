@@ -38,7 +38,7 @@ static int recipe_eq(const lif_recipe *a, const lif_recipe *b)
 }
 
 /* The keys that are plan options, not recipe fields. */
-static const char *const option_keys[] = {"backend", "threads", "Tc", "workers", "bind"};
+static const char *const option_keys[] = {"backend", "threads", "Tc", "workers", "bind", "amp"};
 #define N_OPTION_KEYS (sizeof option_keys / sizeof option_keys[0])
 
 /* 1 if the JSON text has "key" as a key. */
@@ -581,7 +581,7 @@ static void test_opts_defaults(void)
           lif_last_error());
     CHECK(lif_plan_opts_check(&o, NULL) == LIF_OK, "check with no key pointer");
 
-    /* the keys: exactly the five options, each one lif_recipe_from_json skips */
+    /* the keys: exactly the six options, each one lif_recipe_from_json skips */
     size_t n = 0;
     int seen[N_OPTION_KEYS] = {0};
     for (size_t i = 0; lif_plan_opts_key(i); i++, n++) {
