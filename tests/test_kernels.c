@@ -38,6 +38,12 @@
  * blocks), and LIF_OPENMP_SPLIT=all makes the openmp kernels split even
  * the small shapes.
  *
+ * Reduced precision: a linear kernel that declines a problem but accepts
+ * it with amp set (lif_problem.amp, -amp: onednn's bf16 kernels) runs the
+ * amp problems, held to the float32 tolerances plus the bf16 rounding of
+ * its operands (lin_tol); exact inputs stay bitwise, and so do the cuts and
+ * thread counts.
+ *
  * Every failure prints a repro line (kernel, op, shape, options, seed).
  * Rerun one kernel with LIF_TEST_KERNEL=<substring of its name>; change the
  * inputs with LIF_TEST_SEED=<n>. */

@@ -9,7 +9,6 @@
  * oneDNN's own cap; the bf16 kernels ask oneDNN what it will run
  * (dnnl_get_effective_cpu_isa), so either cap refuses them. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include "lif/cpu.h"
@@ -21,7 +20,6 @@ static int available(const char **why);
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_success;
-static atomic_long created;
 
 static void make_engine(void)
 {
@@ -45,10 +43,6 @@ lif_status lif_onednn_fail(const char *what, dnnl_status_t st)
 {
     return lif_error(LIF_ERR_INTERNAL, "onednn: %s failed: %s", what, dnnl_status2str(st));
 }
-
-void lif_onednn_count_primitive(void) { atomic_fetch_add(&created, 1); }
-
-long lif_onednn_primitives_created(void) { return atomic_load(&created); }
 
 int lif_onednn_has_bf16(const char **why)
 {

@@ -131,8 +131,6 @@ static lif_status make_prim(dstate *s, int slot, const dnnl_memory_desc_t *src,
     what = "dnnl_primitive_create (matmul)";
     if (s->threads && (st = dnnl_primitive_create(&s->prim[slot], pd)) != dnnl_success)
         goto out;
-    if (s->threads)
-        lif_onednn_count_primitive();
 out:
     if (st != dnnl_success)
         ls = lif_onednn_fail(what, st);
@@ -316,14 +314,20 @@ static void unpack(const uint64_t *x, size_t ldx, int rows, int c0, int c1, void
     int nc = c1 - c0;
     for (int r = 0; r < rows; r++) {
         const uint64_t *row = x + (size_t)r * ldx;
-        if (bf16) {
-            uint16_t *o = (uint16_t *)out + (size_t)r * nc;
-            for (int i = c0; i < c1; i++)
-                o[i - c0] = (uint16_t)(((row[i >> 6] >> (i & 63)) & 1u) * 0x3f80u);
-        } else {
-            float *o = (float *)out + (size_t)r * nc;
-            for (int i = c0; i < c1; i++)
-                o[i - c0] = (float)((row[i >> 6] >> (i & 63)) & 1u);
+        /* a word at a time: the inner loops (a shift per lane) vectorise */
+        for (int i = c0; i < c1;) {
+            uint64_t w = row[i >> 6] >> (i & 63);
+            int n = 64 - (i & 63) < c1 - i ? 64 - (i & 63) : c1 - i;
+            if (bf16) {
+                uint16_t *o = (uint16_t *)out + (size_t)r * nc + (i - c0);
+                for (int b = 0; b < n; b++)
+                    o[b] = (uint16_t)(((w >> b) & 1u) * 0x3f80u);
+            } else {
+                float *o = (float *)out + (size_t)r * nc + (i - c0);
+                for (int b = 0; b < n; b++)
+                    o[b] = (float)((w >> b) & 1u);
+            }
+            i += n;
         }
     }
 }

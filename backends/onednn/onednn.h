@@ -20,11 +20,6 @@ lif_status lif_onednn_fail(const char *what, dnnl_status_t st);
  * (AVX512_BF16); else 0 and *why. */
 int lif_onednn_has_bf16(const char **why);
 
-/* Primitives this process has created (dnnl_primitive_create calls that
- * succeeded), for lif info and the tests of the cache. */
-long lif_onednn_primitives_created(void);
-void lif_onednn_count_primitive(void);
-
 int lif_onednn_supports_f32(const lif_problem *p, const char **why);
 int lif_onednn_supports_bf16(const lif_problem *p, const char **why);
 
