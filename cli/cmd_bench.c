@@ -32,7 +32,7 @@
 #define MAX_REPS 1000
 
 static const cli_flag bench_flags[] = {
-    {"backend", FLAG_OPTION, "backend", "LIST", "backends to compare, comma-separated (every one available here)"},
+    {"backend", FLAG_OPTION, "backend", "LIST", "backends to compare, comma-separated (every one available here); a row may chain backends with '+' (onednn+openmp: the list onednn,openmp)"},
     {"T", FLAG_OPTION, "T", "N", "time steps per image (100)"},
     {"b", FLAG_OPTION, "b", "N", "batch size (64)"},
     {"data", FLAG_OPTION, "data", "DIR", "MNIST-format IDX folder to take batches from (synthetic images)"},
@@ -126,6 +126,56 @@ static const char *counts_str(const int *counts, int n, char *buf, size_t size)
 }
 
 /* A row's thread count as the table shows it: "2", or "1 (serial)". */
+/* A row is a backend, or several chained with '+' ("onednn+openmp": the
+ * preference list onednn,openmp, for a backend that fills only some ops).
+ * The first part that names no backend (static copy), or NULL. */
+static const char *row_unknown(const char *row)
+{
+    static char part[64];
+    for (const char *s = row;;) {
+        const char *e = strchr(s, '+');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), s);
+        if (!lif_backend_find(part))
+            return part;
+        if (!e)
+            return NULL;
+        s = e + 1;
+    }
+}
+
+/* Every part of a row can run here; else 0 and why. */
+static int row_available(const char *row, const char **why)
+{
+    char part[64];
+    for (const char *s = row;;) {
+        const char *e = strchr(s, '+');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), s);
+        if (!lif_backend_available(lif_backend_find(part), why))
+            return 0;
+        if (!e)
+            return 1;
+        s = e + 1;
+    }
+}
+
+/* Some part of a row has a threaded kernel. */
+static int row_threaded(const char *row)
+{
+    char part[64];
+    for (const char *s = row;;) {
+        const char *e = strchr(s, '+');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), s);
+        if (lif_measure_threaded(part))
+            return 1;
+        if (!e)
+            return 0;
+        s = e + 1;
+    }
+}
+
 static const char *threads_str(const lif_measure_backend *r, char *buf, size_t size)
 {
     snprintf(buf, size, "%d%s", r->threads, r->serial ? " (serial)" : "");
@@ -395,11 +445,12 @@ int cmd_bench(int argc, char **argv)
             }
             memcpy(listed[nnames], s, len);
             listed[nnames][len] = '\0';
-            if (!lif_backend_find(listed[nnames])) {
-                fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", listed[nnames]);
+            const char *bad = row_unknown(listed[nnames]);
+            if (bad) {
+                fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", bad);
                 for (size_t i = 0; i < nb; i++)
                     fprintf(stderr, " %s", bs[i]->name);
-                fprintf(stderr, ")\n");
+                fprintf(stderr, "; a row may chain them with '+', e.g. onednn+openmp)\n");
                 return LIF_EXIT_USAGE;
             }
             names[nnames] = listed[nnames];
@@ -421,8 +472,8 @@ int cmd_bench(int argc, char **argv)
     } rows[MAX_ROWS];
     for (int i = 0; i < nnames; i++) {
         const char *why = NULL;
-        int avail = lif_backend_available(lif_backend_find(names[i]), &why);
-        int serial = !lif_measure_threaded(names[i]);
+        int avail = row_available(names[i], &why);
+        int serial = !row_threaded(names[i]);
         int per = !avail || (multi && serial) ? 1 : c.ncounts;
         for (int k = 0; k < per; k++, nrows++) {
             rows[nrows].name = names[i];
@@ -473,7 +524,12 @@ int cmd_bench(int argc, char **argv)
             snprintf(r->skipped, sizeof r->skipped, "%s", rows[i].why);
             continue;
         }
-        lif_measure_e2e_cfg ec = {.backend = r->name, .T = c.T, .B = c.B, .threads = r->threads,
+        char plan_list[sizeof r->name];
+        snprintf(plan_list, sizeof plan_list, "%s", r->name);
+        for (char *p = plan_list; *p; p++)
+            if (*p == '+')
+                *p = ','; /* a row "onednn+openmp" runs the list onednn,openmp */
+        lif_measure_e2e_cfg ec = {.backend = plan_list, .T = c.T, .B = c.B, .threads = r->threads,
                                   .hidden = c.hidden, .train = &w.train, .test = &w.test,
                                   .seed = 0, .Tc = po.Tc, .memory_budget = po.memory_budget,
                                   .recompute = po.recompute};

@@ -28,7 +28,7 @@ const cli_flag train_flags[] = { /* cli.h: the fuzz harness parses with it too *
     {"out-dir", FLAG_OPTION, "out-dir", "DIR", "where run folders go (./logs)"},
     {"resume", FLAG_OPTION, "resume", "FILE", "continue from a checkpoint (.lif)"},
     {"init", FLAG_OPTION, "init", "FILE", "start from these weights: safetensors or a folder of .npy (reference names; shapes must match the recipe)"},
-    {"amp", FLAG_OPTION, "amp", NULL, "mixed precision: not supported yet (error)"},
+    {"amp", FLAG_OPTION, "amp", NULL, "mixed precision: bf16 linear steps on the onednn backend, float32 accumulation and master weights (needs AVX512_BF16)"},
     {"opt", FLAG_RECIPE, "opt", "adam|sgd", "optimizer (adam)"},
     {"momentum", FLAG_RECIPE, "momentum", "M", "SGD momentum (0.9)"},
     {"lr", FLAG_RECIPE, "lr", "LR", "learning rate (1e-3)"},
@@ -444,15 +444,71 @@ static int reconcile_resume(const cli_args *args, lif_recipe *ck)
     return 0;
 }
 
+/* -amp: the bf16 linear kernels are the onednn backend's. Refused, with
+ * the reason, when this build has no onednn backend or its bf16 kernel
+ * cannot run here (no AVX512_BF16, or LIF_MAX_CPU_ISA / ONEDNN_MAX_CPU_ISA
+ * below it). */
+static int amp_check(void)
+{
+    const lif_backend_i *b = lif_backend_find("onednn");
+    if (!b) {
+        fprintf(stderr, "lif train: -amp: not supported by this build: the bf16 linear steps "
+                        "are the onednn backend's, built without oneDNN (libdnnl-dev, "
+                        "-DLIF_WITH_ONEDNN=ON); drop -amp to train in float32\n");
+        return LIF_EXIT_USAGE;
+    }
+    const char *why = "";
+    if (!lif_backend_available(b, &why)) {
+        fprintf(stderr, "lif train: -amp: not supported here: the onednn backend cannot run: "
+                        "%s; drop -amp to train in float32\n", why);
+        return LIF_EXIT_USAGE;
+    }
+    lif_problem p = {.op = LIF_OP_LINEAR_FWD, .T = 1, .Tc = 1, .B = 1, .n_in = 1, .n_out = 1,
+                     .threads = 1, .amp = 1};
+    for (size_t j = 0; j < b->n_kernels; j++) {
+        const lif_kernel_i *k = &b->kernels[j];
+        if (k->op == LIF_OP_LINEAR_FWD && strcmp(k->variant, "bf16") == 0) {
+            if (!k->supports || k->supports(&p, &why))
+                return 0;
+            fprintf(stderr, "lif train: -amp: not supported on this CPU: bf16 linear steps "
+                            "need AVX512_BF16: %s; drop -amp to train in float32\n", why);
+            return LIF_EXIT_USAGE;
+        }
+    }
+    fprintf(stderr, "lif train: -amp: the onednn backend has no bf16 kernel\n");
+    return LIF_EXIT_USAGE;
+}
+
+/* After binding: every linear op of every layer must be a bf16 kernel (a
+ * --backend list without onednn binds float32 ones). */
+static int amp_bound(const lif_plan *plan, int layers, const char *backend)
+{
+    static const lif_op ops[] = {LIF_OP_LINEAR_FWD, LIF_OP_LINEAR_BWD_W, LIF_OP_LINEAR_BWD_X};
+    for (int l = 0; l < layers; l++)
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+            if (ops[i] == LIF_OP_LINEAR_BWD_X && l == 0)
+                continue; /* the first layer has no input gradient */
+            const char *k = lif_plan_kernel(plan, ops[i], l);
+            if (!strstr(k, "/onednn/bf16")) {
+                fprintf(stderr, "lif train: -amp: --backend %s binds %s, a float32 kernel: the "
+                                "bf16 kernels are onednn's; put onednn in the list (e.g. "
+                                "--backend onednn,simd) or leave --backend out\n", backend, k);
+                return LIF_EXIT_USAGE;
+            }
+        }
+    return 0;
+}
+
 static void print_namespace(FILE *f, const lif_recipe *r, const lif_plan_opts *o,
                             const char *device, const char *data_dir, const char *out_dir,
                             const char *resume)
 {
     fprintf(f, "Namespace(T=%d, device='%s', b=%d, epochs=%d, j=%d, data_dir='%s', out_dir='%s', "
-               "resume=%s%s%s, amp=False, opt='%s', momentum=%g, lr=%g, tau=%g, backend='%s', "
+               "resume=%s%s%s, amp=%s, opt='%s', momentum=%g, lr=%g, tau=%g, backend='%s', "
                "seed=%u, threads=%d, bind='%s', hidden=[",
             r->T, device, r->batch, r->epochs, o->workers, data_dir, out_dir, resume ? "'" : "",
-            resume ? resume : "None", resume ? "'" : "", r->opt == LIF_OPT_SGD ? "sgd" : "adam",
+            resume ? resume : "None", resume ? "'" : "", o->amp ? "True" : "False",
+            r->opt == LIF_OPT_SGD ? "sgd" : "adam",
             r->momentum, r->lr, (double)r->neuron.tau, o->backend, r->seed, o->threads,
             o->bind == LIF_BIND_CORES ? "cores" : "none");
     for (int i = 0; i < r->n_hidden; i++)
@@ -601,11 +657,9 @@ int cmd_train(int argc, char **argv)
                         "(or leave it out)\n", device);
         return LIF_EXIT_USAGE;
     }
-    if (cli_get(&args, "amp")) {
-        fprintf(stderr, "lif train: -amp: not supported: no backend has reduced-precision "
-                        "kernels yet; drop -amp to train in float32\n");
-        return LIF_EXIT_USAGE;
-    }
+    int amp = cli_get(&args, "amp") != NULL;
+    if (amp && (rc = amp_check()) != 0)
+        return rc;
     int quiet = cli_get(&args, "quiet") != NULL;
     const char *data_dir = cli_get(&args, "data-dir");
     const char *out_dir = cli_get(&args, "out-dir");
@@ -636,6 +690,8 @@ int cmd_train(int argc, char **argv)
     if ((rc = cli_apply_recipe(&args, &r, "train")) != 0 ||
         (rc = cli_apply_plan(&args, &opts, "train")) != 0)
         return rc;
+    if (amp)
+        opts.amp = 1;
     /* A resumed run's recipe is the checkpoint's, validated below. */
     if (!resume && (st = lif_recipe_check(&r, &bad)) != LIF_OK)
         return cli_fail_key("train", st, bad, train_flags);
@@ -714,6 +770,8 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail_plan("train", st, train_flags);
         goto done;
     }
+    if (amp && (rc = amp_bound(plan, lif_net_layers(net), opts.backend)) != 0)
+        goto done;
     /* the Namespace line and args.txt record the threads the plan runs
      * (--threads 0 resolved); Tc stays as given (0 = T) */
     opts.threads = lif_plan_options(plan)->threads;

@@ -2,9 +2,11 @@
 # Builds lif and runs the whole test suite, as CI does:
 #   1. gcc, Release, -Werror: build everything (benchmarks too), run ctest;
 #   2. gcc, ASan + UBSan: run ctest again;
-#   3. clang, -Werror: build everything (warning-free with both compilers);
+#   3. clang, -Werror: build everything (warning-free with both compilers;
+#      libgomp as OpenMP, so the onednn backend is built);
 #   3b. clang + LLVM's OpenMP, ThreadSanitizer: the threaded tests, with
-#      libarcher.so so TSan understands OpenMP's synchronisation;
+#      libarcher.so so TSan understands OpenMP's synchronisation (without
+#      the onednn backend: libdnnl brings libgomp, see CMakeLists.txt);
 #   3c. clang + libFuzzer (ASan + UBSan): every harness of tests/fuzz for
 #      a short run from its committed seed corpus;
 #   4. install to a temporary prefix, run the installed lif without
@@ -32,7 +34,11 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 
 step "clang -Werror: build"
-CC=clang CXX=clang++ cmake -S . -B build-ci-clang -DCMAKE_BUILD_TYPE=Release -DLIF_WERROR=ON >/dev/null
+# with gcc's libgomp as its OpenMP runtime, the one Debian's libdnnl uses,
+# so that the onednn backend is built (and checked for warnings) here too
+CC=clang CXX=clang++ cmake -S . -B build-ci-clang -DCMAKE_BUILD_TYPE=Release -DLIF_WERROR=ON \
+  -DOpenMP_C_FLAGS=-fopenmp=libgomp -DOpenMP_C_LIB_NAMES=gomp \
+  -DOpenMP_gomp_LIBRARY="$(gcc -print-file-name=libgomp.so)" >/dev/null
 cmake --build build-ci-clang -j"$jobs"
 
 step "clang ThreadSanitizer + LLVM OpenMP (archer): threaded tests"

@@ -460,11 +460,41 @@ static void check_lif_bench_threads(void)
     free(cmp);
 }
 
+/* A row that chains backends with '+' runs their preference list: the
+ * kernels of "simd+scalar" are simd's (a backend that fills only some ops,
+ * as onednn does, is benchmarked so with its fallbacks). */
+static void check_lif_bench_chain(void)
+{
+    const char *why = "";
+    if (!lif_backend_find("simd") || !lif_backend_available(lif_backend_find("simd"), &why)) {
+        printf("skipped: the '+' row: simd cannot run here: %s\n", why);
+        return;
+    }
+    char cmd[4096], out[1100];
+    snprintf(out, sizeof out, "%s/chain.txt", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' bench -T 8 -b 4 --reps 2 --batches 1 --backend scalar,simd+scalar",
+             LIF_CLI_PATH);
+    int rc = run(cmd, out);
+    CHECK(rc == 0, "lif bench exited %d; repro: %s", rc, cmd);
+    char *table = slurp(out);
+    CHECK(table && strstr(table, "\nsimd+scalar "), "no simd+scalar row; repro: %s", cmd);
+    CHECK(table && strstr(table, "kernels simd+scalar: encode/simd/"),
+          "the simd+scalar row does not run simd's kernels; repro: %s", cmd);
+    free(table);
+    snprintf(cmd, sizeof cmd, "'%s' bench -T 8 -b 4 --reps 2 --batches 1 --backend simd+nosuch",
+             LIF_CLI_PATH);
+    rc = run(cmd, out);
+    table = slurp(out);
+    CHECK(rc == 2, "an unknown backend in a '+' row: exit %d, want 2; repro: %s", rc, cmd);
+    free(table);
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "%s", test_tmpdir("bench"));
     check_lif_bench();
     check_lif_bench_threads();
+    check_lif_bench_chain();
 
     char dir[1024], kernels[1100], e2e[1100];
     snprintf(dir, sizeof dir, "%s", LIF_CLI_PATH);

@@ -40,6 +40,12 @@
  * blocks), and LIF_OPENMP_SPLIT=all makes the openmp kernels split even
  * the small shapes.
  *
+ * Reduced precision: a linear kernel that declines a problem but accepts
+ * it with amp set (lif_problem.amp, -amp: onednn's bf16 kernels) runs the
+ * amp problems, held to the float32 tolerances plus the bf16 rounding of
+ * its operands (lin_tol); exact inputs stay bitwise, and so do the cuts and
+ * thread counts.
+ *
  * Every failure prints a repro line (kernel, op, shape, options, seed).
  * Rerun one kernel with LIF_TEST_KERNEL=<substring of its name>; change the
  * inputs with LIF_TEST_SEED=<n>. */
@@ -271,10 +277,34 @@ static void run_threaded(const lif_kernel_i *k, const void *a);
         ws_check(cur_ws);                                                     \
     } while (0)
 
-static int accepts(const lif_kernel_i *k, const lif_problem *p, const char *kn)
+/* 1 while the kernel under test runs a reduced-precision problem (see
+ * accepts()): the linear tolerances then add the bf16 rounding of their
+ * operands (lin_tol). */
+static int cur_amp;
+
+static int is_linear(lif_op op)
+{
+    return op == LIF_OP_LINEAR_FWD || op == LIF_OP_LINEAR_BWD_W || op == LIF_OP_LINEAR_BWD_X;
+}
+
+static int accepts(const lif_kernel_i *k, const lif_problem *p0, const char *kn)
 {
     const char *why = NULL;
-    if (!k->supports || k->supports(p, &why)) {
+    /* A linear kernel that declines a float32 problem but takes it with
+     * amp (reduced precision, -amp: onednn's bf16 kernels) is tested on
+     * the amp problem, with the bf16 tolerances. */
+    lif_problem pa = *p0;
+    const lif_problem *p = &pa;
+    cur_amp = 0;
+    if (is_linear(p0->op) && k->supports && !k->supports(p0, &why)) {
+        pa.amp = 1;
+        const char *why_amp;
+        if (k->supports(&pa, &why_amp))
+            cur_amp = 1;
+        else
+            pa.amp = 0, why = why_amp;
+    }
+    if (!k->supports || cur_amp || k->supports(p, &why)) {
         release_cur();
         cur_k = k;
         if (k->flags & LIF_KERNEL_THREADED) {
@@ -643,6 +673,24 @@ static void fill_vals(uint64_t *r, int exact, int q, double a, float *f, double 
  * a relative bound on the sum itself meaningless, hence mag. */
 static double sum_tol(int K) { return 8.0 * sqrt((double)K + 1.0) * U32; }
 
+/* bfloat16 unit roundoff: 8 significant bits (7 stored), round to nearest
+ * even: a value is off by at most 2^-8 of itself. */
+#define U_BF16 0.00390625
+
+/* The tolerance of a linear op's sum of K products, relative to mag, when
+ * `rounded` of each product's two operands enter the kernel in bf16 under
+ * amp (linear_fwd: W; linear_bwd_w: dY; linear_bwd_x: dY and W; the spikes
+ * 0/1 and the exact test values k/64, |k| <= 128, are bf16 values):
+ * each product is then off by at most (1 + U_BF16)^rounded - 1 <
+ * 1.01·rounded·U_BF16 of its magnitude (a bound, not a random walk, since
+ * the roundings of W are shared by all rows), on top of the float32 sum
+ * (accumulation stays float32). Without amp: sum_tol alone. Exact inputs
+ * stay bitwise in both. */
+static double lin_tol(int K, int rounded)
+{
+    return sum_tol(K) + (cur_amp ? 1.01 * rounded * U_BF16 : 0.0);
+}
+
 static const double DENS[] = {0.02, 0.3, 0.9};
 
 /* Input density of case c, told to the kernel in p. supports() is
@@ -712,7 +760,7 @@ static void linear_fwd_case(const lif_kernel_i *k, const char *kn, int c, int n_
         if (ex) /* sums of k/64 with |sum| < 2^12: exact in float32 */
             cmp("y", y, yd, (size_t)M * n_out, 0, 0, NULL, 0);
         else
-            cmp("y", y, yd, (size_t)M * n_out, 0, 0, mag, sum_tol(n_in));
+            cmp("y", y, yd, (size_t)M * n_out, 0, 0, mag, lin_tol(n_in, 1));
         n_run++;
         free(x), free(wd), free(bd), free(yd), free(mag), free(w), free(b), free(y), free(xb);
     }
@@ -768,8 +816,8 @@ static void linear_bwd_w_case(const lif_kernel_i *k, const char *kn, int c, int 
             cmp("dw", dw, dwd, nw, 0, 0, NULL, 0);
             cmp("db", db, dbd, n_out, 0, 0, NULL, 0);
         } else {
-            cmp("dw", dw, dwd, nw, 0, 0, mag, sum_tol(M));
-            cmp("db", db, dbd, n_out, 0, 0, dbmag, sum_tol(M));
+            cmp("dw", dw, dwd, nw, 0, 0, mag, lin_tol(M, 1));
+            cmp("db", db, dbd, n_out, 0, 0, dbmag, sum_tol(M)); /* db: float32 sums */
         }
         n_run++;
         free(x), free(dyd), free(dwd), free(dbd), free(mag), free(dbmag), free(dy), free(dw),
@@ -867,7 +915,7 @@ static void linear_bwd_x_case(const lif_kernel_i *k, const char *kn, int c, int 
         if (ex) /* products k/4096, sums of <= 33: exact */
             cmp("dx", dx, dxd, nx, 0, 0, NULL, 0);
         else
-            cmp("dx", dx, dxd, nx, 0, 0, mag, sum_tol(n_out));
+            cmp("dx", dx, dxd, nx, 0, 0, mag, lin_tol(n_out, 2));
         n_run++;
         free(dyd), free(wd), free(dxd), free(mag), free(dy), free(w), free(dx);
     }

@@ -39,7 +39,7 @@ static int recipe_eq(const lif_recipe *a, const lif_recipe *b)
 
 /* The keys that are plan options, not recipe fields. */
 static const char *const option_keys[] = {"backend", "threads", "Tc", "workers", "bind",
-                                           "memory_budget", "recompute"};
+                                           "memory_budget", "recompute", "amp"};
 #define N_OPTION_KEYS (sizeof option_keys / sizeof option_keys[0])
 
 /* 1 if the JSON text has "key" as a key. */
@@ -582,7 +582,7 @@ static void test_opts_defaults(void)
           lif_last_error());
     CHECK(lif_plan_opts_check(&o, NULL) == LIF_OK, "check with no key pointer");
 
-    /* the keys: exactly the seven options, each one lif_recipe_from_json skips */
+    /* the keys: exactly the eight options, each one lif_recipe_from_json skips */
     size_t n = 0;
     int seen[N_OPTION_KEYS] = {0};
     for (size_t i = 0; lif_plan_opts_key(i); i++, n++) {

@@ -82,6 +82,9 @@ static void detect(lif_cpu *c)
         c->avx512bw = (ebx >> 30) & 1;
         c->avx512vl = (ebx >> 31) & 1;
     }
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && eax >= 1 &&
+        __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+        c->avx512_bf16 = (eax >> 5) & 1;
     if (c->avx2 && c->fma && c->os_ymm)
         c->best = LIF_ISA_AVX2;
     if (c->best == LIF_ISA_AVX2 && c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq &&

@@ -22,6 +22,7 @@ static const opt_int ints[] = {
     {"threads", OFF(threads), 0, 1024},
     {"Tc", OFF(Tc), 0, 100000},
     {"workers", OFF(workers), 0, 1024},
+    {"amp", OFF(amp), 0, 1},
 };
 #define N_INTS (sizeof ints / sizeof ints[0])
 

@@ -56,6 +56,8 @@ static lif_problem problem(const lif_plan *p, lif_op op, int l)
     q.loss = net->r.loss;
     q.threads = p->opts.threads;
     q.bind = p->opts.bind;
+    if (op == LIF_OP_LINEAR_FWD || op == LIF_OP_LINEAR_BWD_W || op == LIF_OP_LINEAR_BWD_X)
+        q.amp = p->opts.amp;
     return q;
 }
 

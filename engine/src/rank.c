@@ -61,6 +61,23 @@ static const rule rules[] = {
      * each op within 3 % of its simd kernel (bench/lif_kernels) */
     {ANY_OP, "openmp", NULL, 30, {0, 0},
      "OpenMP: the op split over the plan's threads with SIMD kernels inside"},
+    /* oneDNN (backends/onednn/). bf16: it runs only problems that asked for
+     * reduced precision (-amp), and only it does, so it ranks first there.
+     * float32: below every SIMD kernel until measured otherwise, so that
+     * `auto` never picks it (and openmp's inner selection neither);
+     * --backend onednn,... uses it. To measure on a quiet machine, at 1
+     * and 2 threads: lif bench --backend simd,openmp,onednn on the
+     * reference recipe (784 -> 10, T 100, b 64: skinny N = 10 products,
+     * where the event-driven SIMD kernels are expected to win) and on
+     * --hidden 1000 (784 -> 1000 -> 10: wide products, GEMM territory);
+     * then per op build/bench/lif_kernels --benchmark_filter=onednn. Where
+     * oneDNN wins, a rule above the simd rows goes here for that op and
+     * width (n_out), e.g. {LIF_OP_LINEAR_BWD_X, "onednn", "f32", 25, ...}
+     * with a width condition. */
+    {ANY_OP, "onednn", "bf16", 40, {0, 0},
+     "oneDNN bf16 matmul: the only kernel for reduced precision (-amp)"},
+    {ANY_OP, "onednn", "f32", 5, {0, 0},
+     "oneDNN f32 matmul: not measured faster than SIMD yet (see rank.c)"},
     /* linear forward: event-driven below its crossover, else dense; on AVX2
      * the table-driven kernel sits between them for narrow layers */
     {LIF_OP_LINEAR_FWD, "simd", "avx512_event", 22, {0.15f, 0.40f},

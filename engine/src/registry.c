@@ -20,6 +20,9 @@ extern const lif_backend_i lif_backend_simd;
 #ifdef LIF_HAVE_OPENMP
 extern const lif_backend_i lif_backend_openmp;
 #endif
+#ifdef LIF_HAVE_ONEDNN
+extern const lif_backend_i lif_backend_onednn;
+#endif
 /* The registry: the backends compiled in (scalar first; later backends
  * append here, each under its own build option), then any registered at run
  * time by lif_backend_register. */
@@ -32,12 +35,18 @@ static const lif_backend_i *backends[MAX_BACKENDS] = {
 #ifdef LIF_HAVE_OPENMP
     &lif_backend_openmp,
 #endif
+#ifdef LIF_HAVE_ONEDNN
+    &lif_backend_onednn,
+#endif
 };
 static size_t n_backends = 1
 #ifdef LIF_HAVE_SIMD
     + 1
 #endif
 #ifdef LIF_HAVE_OPENMP
+    + 1
+#endif
+#ifdef LIF_HAVE_ONEDNN
     + 1
 #endif
     ;

@@ -92,6 +92,9 @@ typedef struct lif_problem {
                           LIF_KERNEL_THREADED is called with 1 */
     int bind;          /* LIF_BIND_CORES: a threaded kernel pins its threads one per
                           core (lif_topology_bind_core); LIF_BIND_NONE: it does not */
+    int amp;           /* linear ops: 1 when reduced precision was asked for (-amp):
+                          bf16 inputs and weights, float32 accumulation and outputs;
+                          0: float32 throughout */
 } lif_problem;
 
 #define LIF_BIND_NONE 0

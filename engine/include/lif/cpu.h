@@ -26,6 +26,7 @@ typedef struct lif_cpu {
     int capped;                   /* 1 when the cap lowered the ISA */
     char cap_ignored[32];         /* a LIF_MAX_CPU_ISA value that names no ISA
                                      (ignored), or "" */
+    int avx512_bf16;              /* cpuid bit: AVX512_BF16 (bf16 dot products) */
 } lif_cpu;
 
 /* This machine, detected once (thread-safe after the first call returns). */

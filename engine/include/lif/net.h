@@ -116,6 +116,11 @@ typedef struct lif_plan_opts {
     int bind;           /* LIF_BIND_NONE or LIF_BIND_CORES (lif/backend.h): whether
                            threaded kernels pin their threads one per core; text
                            and JSON values "none" | "cores" (none) */
+    int amp;            /* 1: reduced precision in the linear steps (-amp): bf16
+                           inputs and weights, float32 accumulation, float32 master
+                           weights and optimizer; the linear problems carry it
+                           (lif_problem.amp) and only the onednn bf16 kernels take
+                           them (other kernels compute in float32), 0..1 (0) */
 } lif_plan_opts;
 
 #define LIF_RECOMPUTE_AUTO 0
