@@ -100,7 +100,10 @@ static int resolved_threads(const lif_problem *p) { return p->threads > 1 ? p->t
 
 static int block_rows(const lif_problem *p)
 {
-    long m = (long)p->Tc * p->B;
+    /* the weight gradient is called once per time step (it sums rows in
+     * oneDNN's order, not the steps-last-first order of
+     * LIF_KERNEL_STEP_ORDER): B rows a call */
+    long m = p->op == LIF_OP_LINEAR_BWD_W ? (long)p->B : (long)p->Tc * p->B;
     return m < 1 ? 1 : m < ROWS ? (int)m : ROWS;
 }
 
