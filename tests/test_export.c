@@ -53,57 +53,11 @@ static int spit(const char *path, const void *b, size_t n)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-typedef struct run_result {
-    int status;
-    char cmd[2048];
-    char *out, *err;
-} run_result;
-
-static int run_no;
-
-/* Runs `lif ARGS` through the shell, stdout and stderr to files. */
-static run_result run_lif(const char *fmt, ...)
-{
-    run_result r = {0};
-    char args[1500], full[2300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    run_no++;
-    snprintf(r.cmd, sizeof r.cmd, "%s %s", LIF_CLI_PATH, args);
-    snprintf(full, sizeof full, "%s >run%03d.out 2>run%03d.err </dev/null", r.cmd, run_no, run_no);
-    int ws = system(full);
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-    CHECK(r.status >= 0 && r.status < 126, "crashed or could not run (%d): %s", ws, r.cmd);
-    char p[64];
-    size_t n;
-    snprintf(p, sizeof p, "run%03d.out", run_no);
-    r.out = test_slurp(p, &n);
-    snprintf(p, sizeof p, "run%03d.err", run_no);
-    r.err = test_slurp(p, &n);
-    if (!r.out)
-        r.out = calloc(1, 1);
-    if (!r.err)
-        r.err = calloc(1, 1);
-    CHECK(!strstr(r.err, "Sanitizer") && !strstr(r.err, "runtime error:"),
-          "sanitizer report: %s\n%s", r.cmd, r.err);
-    return r;
-}
-
-static void run_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
+/* `lif ARGS` and its result (testutil.h) */
+typedef test_run_result run_result;
+#define run_lif(...) test_run(LIF_CLI_PATH, __VA_ARGS__)
+#define run_free test_run_free
+#define count_lines test_count_lines
 
 /* A run that must fail with exit 2 and one stderr line holding needle. */
 static void expect_refused(const char *needle, const char *fmt, const char *arg)
@@ -713,6 +667,6 @@ int main(void)
     test_bad_files();
     test_command();
     test_nir();
-    printf("test_export: %d runs of lif (outputs in %s)\n", run_no, dir);
+    printf("test_export: %d runs of lif (outputs in %s)\n", test_run_count(), dir);
     return test_finish("test_export");
 }

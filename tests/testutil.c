@@ -1,6 +1,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +94,51 @@ char *test_slurp(const char *path, size_t *n)
         *n = (size_t)(sz > 0 ? sz : 0);
     }
     return b;
+}
+
+static int run_no;
+
+test_run_result test_run(const char *bin, const char *fmt, ...)
+{
+    test_run_result r = {0};
+    char args[1500], full[2300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    run_no++;
+    snprintf(r.cmd, sizeof r.cmd, "%s %s", bin, args);
+    snprintf(full, sizeof full, "%s >run%03d.out 2>run%03d.err </dev/null", r.cmd, run_no, run_no);
+    int ws = system(full);
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    CHECK(r.status >= 0 && r.status < 126, "crashed or could not run (%d): %s", ws, r.cmd);
+    char p[64];
+    size_t n;
+    snprintf(p, sizeof p, "run%03d.out", run_no);
+    r.out = test_slurp(p, &n);
+    snprintf(p, sizeof p, "run%03d.err", run_no);
+    r.err = test_slurp(p, &n);
+    if (!r.out)
+        r.out = calloc(1, 1);
+    if (!r.err)
+        r.err = calloc(1, 1);
+    CHECK(!strstr(r.err, "Sanitizer") && !strstr(r.err, "runtime error:"),
+          "sanitizer report: %s\n%s", r.cmd, r.err);
+    return r;
+}
+
+void test_run_free(test_run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+int test_run_count(void) { return run_no; }
+
+int test_count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
 }

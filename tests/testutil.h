@@ -53,4 +53,25 @@ const char *test_path(const char *dir, const char *name);
  * without the NUL), or NULL (and *n = 0) when it cannot be read. */
 char *test_slurp(const char *path, size_t *n);
 
+/* ---- running a command ---- */
+
+typedef struct test_run_result {
+    int status;        /* exit status, -1 if it did not exit */
+    char cmd[2048];    /* the command, for messages */
+    char *out, *err;   /* its stdout and stderr (never NULL) */
+} test_run_result;
+
+/* Runs `bin ARGS` (ARGS from fmt) through the shell in the current folder,
+ * stdout and stderr to numbered files, stdin from /dev/null; checks that it
+ * ran and that no sanitizer reported. */
+test_run_result test_run(const char *bin, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void test_run_free(test_run_result *r);
+
+/* Newlines in s. */
+int test_count_lines(const char *s);
+
+/* Commands test_run has run. */
+int test_run_count(void);
+
 #endif
