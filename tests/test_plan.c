@@ -1752,6 +1752,7 @@ static void test_checkpoint(void)
 #endif
 #endif
 
+#ifndef UNDER_SANITIZER
 /* Bytes of this process's address space (/proc/self/statm), 0 if unknown. */
 static size_t vm_size(void)
 {
@@ -1764,6 +1765,7 @@ static size_t vm_size(void)
     }
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* A T = 8000 training step of batch 16 on the reference network in a child
  * whose address space may grow by 12 MiB only (setrlimit RLIMIT_AS): the
