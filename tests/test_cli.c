@@ -341,28 +341,11 @@ static int has_line_starting(const char *s, const char *prefix)
 /* ---- the synthetic data set ---- */
 
 static uint32_t rng_state = 12345u;
-static uint32_t rnd32(void)
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return rng_state >> 8;
-}
 
-/* Class c: a bright band in rows 4+2c and 5+2c, columns 4..23 (40 pixels,
- * each dropped with probability 1/10), and every other pixel noise with
- * probability 1/20. */
+/* the synthetic set (testutil.h) */
 static void make_set(uint8_t *img, uint8_t *lab, int n)
 {
-    for (int i = 0; i < n; i++) {
-        int c = (int)(rnd32() % 10);
-        lab[i] = (uint8_t)c;
-        uint8_t *p = img + (size_t)i * NPIX;
-        for (int k = 0; k < NPIX; k++)
-            p[k] = rnd32() % 20 == 0 ? (uint8_t)(rnd32() % 256) : 0;
-        for (int row = 4 + 2 * c; row < 6 + 2 * c; row++)
-            for (int col = 4; col < 24; col++)
-                if (rnd32() % 10 != 0)
-                    p[row * SIDE + col] = (uint8_t)(160 + rnd32() % 96);
-    }
+    test_band_set(&rng_state, img, lab, n);
 }
 
 static const char *const idx_names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",

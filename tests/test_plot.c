@@ -42,25 +42,11 @@ typedef test_run_result run_result;
 #define count_lines test_count_lines
 
 static uint32_t rng_state = 4242u;
-static uint32_t rnd32(void)
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return rng_state >> 8;
-}
 
+/* the synthetic set (testutil.h) */
 static void make_set(uint8_t *img, uint8_t *lab, int n)
 {
-    for (int i = 0; i < n; i++) {
-        int c = (int)(rnd32() % 10);
-        lab[i] = (uint8_t)c;
-        uint8_t *p = img + (size_t)i * NPIX;
-        for (int k = 0; k < NPIX; k++)
-            p[k] = rnd32() % 20 == 0 ? (uint8_t)(rnd32() % 256) : 0;
-        for (int row = 4 + 2 * c; row < 6 + 2 * c; row++)
-            for (int col = 4; col < 24; col++)
-                if (rnd32() % 10 != 0)
-                    p[row * SIDE + col] = (uint8_t)(160 + rnd32() % 96);
-    }
+    test_band_set(&rng_state, img, lab, n);
 }
 
 static uint8_t first_test[NPIX], first_label;

@@ -142,3 +142,25 @@ int test_count_lines(const char *s)
         n += *s == '\n';
     return n;
 }
+
+static uint32_t lcg(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return *state >> 8;
+}
+
+void test_band_set(uint32_t *state, uint8_t *img, uint8_t *lab, int n)
+{
+    enum { SIDE = 28, NPIX = SIDE * SIDE };
+    for (int i = 0; i < n; i++) {
+        int c = (int)(lcg(state) % 10);
+        lab[i] = (uint8_t)c;
+        uint8_t *p = img + (size_t)i * NPIX;
+        for (int k = 0; k < NPIX; k++)
+            p[k] = lcg(state) % 20 == 0 ? (uint8_t)(lcg(state) % 256) : 0;
+        for (int row = 4 + 2 * c; row < 6 + 2 * c; row++)
+            for (int col = 4; col < 24; col++)
+                if (lcg(state) % 10 != 0)
+                    p[row * SIDE + col] = (uint8_t)(160 + lcg(state) % 96);
+    }
+}

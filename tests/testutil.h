@@ -53,6 +53,13 @@ const char *test_path(const char *dir, const char *name);
  * without the NUL), or NULL (and *n = 0) when it cannot be read. */
 char *test_slurp(const char *path, size_t *n);
 
+/* ---- synthetic data ---- */
+
+/* n 28x28 images and labels: class c is a bright band in rows 4+2c and
+ * 5+2c, columns 4..23 (40 pixels, each dropped with probability 1/10),
+ * every other pixel noise with probability 1/20; from the LCG *state. */
+void test_band_set(uint32_t *state, uint8_t *img, uint8_t *lab, int n);
+
 /* ---- running a command ---- */
 
 typedef struct test_run_result {
