@@ -13,11 +13,15 @@
  * 784 -> 10): encode 0.63 ms for 5.0M units (0.13 ns each), lif_fwd 0.10
  * ms for 64k (1.6 ns), lif_bwd 15 us for 64k (0.23 ns), spike_count 6 us
  * for 64k (0.09 ns). A fork/join of 2 threads measured 2-6 us here; the
- * minimums below give parts of about 25-50 us. */
+ * minimums below give parts of about 25-50 us. lif_fwd's part must be
+ * larger: split at the reference shape (64k units, 2 threads), it took
+ * 0.079 ms against 0.069 ms on one thread (Intel Xeon kind, 2026-12-02,
+ * LIF_BENCH_THREADS=1|2 bench/lif_kernels): the recurrence streams H and
+ * V, and the halves contend for what one thread has alone. */
 #include "openmp.h"
 
 #define MIN_ENCODE 262144.0      /* ~35 us */
-#define MIN_LIF_FWD 16384.0      /* ~25 us */
+#define MIN_LIF_FWD 65536.0      /* ~70 us: the reference shape (64k) stays on one thread */
 #define MIN_LIF_BWD 32768.0      /* ~8 us here, ~20 us in a training step (cold caches) */
 #define MIN_SPIKE_COUNT 262144.0 /* ~25 us */
 
