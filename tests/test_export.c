@@ -58,17 +58,7 @@ typedef test_run_result run_result;
 #define run_lif(...) test_run(LIF_CLI_PATH, __VA_ARGS__)
 #define run_free test_run_free
 #define count_lines test_count_lines
-
-/* A run that must fail with exit 2 and one stderr line holding needle. */
-static void expect_refused(const char *needle, const char *fmt, const char *arg)
-{
-    run_result r = run_lif(fmt, arg);
-    CHECK(r.status == 2, "exit %d (want 2): %s\n%s", r.status, r.cmd, r.err);
-    CHECK(count_lines(r.err) == 1, "stderr has %d lines (want 1): %s\n%s", count_lines(r.err),
-          r.cmd, r.err);
-    CHECK(strstr(r.err, needle) != NULL, "stderr lacks '%s': %s\n%s", needle, r.cmd, r.err);
-    run_free(&r);
-}
+#define expect_refused(needle, fmt, arg) test_expect_refused(LIF_CLI_PATH, needle, fmt, arg)
 
 static double after(const char *s, const char *key)
 {

@@ -47,16 +47,6 @@
 
 /* ---- helpers ---- */
 
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = test_slurp(a, &na), *y = test_slurp(b, &nb);
-    int same = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static uint32_t file_version(const char *path)
 {
     size_t n;
@@ -226,7 +216,7 @@ static void test_library(const char *dir)
           "save: %s", lif_last_error());
     CHECK(file_version(pc_path) == LIF_CKPT_VERSION, "an epoch-boundary checkpoint is version %u",
           file_version(pc_path));
-    CHECK(same_file(pa_path, pc_path),
+    CHECK(test_same_bytes(pa_path, pc_path),
           "stopped after 7 batches, saved, reloaded and finished: %s differs from the "
           "uninterrupted %s", pc_path, pa_path);
 
@@ -333,7 +323,7 @@ static void interrupt_case(int sig, const char *when, const char *out_dir, const
     for (int i = 0; i < 3; i++) {
         snprintf(a, sizeof a, "%s/T16_b32_adam_lr0.001/%s", out_dir, files[i]);
         snprintf(b, sizeof b, "%s/T16_b32_adam_lr0.001/%s", ref_dir, files[i]);
-        CHECK(same_file(a, b), "after %s and resume, %s differs from the uninterrupted %s", name,
+        CHECK(test_same_bytes(a, b), "after %s and resume, %s differs from the uninterrupted %s", name,
               a, b);
     }
 }
@@ -493,7 +483,7 @@ static void test_kill(void)
         for (int k = 0; k < 3; k++) {
             snprintf(a, sizeof a, "%s/%s", rundir, files[k]);
             snprintf(b, sizeof b, "kref/" KILL_RUN "/%s", files[k]);
-            CHECK(same_file(a, b), "after %d SIGKILLs and resumes, %s differs from the "
+            CHECK(test_same_bytes(a, b), "after %d SIGKILLs and resumes, %s differs from the "
                                    "uninterrupted %s", kills, a, b);
         }
         cycles++;

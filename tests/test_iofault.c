@@ -78,22 +78,6 @@ static int train(const char *words)
     return rc;
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    char *b = test_slurp(path, n);
-    return b;
-}
-
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
-    int same = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static int temps_in(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -163,24 +147,24 @@ static int sweep(const fault *f)
         if (rc == 0) /* success means everything was written: a folder that cannot be
                         opened to sync it is the one failure lif may pass over */
             for (int i = 0; i < 3; i++)
-                CHECK(same_file(test_path("case/" RUN, outputs[i]), test_path("cref/" RUN, outputs[i])),
+                CHECK(test_same_bytes(test_path("case/" RUN, outputs[i]), test_path("cref/" RUN, outputs[i])),
                       "%s: lif train exited 0, but %s is not the complete one", where, outputs[i]);
         const char *latest = "case/" RUN "/checkpoint_latest.lif",
                    *max = "case/" RUN "/checkpoint_max.lif";
         CHECK(loads(latest), "%s: checkpoint_latest.lif does not load: %s", where,
               lif_last_error());
-        CHECK(same_file(latest, "base/" RUN "/checkpoint_latest.lif") ||
-                  same_file(latest, "cref/" RUN "/checkpoint_latest.lif"),
+        CHECK(test_same_bytes(latest, "base/" RUN "/checkpoint_latest.lif") ||
+                  test_same_bytes(latest, "cref/" RUN "/checkpoint_latest.lif"),
               "%s: checkpoint_latest.lif is neither the previous nor the next one", where);
-        CHECK(loads(max) && (same_file(max, "base/" RUN "/checkpoint_max.lif") ||
-                             same_file(max, "cref/" RUN "/checkpoint_max.lif")),
+        CHECK(loads(max) && (test_same_bytes(max, "base/" RUN "/checkpoint_max.lif") ||
+                             test_same_bytes(max, "cref/" RUN "/checkpoint_max.lif")),
               "%s: checkpoint_max.lif is neither the previous nor the next one", where);
         CHECK(temps_in("case/" RUN) == 0, "%s: %d temporary files left in case/" RUN, where,
               temps_in("case/" RUN));
         rc = train("-resume case/" RUN "/checkpoint_latest.lif -epochs 2 " BASE);
         CHECK(rc == 0, "%s: the resume after it exited %d (run.err)", where, rc);
         for (int i = 0; i < 3; i++)
-            CHECK(same_file(test_path("case/" RUN, outputs[i]), test_path("cref/" RUN, outputs[i])),
+            CHECK(test_same_bytes(test_path("case/" RUN, outputs[i]), test_path("cref/" RUN, outputs[i])),
                   "%s, then a resume: %s differs from a resume without faults", where,
                   outputs[i]);
     }
@@ -260,10 +244,10 @@ int main(void)
     copy_run("base/" RUN, "cref/" RUN);
     CHECK(train("-resume cref/" RUN "/checkpoint_latest.lif -epochs 2 " BASE) == 0,
           "resume without faults failed (run.err)");
-    CHECK(same_file("cref/" RUN "/checkpoint_latest.lif", "ref/" RUN "/checkpoint_latest.lif") &&
-              same_file("cref/" RUN "/log.jsonl", "ref/" RUN "/log.jsonl"),
+    CHECK(test_same_bytes("cref/" RUN "/checkpoint_latest.lif", "ref/" RUN "/checkpoint_latest.lif") &&
+              test_same_bytes("cref/" RUN "/log.jsonl", "ref/" RUN "/log.jsonl"),
           "1 + 1 epochs resumed differ from 2 uninterrupted");
-    CHECK(!same_file("ref/" RUN "/checkpoint_latest.lif", "base/" RUN "/checkpoint_latest.lif"),
+    CHECK(!test_same_bytes("ref/" RUN "/checkpoint_latest.lif", "base/" RUN "/checkpoint_latest.lif"),
           "the 2-epoch checkpoint equals the 1-epoch one: the test would prove nothing");
 
     const fault fs[] = {

@@ -40,6 +40,7 @@ typedef test_run_result run_result;
 #define run_lif(...) test_run(LIF_CLI_PATH, __VA_ARGS__)
 #define run_free test_run_free
 #define count_lines test_count_lines
+#define expect_refused(needle, fmt, arg) test_expect_refused(LIF_CLI_PATH, needle, fmt, arg)
 
 static uint32_t rng_state = 4242u;
 
@@ -200,16 +201,6 @@ static void check_pngs(const char *dir)
         printf("%s: %dx%d, %.1f %% drawn, %d+ colours\n", path, st.w, st.h, 100 * st.non_bg,
                st.colours);
     }
-}
-
-static void expect_refused(const char *needle, const char *fmt, const char *arg)
-{
-    run_result r = run_lif(fmt, arg);
-    CHECK(r.status == 2, "exit %d (want 2): %s\n%s", r.status, r.cmd, r.err);
-    CHECK(count_lines(r.err) == 1, "stderr has %d lines (want 1): %s\n%s", count_lines(r.err),
-          r.cmd, r.err);
-    CHECK(strstr(r.err, needle) != NULL, "stderr lacks '%s': %s\n%s", needle, r.cmd, r.err);
-    run_free(&r);
 }
 
 /* A copy of RUN without one file, in dir. */

@@ -164,3 +164,25 @@ void test_band_set(uint32_t *state, uint8_t *img, uint8_t *lab, int n)
                     p[row * SIDE + col] = (uint8_t)(160 + lcg(state) % 96);
     }
 }
+
+void test_expect_refused(const char *bin, const char *needle, const char *fmt, const char *arg)
+{
+    char args[1500];
+    snprintf(args, sizeof args, fmt, arg);
+    test_run_result r = test_run(bin, "%s", args);
+    CHECK(r.status == 2, "exit %d (want 2): %s\n%s", r.status, r.cmd, r.err);
+    CHECK(test_count_lines(r.err) == 1, "stderr has %d lines (want 1): %s\n%s",
+          test_count_lines(r.err), r.cmd, r.err);
+    CHECK(strstr(r.err, needle) != NULL, "stderr lacks '%s': %s\n%s", needle, r.cmd, r.err);
+    test_run_free(&r);
+}
+
+int test_same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = test_slurp(a, &na), *y = test_slurp(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}

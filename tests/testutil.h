@@ -78,6 +78,13 @@ void test_run_free(test_run_result *r);
 /* Newlines in s. */
 int test_count_lines(const char *s);
 
+/* Runs `bin fmt(arg)` (test_run) and checks it exits 2 with one stderr line
+ * holding needle. */
+void test_expect_refused(const char *bin, const char *needle, const char *fmt, const char *arg);
+
+/* 1 if the files a and b both read and hold the same bytes. */
+int test_same_bytes(const char *a, const char *b);
+
 /* Commands test_run has run. */
 int test_run_count(void);
 

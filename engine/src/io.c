@@ -50,30 +50,30 @@ int lif_io_open(const char *path, int flags, mode_t mode)
     return next(LIF_IO_OPEN) == 1 ? -1 : open(path, flags, mode);
 }
 
-ssize_t lif_io_write(int fd, const void *buf, size_t n)
+/* The bytes a write or read of n may transfer: -1 when it fails, fewer
+ * than n (fault_keep, at most n - 1) on a short transfer, else n. */
+static ssize_t transfer(lif_io_op op, size_t n)
 {
-    switch (next(LIF_IO_WRITE)) {
+    switch (next(op)) {
     case 1:
         return -1;
     case 2:
-        if (n > 1)
-            n = (size_t)fault_keep < n - 1 ? (size_t)fault_keep : n - 1;
-        break;
+        return n > 1 ? (ssize_t)((size_t)fault_keep < n - 1 ? (size_t)fault_keep : n - 1)
+                     : (ssize_t)n;
     }
-    return write(fd, buf, n);
+    return (ssize_t)n;
+}
+
+ssize_t lif_io_write(int fd, const void *buf, size_t n)
+{
+    ssize_t k = transfer(LIF_IO_WRITE, n);
+    return k < 0 ? -1 : write(fd, buf, (size_t)k);
 }
 
 ssize_t lif_io_read(int fd, void *buf, size_t n)
 {
-    switch (next(LIF_IO_READ)) {
-    case 1:
-        return -1;
-    case 2:
-        if (n > 1)
-            n = (size_t)fault_keep < n - 1 ? (size_t)fault_keep : n - 1;
-        break;
-    }
-    return read(fd, buf, n);
+    ssize_t k = transfer(LIF_IO_READ, n);
+    return k < 0 ? -1 : read(fd, buf, (size_t)k);
 }
 
 int lif_io_fsync(int fd) { return next(LIF_IO_FSYNC) == 1 ? -1 : fsync(fd); }

@@ -32,18 +32,28 @@ uint8_t *fuzz_frame(const uint8_t *p, size_t n, uint32_t version, size_t *len)
     return b;
 }
 
+/* The file a checkpoint harness reads: data[0] is a mode byte, bit 0 set
+ * frames the rest as a payload with a valid CRC (bit 1: version 2). Returns
+ * its path; *framed is what to free afterwards (or NULL). */
+static const char *fuzz_input_file(const uint8_t *data, size_t size, const char *name,
+                                   uint8_t **framed)
+{
+    uint8_t mode = data[0];
+    size_t len = size - 1;
+    const uint8_t *file = data + 1;
+    *framed = NULL;
+    if (mode & 1)
+        file = *framed = fuzz_frame(data + 1, size - 1, mode & 2 ? 2 : 1, &len);
+    return fuzz_file(name, file, len);
+}
+
 #ifndef FUZZ_NO_MAIN_CKPT
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0];
-    uint8_t *framed = NULL;
-    size_t len = size - 1;
-    const uint8_t *file = data + 1;
-    if (mode & 1)
-        file = framed = fuzz_frame(data + 1, size - 1, mode & 2 ? 2 : 1, &len);
-    const char *path = fuzz_file("ckpt", file, len);
+    uint8_t *framed;
+    const char *path = fuzz_input_file(data, size, "ckpt", &framed);
     lif_ckpt c;
     lif_status st = lif_ckpt_load(path, &c);
     fuzz_debug("fuzz_ckpt", st);

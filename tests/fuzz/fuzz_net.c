@@ -10,13 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0];
-    uint8_t *framed = NULL;
-    size_t len = size - 1;
-    const uint8_t *file = data + 1;
-    if (mode & 1)
-        file = framed = fuzz_frame(data + 1, size - 1, mode & 2 ? 2 : 1, &len);
-    const char *path = fuzz_file("net.lif", file, len);
+    uint8_t *framed;
+    const char *path = fuzz_input_file(data, size, "net.lif", &framed);
     lif_net *net = NULL;
     lif_train_state ts;
     lif_status st = lif_net_load(path, &net, &ts);
