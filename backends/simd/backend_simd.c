@@ -13,6 +13,18 @@ int lif_simd_supports_avx512(const lif_problem *p, const char **why)
     return lif_cpu_has(LIF_ISA_AVX512, why);
 }
 
+/* The skip kernels keep a row's (or a chunk's) outputs in 16 registers. */
+int lif_simd_supports_narrow_avx512(const lif_problem *p, const char **why)
+{
+    if (!lif_simd_supports_avx512(p, why))
+        return 0;
+    if (p->n_out > 16) {
+        *why = "n_out > 16: the skip kernels hold at most 16 outputs in registers";
+        return 0;
+    }
+    return 1;
+}
+
 static int available(const char **why) { return lif_cpu_has(LIF_ISA_AVX2, why); }
 
 static const lif_kernel_i kernels[] = {
@@ -57,6 +69,8 @@ static const lif_kernel_i kernels[] = {
         lif_linear_fwd_simd_avx512, NULL),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_event", lif_simd_supports_avx512,
         lif_linear_fwd_simd_avx512_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_skip", lif_simd_supports_narrow_avx512,
+        lif_linear_fwd_simd_avx512_skip, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2", lif_simd_supports_avx2,
         lif_linear_bwd_w_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_event", lif_simd_supports_avx2,
@@ -65,6 +79,8 @@ static const lif_kernel_i kernels[] = {
         lif_linear_bwd_w_simd_avx512, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512_event", lif_simd_supports_avx512,
         lif_linear_bwd_w_simd_avx512_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512_skip", lif_simd_supports_narrow_avx512,
+        lif_linear_bwd_w_simd_avx512_skip, NULL),
     LIN(LIF_OP_LINEAR_BWD_X, linear_bwd_x, "avx2", lif_simd_supports_avx2,
         lif_linear_bwd_x_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_BWD_X, linear_bwd_x, "avx512", lif_simd_supports_avx512,

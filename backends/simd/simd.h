@@ -59,6 +59,10 @@ lif_status lif_linear_fwd_simd_avx2(const lif_ctx *ctx, const lif_linear_fwd_arg
 lif_status lif_linear_fwd_simd_avx512(const lif_ctx *ctx, const lif_linear_fwd_args *a);
 lif_status lif_linear_fwd_simd_avx2_event(const lif_ctx *ctx, const lif_linear_fwd_args *a);
 lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear_fwd_args *a);
+/* Narrow layers (n_out <= 16): the dense kernels' sums, bitwise, visiting
+ * only the 16-input chunks of a row that hold a spike. */
+lif_status lif_linear_fwd_simd_avx512_skip(const lif_ctx *ctx, const lif_linear_fwd_args *a);
+int lif_simd_supports_narrow_avx512(const lif_problem *p, const char **why);
 /* Narrow layers (n_out <= 16), AVX2: per-chunk tables of partial sums of
  * Wᵀ rows (workspace), one lookup per 5 inputs (13 chunks a 64-bit word)
  * at any density. */
@@ -71,6 +75,7 @@ lif_status lif_linear_bwd_w_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_w
 lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
 lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
 lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+lif_status lif_linear_bwd_w_simd_avx512_skip(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
 lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
 lif_status lif_linear_bwd_x_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
 size_t lif_linear_simd_event_workspace(const lif_problem *p);

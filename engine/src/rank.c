@@ -34,6 +34,15 @@
  * - weight gradient, AVX2: event-driven 0.25 ms at 0.02 and 1.3-1.4 at 0.13,
  *   dense 1.0 at any density: crossover ~0.09, interpolated. AVX-512: ~0.04.
  *
+ * - narrow layers, AVX-512, the skip kernels (dense sums over the nonzero
+ *   16-input chunks only; bench/lif_kernels, T100 b64 784 -> 10, medians of
+ *   3): forward 0.34 / 0.56 / 0.85 / 1.12 ms at density 0.02 / 0.13 / 0.29 /
+ *   0.50 against dense 0.68 / 0.63 / 0.60 / 0.72 and event-driven 0.31 /
+ *   0.61 / 1.03 / 1.91; weight gradient 0.17 / 0.37 / 0.72 / 0.84 against
+ *   dense 0.64 / 0.56 / 0.55 / 0.70 and event-driven 0.49 / 0.88 / 1.35 /
+ *   2.24. Crossovers: skip below ~0.2 for both, the event-driven forward
+ *   below ~0.05 (AMD Zen 5 guest, 2026-12-02).
+ *
  * Above its crossover an event-driven kernel ranks just below the dense
  * kernel of its ISA (it still beats the other ISA's kernels' fallbacks). */
 typedef struct crossover {
@@ -80,13 +89,17 @@ static const rule rules[] = {
      "oneDNN f32 matmul: not measured faster than SIMD yet (see rank.c)"},
     /* linear forward: event-driven below its crossover, else dense; on AVX2
      * the table-driven kernel sits between them for narrow layers */
-    {LIF_OP_LINEAR_FWD, "simd", "avx512_event", 22, {0.15f, 0.40f},
-     "AVX-512 event-driven: fastest at low input density"},
+    {LIF_OP_LINEAR_FWD, "simd", "avx512_event", 22, {0.05f, 0.40f},
+     "AVX-512 event-driven: fastest at very low input density"},
+    {LIF_OP_LINEAR_FWD, "simd", "avx512_skip", 21, {0.20f, 0.20f},
+     "AVX-512 dense sums over a row's nonzero chunks only: fastest at low input density"},
     {LIF_OP_LINEAR_FWD, "simd", "avx2_event", 12, {0.03f, 0.50f},
      "AVX2 event-driven: fastest at low input density"},
     {LIF_OP_LINEAR_FWD, "simd", "avx2_table", 11, {0, 0},
      "AVX2 table-driven: faster than AVX2 dense on narrow layers"},
     /* weight gradient: event-driven below its crossover, else dense */
+    {LIF_OP_LINEAR_BWD_W, "simd", "avx512_skip", 23, {0.20f, 0.20f},
+     "AVX-512 dense sums over the rows where a chunk has a spike: fastest at low input density"},
     {LIF_OP_LINEAR_BWD_W, "simd", "avx512_event", 22, {0.04f, 0.40f},
      "AVX-512 event-driven: fastest at low input density"},
     {LIF_OP_LINEAR_BWD_W, "simd", "avx2_event", 12, {0.09f, 0.50f},

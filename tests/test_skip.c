@@ -1,0 +1,150 @@
+/* test_skip.c — the skip kernels (linear_fwd and linear_bwd_w
+ * simd/avx512_skip) promise more than the oracle's tolerance: the bits of
+ * the dense AVX-512 kernels they stand in for, since they only leave out
+ * 16-input chunks whose masked adds add nothing. Checked here on random
+ * float inputs (not exact values, where any order gives the same bits),
+ * with garbage in the bits past n_in, row strides wider than a row, widths
+ * past 1024 inputs (more than one 64-chunk block of a row), every n_out
+ * from 1 to 16, more rows than one block of the weight gradient's row
+ * lists (256), and steps (the summation order of `step`).
+ *
+ * On a CPU without AVX-512 (or with LIF_MAX_CPU_ISA below it) nothing can
+ * run: "skipped: <reason>". */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lif/lif.h"
+#include "testutil.h"
+
+static const lif_kernel_i *kernel_named(const char *name)
+{
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < bs[i]->n_kernels; j++) {
+            char buf[128];
+            if (strcmp(lif_kernel_name(&bs[i]->kernels[j], buf, sizeof buf), name) == 0)
+                return &bs[i]->kernels[j];
+        }
+    return NULL;
+}
+
+static float frand(uint64_t *s) { return (float)(2.0 * urand(s) - 1.0); }
+
+/* M rows of n_in bits at density d, row stride ld words; the bits past
+ * n_in in the last word and the words up to ld are garbage. */
+static uint64_t *spikes(uint64_t *s, int M, int n_in, size_t ld, double d)
+{
+    uint64_t *x = aligned_alloc(64, ((size_t)M * ld * 8 + 63) / 64 * 64);
+    for (int r = 0; r < M; r++) {
+        /* density varies by row: some rows silent, some chunks silent */
+        double dr = (r % 7 == 3) ? 0.0 : d * (0.5 + urand(s));
+        for (size_t w = 0; w < ld; w++)
+            x[(size_t)r * ld + w] = rnd(s); /* garbage first */
+        for (int i = 0; i < n_in; i++) {
+            uint64_t *word = &x[(size_t)r * ld + i / 64];
+            int on = (i / 16) % 3 != 1 && urand(s) < dr; /* every third chunk silent */
+            *word = on ? *word | 1ull << (i % 64) : *word & ~(1ull << (i % 64));
+        }
+    }
+    return x;
+}
+
+static int same_bits(const float *a, const float *b, size_t n, const char *what, const char *shape)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+            CHECK(0, "%s %s[%zu]: skip %.9g, dense %.9g (must be bitwise equal)", shape, what, i,
+                  (double)a[i], (double)b[i]);
+            return 0;
+        }
+    CHECK(1, "%s", what);
+    return 1;
+}
+
+static void run_case(const lif_kernel_i *kd[2], const lif_kernel_i *kw[2], int n_in, int n_out,
+                     int B, int Tc, int bias, double d, uint64_t seed)
+{
+    int M = B * Tc;
+    size_t ld = (size_t)(n_in + 63) / 64 + (size_t)(seed % 3);
+    char shape[128];
+    snprintf(shape, sizeof shape, "n_in %d n_out %d M %d (B %d) bias %d density %.2f ld %zu", n_in,
+             n_out, M, B, bias, d, ld);
+    uint64_t s = seed;
+    uint64_t *x = spikes(&s, M, n_in, ld, d);
+    float *w = malloc(sizeof(float) * (size_t)n_out * n_in), *b = malloc(sizeof(float) * n_out);
+    float *dy = malloc(sizeof(float) * (size_t)M * n_out);
+    float *y[2], *dw[2], *db[2];
+    for (size_t i = 0; i < (size_t)n_out * n_in; i++)
+        w[i] = frand(&s);
+    for (int o = 0; o < n_out; o++)
+        b[o] = frand(&s);
+    for (size_t i = 0; i < (size_t)M * n_out; i++)
+        dy[i] = frand(&s) * (urand(&s) < 0.1 ? 0.0f : 1.0f) * (i % 5 == 0 ? -1e-3f : 1.0f);
+    lif_problem pf = {.op = LIF_OP_LINEAR_FWD, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
+                      .n_out = n_out, .has_bias = bias, .density = (float)d, .threads = 1};
+    lif_problem pw = pf;
+    pw.op = LIF_OP_LINEAR_BWD_W;
+    lif_ctx ctx = {.nthreads = 1};
+    for (int v = 0; v < 2; v++) {
+        const char *why = "";
+        CHECK(kd[v]->supports(&pf, &why) && kw[v]->supports(&pw, &why), "%s: declined: %s",
+              shape, why);
+        y[v] = malloc(sizeof(float) * (size_t)M * n_out);
+        dw[v] = malloc(sizeof(float) * (size_t)n_out * n_in);
+        db[v] = malloc(sizeof(float) * n_out);
+        for (size_t i = 0; i < (size_t)M * n_out; i++)
+            y[v][i] = NAN;
+        uint64_t s2 = seed ^ 0x5eed; /* the same start for both */
+        for (size_t i = 0; i < (size_t)n_out * n_in; i++)
+            dw[v][i] = frand(&s2) * 0.1f;
+        for (int o = 0; o < n_out; o++)
+            db[v][o] = frand(&s2) * 0.1f;
+        lif_linear_fwd_args fa = {.M = M, .n_in = n_in, .n_out = n_out, .x = x, .ldx = ld,
+                                  .w = w, .b = bias ? b : NULL, .y = y[v]};
+        CHECK(kd[v]->run.linear_fwd(&ctx, &fa) == LIF_OK, "%s: forward failed", shape);
+        lif_linear_bwd_w_args wa = {.M = M, .n_in = n_in, .n_out = n_out, .dy = dy, .x = x,
+                                    .ldx = ld, .dw = dw[v], .db = bias ? db[v] : NULL,
+                                    .step = Tc > 1 ? B : 0};
+        CHECK(kw[v]->run.linear_bwd_w(&ctx, &wa) == LIF_OK, "%s: weight gradient failed", shape);
+    }
+    same_bits(y[1], y[0], (size_t)M * n_out, "y", shape);
+    same_bits(dw[1], dw[0], (size_t)n_out * n_in, "dw", shape);
+    if (bias)
+        same_bits(db[1], db[0], (size_t)n_out, "db", shape);
+    for (int v = 0; v < 2; v++)
+        free(y[v]), free(dw[v]), free(db[v]);
+    free(x), free(w), free(b), free(dy);
+}
+
+int main(void)
+{
+    const lif_kernel_i *kd[2] = {kernel_named("linear_fwd/simd/avx512"),
+                                 kernel_named("linear_fwd/simd/avx512_skip")};
+    const lif_kernel_i *kw[2] = {kernel_named("linear_bwd_w/simd/avx512"),
+                                 kernel_named("linear_bwd_w/simd/avx512_skip")};
+    if (!kd[0] || !kd[1] || !kw[0] || !kw[1])
+        test_skip("the simd backend's AVX-512 kernels are not built");
+    const char *why = "";
+    lif_problem p = {.op = LIF_OP_LINEAR_FWD, .T = 1, .Tc = 1, .B = 1, .n_in = 8, .n_out = 8,
+                     .threads = 1};
+    if (!kd[1]->supports(&p, &why)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "the AVX-512 skip kernels cannot run here: %s", why);
+        test_skip(msg);
+    }
+    static const int NIN[] = {1, 17, 784, 1100, 2050};
+    static const double DEN[] = {0.02, 0.13, 0.5};
+    uint64_t seed = 1;
+    for (int o = 1; o <= 16; o++)
+        for (size_t i = 0; i < sizeof NIN / sizeof NIN[0]; i++) {
+            int n_in = NIN[i];
+            double d = DEN[(o + i) % 3];
+            /* 4 steps of 70 samples: 280 rows, more than one block of 256 */
+            run_case(kd, kw, n_in, o, o % 2 ? 70 : 3, o % 2 ? 4 : 1, (o + (int)i) % 2, d, seed++);
+        }
+    printf("test_skip: skip kernels bitwise equal to the dense AVX-512 kernels\n");
+    return test_finish("test_skip");
+}
