@@ -384,6 +384,13 @@ static void test_ranking(void)
                   n ? kname(c[0].kernel) : "-", want);
             /* narrow layers on AVX-512 at MNIST's density (0.13): the skip
              * kernels; at Fashion-MNIST's (0.29): dense */
+            if (isa == LIF_ISA_AVX2 && !wide && lin[o] == LIF_OP_LINEAR_BWD_W) {
+                lif_problem mn = problem(lin[o], 10, 0.13f);
+                n = candidates(&mn, inner_auto, c);
+                CHECK(n > 0 && strcmp(kname(c[0].kernel), "linear_bwd_w/simd/avx2_skip") == 0,
+                      "AVX2, n_out 10 density 0.13: first candidate %s, want "
+                      "linear_bwd_w/simd/avx2_skip", n ? kname(c[0].kernel) : "-");
+            }
             if (isa == LIF_ISA_AVX512 && !wide) {
                 lif_problem mn = problem(lin[o], 10, 0.13f), fa = problem(lin[o], 10, 0.29f);
                 snprintf(want, sizeof want, "%s/simd/avx512_skip", op);

@@ -25,6 +25,18 @@ int lif_simd_supports_narrow_avx512(const lif_problem *p, const char **why)
     return 1;
 }
 
+/* The AVX2 skip kernel keeps a chunk's outputs in 12 of the 16 ymm. */
+int lif_simd_supports_narrow_avx2(const lif_problem *p, const char **why)
+{
+    if (!lif_simd_supports_avx2(p, why))
+        return 0;
+    if (p->n_out > 12) {
+        *why = "n_out > 12: the AVX2 skip kernel holds at most 12 outputs in registers";
+        return 0;
+    }
+    return 1;
+}
+
 static int available(const char **why) { return lif_cpu_has(LIF_ISA_AVX2, why); }
 
 static const lif_kernel_i kernels[] = {
@@ -75,6 +87,8 @@ static const lif_kernel_i kernels[] = {
         lif_linear_bwd_w_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_event", lif_simd_supports_avx2,
         lif_linear_bwd_w_simd_avx2_event, lif_linear_simd_event_workspace),
+    LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_skip", lif_simd_supports_narrow_avx2,
+        lif_linear_bwd_w_simd_avx2_skip, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512", lif_simd_supports_avx512,
         lif_linear_bwd_w_simd_avx512, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx512_event", lif_simd_supports_avx512,

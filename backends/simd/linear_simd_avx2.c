@@ -14,6 +14,7 @@
  * dY[r] into rows of dWᵀ (workspace, started from dW) and transposes back.
  * Both keep the scalar kernel's order, so they are bitwise equal to it. */
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -729,5 +730,119 @@ lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x
             }
         }
     }
+    return LIF_OK;
+}
+
+/* ------------------------------- narrow weight gradient: skip silent chunks
+ *
+ * As the AVX-512 skip kernel: per block of BWD_ROWS rows of the summation
+ * order, each row's nonzero 8-input chunks (a bit per byte of the row, 32
+ * bytes at a time), then per chunk the rows where it has a spike, in
+ * order, and its O x 8 elements summed over them in registers (O <= 12).
+ * A skipped row would only have added 0·dY: the sums are the scalar
+ * kernel's, which adds a row only where the input fired. */
+
+enum { BWD_ROWS = 256 };
+
+/* PERM8[m] = the lanes of the set bits of m, first to last (the rest 0). */
+static int32_t PERM8[256][8] __attribute__((aligned(32)));
+static void perm8_init(void)
+{
+    for (int m = 0; m < 256; m++) {
+        int n = 0;
+        for (int j = 0; j < 8; j++)
+            if (m >> j & 1)
+                PERM8[m][n++] = j;
+        while (n < 8)
+            PERM8[m][n++] = 0;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+bwd_w_skip_chunk(const lif_linear_bwd_w_args *a, size_t lddy, int c, const int32_t *rows, int n,
+                 int O)
+{
+    const int n_in = a->n_in;
+    __m256i valid = first_lanes(n_in - 8 * c);
+    float *dw = a->dw + 8 * c;
+    __m256 acc[12];
+#pragma GCC unroll 12
+    for (int o = 0; o < O; o++)
+        acc[o] = _mm256_maskload_ps(dw + (size_t)o * n_in, valid);
+    for (int e = 0; e < n; e++) {
+        int r = rows[e];
+        __m256 xc = _mm256_load_ps(BITS[byte_of(a->x + (size_t)r * a->ldx, c)]);
+        const float *dy = a->dy + (size_t)r * lddy;
+#pragma GCC unroll 12
+        for (int o = 0; o < O; o++)
+            acc[o] = _mm256_fmadd_ps(xc, _mm256_broadcast_ss(dy + o), acc[o]);
+    }
+#pragma GCC unroll 12
+    for (int o = 0; o < O; o++)
+        _mm256_maskstore_ps(dw + (size_t)o * n_in, valid, acc[o]);
+}
+
+static inline __attribute__((always_inline)) void
+bwd_w_skip(const lif_linear_bwd_w_args *a, size_t lddy, int O)
+{
+    const int n_in = a->n_in, nc = (n_in + 7) / 8;
+    const size_t nw = ((size_t)n_in + 63) / 64;
+    const uint64_t last = LAST_WORD_MASK(n_in);
+    int32_t ord[BWD_ROWS] __attribute__((aligned(32)));
+    int32_t rows[BWD_ROWS + 8];
+    uint32_t rm[BWD_ROWS] __attribute__((aligned(32)));
+    for (int k0 = 0; k0 < a->M; k0 += BWD_ROWS) {
+        int nk = a->M - k0 < BWD_ROWS ? a->M - k0 : BWD_ROWS;
+        for (int k = 0; k < nk; k++)
+            ord[k] = lif_bwd_w_row(a, k0 + k);
+        for (int k = nk; k < BWD_ROWS; k++)
+            ord[k] = 0;
+        for (size_t w0 = 0; w0 < nw; w0 += 4) { /* 32 chunks: words w0 .. w0+3 */
+            size_t nwb = nw - w0 < 4 ? nw - w0 : 4;
+            for (int k = 0; k < nk; k++) {
+                uint64_t wv[4] = {0, 0, 0, 0};
+                const uint64_t *x = a->x + (size_t)ord[k] * a->ldx + w0;
+                for (size_t j = 0; j < nwb; j++)
+                    wv[j] = w0 + j + 1 < nw ? x[j] : x[j] & last;
+                __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)wv);
+                rm[k] = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+            }
+            for (int k = nk; k < BWD_ROWS; k++)
+                rm[k] = 0;
+            int c0 = (int)w0 * 8, c1 = nc - c0 < 32 ? nc : c0 + 32;
+            for (int c = c0; c < c1; c++) {
+                const __m256i bit = _mm256_set1_epi32((int)(1u << (c - c0)));
+                int n = 0;
+                for (int k = 0; k < nk; k += 8) {
+                    __m256i hit = _mm256_cmpeq_epi32(
+                        _mm256_and_si256(_mm256_load_si256((const __m256i *)(const void *)(rm + k)), bit), bit);
+                    unsigned f = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(hit));
+                    __m256i idx = _mm256_load_si256((const __m256i *)(const void *)(ord + k));
+                    __m256i p = _mm256_load_si256((const __m256i *)(const void *)PERM8[f]);
+                    _mm256_storeu_si256((__m256i *)(void *)(rows + n), _mm256_permutevar8x32_epi32(idx, p));
+                    n += __builtin_popcount(f);
+                }
+                if (n)
+                    bwd_w_skip_chunk(a, lddy, c, rows, n, O);
+            }
+        }
+    }
+}
+
+lif_status lif_linear_bwd_w_simd_avx2_skip(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
+{
+    (void)ctx;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, perm8_init);
+    size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
+    switch (a->n_out) {
+#define SKIP_CASE(n) case n: bwd_w_skip(a, lddy, n); break;
+    SKIP_CASE(1) SKIP_CASE(2) SKIP_CASE(3) SKIP_CASE(4) SKIP_CASE(5) SKIP_CASE(6)
+    SKIP_CASE(7) SKIP_CASE(8) SKIP_CASE(9) SKIP_CASE(10) SKIP_CASE(11) SKIP_CASE(12)
+#undef SKIP_CASE
+    default: break;
+    }
+    if (a->db)
+        bias_grad(a->dy, lddy, a->M, a->step, a->n_out, a->db);
     return LIF_OK;
 }

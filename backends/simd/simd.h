@@ -76,6 +76,8 @@ lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd
 lif_status lif_linear_bwd_w_simd_avx2_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
 lif_status lif_linear_bwd_w_simd_avx512_event(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
 lif_status lif_linear_bwd_w_simd_avx512_skip(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+lif_status lif_linear_bwd_w_simd_avx2_skip(const lif_ctx *ctx, const lif_linear_bwd_w_args *a);
+int lif_simd_supports_narrow_avx2(const lif_problem *p, const char **why);
 lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
 lif_status lif_linear_bwd_x_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
 size_t lif_linear_simd_event_workspace(const lif_problem *p);

@@ -41,7 +41,10 @@
  *   0.61 / 1.03 / 1.91; weight gradient 0.17 / 0.37 / 0.72 / 0.84 against
  *   dense 0.64 / 0.56 / 0.55 / 0.70 and event-driven 0.49 / 0.88 / 1.35 /
  *   2.24. Crossovers: skip below ~0.2 for both, the event-driven forward
- *   below ~0.05 (AMD Zen 5 guest, 2026-12-02).
+ *   below ~0.05 (AMD Zen 5 guest, 2026-12-02). AVX2 weight gradient, skip
+ *   kernel: 0.46 / 0.96 / 1.58 / 2.10 ms against dense 1.36 / 1.33 / 1.55 /
+ *   1.44 and event-driven 0.38 / 1.50 / 2.99 / 4.63: skip below ~0.25,
+ *   event-driven below ~0.09 (above the skip kernel there).
  *
  * Above its crossover an event-driven kernel ranks just below the dense
  * kernel of its ISA (it still beats the other ISA's kernels' fallbacks). */
@@ -104,6 +107,8 @@ static const rule rules[] = {
      "AVX-512 event-driven: fastest at low input density"},
     {LIF_OP_LINEAR_BWD_W, "simd", "avx2_event", 12, {0.09f, 0.50f},
      "AVX2 event-driven: fastest at low input density"},
+    {LIF_OP_LINEAR_BWD_W, "simd", "avx2_skip", 11, {0.25f, 0.25f},
+     "AVX2 dense sums over the rows where a chunk has a spike: fastest at low input density"},
     /* every op: the widest vector ISA first, the scalar reference last */
     {ANY_OP, "simd", "avx512", 20, {0, 0}, "AVX-512: the widest vectors"},
     {ANY_OP, "simd", "avx2", 10, {0, 0}, "AVX2: 256-bit vectors"},
