@@ -324,7 +324,7 @@ static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why
         kbuf(c, 0, TBn * 4);
         c->a.linear_fwd = (lif_linear_fwd_args){.M = (int)M, .n_in = s->n_in, .n_out = s->n_out,
                                                 .x = s->x, .ldx = s->ldx, .w = s->w, .b = NULL,
-                                                .y = c->buf[0]};
+                                                .y = c->buf[0], .step = s->B};
         w->items = events;
         w->unit = "syn_events/s";
         w->flops = events;                     /* one add per event */

@@ -754,7 +754,7 @@ static void linear_fwd_case(const lif_kernel_i *k, const char *kn, int c, int n_
         for (size_t i = 0; i < (size_t)M * n_out; i++)
             y[i] = NAN; /* must be overwritten */
         lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = xb, .ldx = ld,
-                                 .w = w, .b = bias ? b : NULL, .y = y};
+                                 .w = w, .b = bias ? b : NULL, .y = y, .step = B};
         RUN(linear_fwd, a);
         orc_linear_fwd(M, n_in, n_out, x, wd, bias ? bd : NULL, yd, mag);
         if (ex) /* sums of k/64 with |sum| < 2^12: exact in float32 */
@@ -1695,8 +1695,11 @@ static void cut_linear_fwd(const lif_kernel_i *k, const char *kn)
         uint64_t *x = pack(xd, M, n_in, ldx, 0);
         float *yf = FALLOC(ny), *yr = FALLOC(ny), *yo = FALLOC(ny);
         float *yp = padded_new(M, ldy), *ypr = padded_new(M, ldy);
+        /* rows [M / B][B]: kernels that take a sample's steps together
+         * (step) must give the bits of the row cuts below, which keep it
+         * only when they fall on whole steps */
         lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = x, .ldx = ldx,
-                                 .w = w, .b = b, .y = yf};
+                                 .w = w, .b = b, .y = yf, .step = M % 8 == 0 ? 8 : 0};
         RUN(linear_fwd, a);
         /* the whole problem into rows of ldy > n_out */
         lif_linear_fwd_args ap = a;

@@ -207,7 +207,7 @@ static void run_kernels(const lif_kernel_i *const *ks, int Tc, const float *W,
         int tc = Tc < T - t0 ? Tc : T - t0;
         lif_linear_fwd_args la = {.M = tc * B, .n_in = N_IN, .n_out = N_OUT,
                                   .x = xb + (size_t)t0 * B * ldx, .ldx = ldx, .w = W,
-                                  .b = NULL, .y = I + t0 * NB};
+                                  .b = NULL, .y = I + t0 * NB, .step = B};
         CALL(LIF_OP_LINEAR_FWD, linear_fwd, la);
         lif_lif_fwd_args fa = {.nrn = &nrn, .Tc = tc, .B = B, .n = N_OUT, .x = I + t0 * NB,
                                .v = v, .h = H + t0 * NB, .s = s + (size_t)t0 * B * lds,

@@ -375,8 +375,14 @@ static void test_ranking(void)
             size_t n = candidates(&lo, inner_auto, c);
             /* narrow weight gradients on AVX-512: the skip kernel beats
              * the event-driven one at every density it wins at */
+            /* the time-lanes forward, where the CPU has GFNI and VBMI */
+            const lif_cpu *cpu = lif_cpu_get();
+            int time_fwd = isa == LIF_ISA_AVX512 && !wide && lin[o] == LIF_OP_LINEAR_FWD &&
+                           cpu->gfni && cpu->avx512vbmi;
             if (isa == LIF_ISA_AVX512 && !wide && lin[o] == LIF_OP_LINEAR_BWD_W)
                 snprintf(want, sizeof want, "%s/simd/avx512_skip", op);
+            else if (time_fwd)
+                snprintf(want, sizeof want, "%s/simd/avx512_time", op);
             else
                 snprintf(want, sizeof want, "%s/simd/%s_event", op, best);
             CHECK(n > 0 && strcmp(kname(c[0].kernel), want) == 0,
@@ -393,12 +399,12 @@ static void test_ranking(void)
             }
             if (isa == LIF_ISA_AVX512 && !wide) {
                 lif_problem mn = problem(lin[o], 10, 0.13f), fa = problem(lin[o], 10, 0.29f);
-                snprintf(want, sizeof want, "%s/simd/avx512_skip", op);
+                snprintf(want, sizeof want, "%s/simd/%s", op, time_fwd ? "avx512_time" : "avx512_skip");
                 n = candidates(&mn, inner_auto, c);
                 CHECK(n > 0 && strcmp(kname(c[0].kernel), want) == 0,
                       "n_out 10 density 0.13: first candidate %s, want %s",
                       n ? kname(c[0].kernel) : "-", want);
-                snprintf(want, sizeof want, "%s/simd/avx512", op);
+                snprintf(want, sizeof want, "%s/simd/%s", op, time_fwd ? "avx512_time" : "avx512");
                 n = candidates(&fa, inner_auto, c);
                 CHECK(n > 0 && strcmp(kname(c[0].kernel), want) == 0,
                       "n_out 10 density 0.29: first candidate %s, want %s",

@@ -8,7 +8,8 @@
  * from 1 to 16, more rows than one block of the weight gradient's row
  * lists (256), and steps (the summation order of `step`).
  *
- * The AVX2 skip weight gradient is compared with the scalar kernel (see
+ * The time-lanes forward (avx512_time) is compared bitwise with the scalar
+ * kernel (see run_time). The AVX2 skip weight gradient is compared with the scalar kernel (see
  * run_avx2). On a CPU without AVX-512 (or with LIF_MAX_CPU_ISA below it)
  * the AVX-512 part reports "skipped: <reason>". */
 #include <math.h>
@@ -163,6 +164,64 @@ static void run_avx2(const lif_kernel_i *ks, const lif_kernel_i *ka, int n_in, i
     free(x), free(dy);
 }
 
+/* The time-lanes forward against the scalar kernel: both sum each output
+ * from the bias over the inputs that fired in increasing order, so the
+ * bits are equal; with the rows as [Tc][B] (step = B), without (step 0),
+ * and cut into parts of whole steps and of odd rows. */
+static void run_time(const lif_kernel_i *ks, const lif_kernel_i *kt, int n_in, int n_out, int B,
+                     int Tc, int bias, double d, uint64_t seed)
+{
+    int M = B * Tc;
+    size_t ld = (size_t)(n_in + 63) / 64 + (size_t)(seed % 3);
+    char shape[128];
+    snprintf(shape, sizeof shape, "avx512_time: n_in %d n_out %d Tc %d B %d bias %d density %.2f",
+             n_in, n_out, Tc, B, bias, d);
+    uint64_t s = seed;
+    uint64_t *x = spikes(&s, M, n_in, ld, d);
+    float *w = malloc(sizeof(float) * (size_t)n_out * n_in), *b = malloc(sizeof(float) * n_out);
+    for (size_t i = 0; i < (size_t)n_out * n_in; i++)
+        w[i] = frand(&s);
+    for (int o = 0; o < n_out; o++)
+        b[o] = frand(&s);
+    lif_problem p = {.op = LIF_OP_LINEAR_FWD, .T = Tc, .Tc = Tc, .B = B, .n_in = n_in,
+                     .n_out = n_out, .has_bias = bias, .density = (float)d, .threads = 1};
+    size_t wsz = kt->workspace(&p);
+    void *ws = aligned_alloc(64, (wsz + 63) / 64 * 64);
+    lif_ctx ctx = {.nthreads = 1}, tctx = {.nthreads = 1, .ws = ws, .ws_stride = (wsz + 63) / 64 * 64};
+    float *y[4];
+    for (int v = 0; v < 4; v++) {
+        y[v] = malloc(sizeof(float) * (size_t)M * n_out);
+        for (size_t i = 0; i < (size_t)M * n_out; i++)
+            y[v][i] = NAN;
+    }
+    lif_linear_fwd_args a = {.M = M, .n_in = n_in, .n_out = n_out, .x = x, .ldx = ld,
+                             .w = w, .b = bias ? b : NULL, .y = y[0]};
+    CHECK(ks->run.linear_fwd(&ctx, &a) == LIF_OK, "%s: scalar failed", shape);
+    a.y = y[1], a.step = B;
+    CHECK(kt->run.linear_fwd(&tctx, &a) == LIF_OK, "%s: time failed", shape);
+    a.y = y[2], a.step = 0;
+    CHECK(kt->run.linear_fwd(&tctx, &a) == LIF_OK, "%s: time (step 0) failed", shape);
+    /* parts: the first Tc/2 steps, then the rest (step kept), in two calls;
+     * then rows cut at an odd row (step dropped: the caller's cut) */
+    int t1 = Tc / 2, r1 = M / 2 + 1 < M ? M / 2 + 1 : M;
+    lif_linear_fwd_args pa = a;
+    pa.y = y[3], pa.step = B, pa.M = t1 * B;
+    CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: part failed", shape);
+    pa.x = x + (size_t)t1 * B * ld, pa.y = y[3] + (size_t)t1 * B * n_out, pa.M = M - t1 * B;
+    CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: part failed", shape);
+    same_bits(y[1], y[0], (size_t)M * n_out, "y (time, step B)", shape);
+    same_bits(y[2], y[0], (size_t)M * n_out, "y (time, step 0)", shape);
+    same_bits(y[3], y[0], (size_t)M * n_out, "y (time, two parts of whole steps)", shape);
+    pa = a, pa.y = y[3], pa.step = 0, pa.M = r1;
+    CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: cut failed", shape);
+    pa.x = x + (size_t)r1 * ld, pa.y = y[3] + (size_t)r1 * n_out, pa.M = M - r1;
+    CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: cut failed", shape);
+    same_bits(y[3], y[0], (size_t)M * n_out, "y (time, rows cut at an odd row)", shape);
+    for (int v = 0; v < 4; v++)
+        free(y[v]);
+    free(ws), free(x), free(w), free(b);
+}
+
 int main(void)
 {
     const lif_kernel_i *kd[2] = {kernel_named("linear_fwd/simd/avx512"),
@@ -196,6 +255,19 @@ int main(void)
             test_skip(msg);
         printf("test_skip: skipped: %s\n", msg);
         return test_finish("test_skip");
+    }
+    const lif_kernel_i *kt = kernel_named("linear_fwd/simd/avx512_time");
+    const lif_kernel_i *kfs = kernel_named("linear_fwd/scalar/ref");
+    if (kt && kt->supports(&p, &why)) {
+        static const int TCS[] = {1, 7, 16, 24, 33};
+        uint64_t seed = 2000;
+        for (int o = 1; o <= 16; o++)
+            for (size_t i = 0; i < sizeof NIN / sizeof NIN[0]; i++)
+                run_time(kfs, kt, NIN[i], o, 1 + (o * 7 + (int)i) % 20, TCS[(o + i) % 5],
+                         (o + (int)i) % 2, DEN[(o + i) % 3], seed++);
+        printf("test_skip: time-lanes forward bitwise equal to the scalar kernel\n");
+    } else {
+        printf("test_skip: skipped: time-lanes forward: %s\n", kt ? why : "not built");
     }
     uint64_t seed = 1;
     for (int o = 1; o <= 16; o++)

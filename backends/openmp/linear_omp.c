@@ -50,6 +50,8 @@ static lif_status fwd_part(const lif_ctx *c, int i, int np, const void *arg)
         return LIF_OK;
     lif_linear_fwd_args pa = *a;
     pa.M = (int)(hi - lo);
+    /* a part of whole steps keeps the [Tc][B] layout */
+    pa.step = a->step > 0 && lo % a->step == 0 && (hi - lo) % a->step == 0 ? a->step : 0;
     pa.x = a->x + (size_t)lo * a->ldx;
     pa.y = a->y + (size_t)lo * u->ld;
     pa.ldy = u->ld;

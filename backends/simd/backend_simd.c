@@ -25,6 +25,19 @@ int lif_simd_supports_narrow_avx512(const lif_problem *p, const char **why)
     return 1;
 }
 
+/* The time-lanes forward also needs GFNI and AVX512_VBMI. */
+int lif_simd_supports_time_avx512(const lif_problem *p, const char **why)
+{
+    if (!lif_simd_supports_narrow_avx512(p, why))
+        return 0;
+    const lif_cpu *c = lif_cpu_get();
+    if (!c->gfni || !c->avx512vbmi) {
+        *why = "the CPU lacks GFNI or AVX512_VBMI (the time-lanes forward transposes spike bits with them)";
+        return 0;
+    }
+    return 1;
+}
+
 /* The AVX2 skip kernel keeps a chunk's outputs in 12 of the 16 ymm. */
 int lif_simd_supports_narrow_avx2(const lif_problem *p, const char **why)
 {
@@ -83,6 +96,8 @@ static const lif_kernel_i kernels[] = {
         lif_linear_fwd_simd_avx512_event, lif_linear_simd_event_workspace),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_skip", lif_simd_supports_narrow_avx512,
         lif_linear_fwd_simd_avx512_skip, NULL),
+    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_time", lif_simd_supports_time_avx512,
+        lif_linear_fwd_simd_avx512_time, lif_linear_fwd_time_workspace),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2", lif_simd_supports_avx2,
         lif_linear_bwd_w_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_event", lif_simd_supports_avx2,

@@ -81,6 +81,8 @@ static void detect(lif_cpu *c)
         c->avx512dq = (ebx >> 17) & 1;
         c->avx512bw = (ebx >> 30) & 1;
         c->avx512vl = (ebx >> 31) & 1;
+        c->avx512vbmi = (ecx >> 1) & 1;
+        c->gfni = (ecx >> 8) & 1;
     }
     if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && eax >= 1 &&
         __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))

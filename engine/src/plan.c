@@ -331,8 +331,8 @@ lif_status lif_memory_check(const lif_recipe *r, int n_in, int n_classes, int B,
 
 /* The chunk length that keeps one chunk's rows (spike bits and the three
  * float buffers of every layer) within half the largest per-core cache
- * hwloc reports below the last level (L2 here), rounded down to a multiple
- * of 8 steps, at least 16 (or T):
+ * hwloc reports below the last level (L2 here), rounded to the nearest
+ * multiple of 16 steps, at least 16 (or T):
  * long enough that the kernels run on hundreds of rows a call. */
 static int cache_tc(const lif_net *net, int B, int T)
 {
@@ -351,9 +351,10 @@ static int cache_tc(const lif_net *net, int B, int T)
         step += 3 * sizeof(float) * (size_t)net->dims[l + 1];
     step *= (size_t)B;
     size_t tc = cache / 2 / (step ? step : 1);
-    /* whole blocks of 8 steps: the encoders draw 8 steps per Philox call
-     * (a chunk of 26 drew 32 steps' worth, 23 % for nothing) */
-    tc = tc / 8 * 8;
+    /* the nearest whole number of 16-step blocks: the encoders draw 8 steps
+     * per Philox call and the time-lanes forward adds 16 at a time (a chunk
+     * of 26 drew 32 steps' worth, 23 % for nothing) */
+    tc = (tc + 8) / 16 * 16;
     if (tc < 16)
         tc = 16;
     return tc > (size_t)T ? T : (int)tc;
@@ -637,7 +638,7 @@ static lif_status chunk_forward(lif_plan *p, int c)
         lif_linear_fwd_args lin = {
             .M = Tc * B, .n_in = net->dims[l], .n_out = n,
             .x = p->in[l] + ox * p->ld[l], .ldx = p->ld[l],
-            .w = net->w[l], .b = net->b[l], .y = p->I[l], .ldy = 0};
+            .w = net->w[l], .b = net->b[l], .y = p->I[l], .ldy = 0, .step = B};
         st = p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&p->ctx[LIF_OP_LINEAR_FWD][l], &lin);
         if (st != LIF_OK)
             return st;

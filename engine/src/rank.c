@@ -41,7 +41,10 @@
  *   0.61 / 1.03 / 1.91; weight gradient 0.17 / 0.37 / 0.72 / 0.84 against
  *   dense 0.64 / 0.56 / 0.55 / 0.70 and event-driven 0.49 / 0.88 / 1.35 /
  *   2.24. Crossovers: skip below ~0.2 for both, the event-driven forward
- *   below ~0.05 (AMD Zen 5 guest, 2026-12-02). AVX2 weight gradient, skip
+ *   below ~0.05 (AMD Zen 5 guest, 2026-12-02). The time-lanes forward
+ *   (AVX-512 + GFNI + VBMI, narrow layers): 0.12 / 0.24 / 0.52 / 0.70 ms
+ *   at the same densities, against 0.25 / 0.59 / 0.64 / 0.61 for the best
+ *   other: first below ~0.4. AVX2 weight gradient, skip
  *   kernel: 0.46 / 0.96 / 1.58 / 2.10 ms against dense 1.36 / 1.33 / 1.55 /
  *   1.44 and event-driven 0.38 / 1.50 / 2.99 / 4.63: skip below ~0.25,
  *   event-driven below ~0.09 (above the skip kernel there).
@@ -92,6 +95,8 @@ static const rule rules[] = {
      "oneDNN f32 matmul: not measured faster than SIMD yet (see rank.c)"},
     /* linear forward: event-driven below its crossover, else dense; on AVX2
      * the table-driven kernel sits between them for narrow layers */
+    {LIF_OP_LINEAR_FWD, "simd", "avx512_time", 24, {0.40f, 0.40f},
+     "AVX-512 time-lanes forward: no lane idle, silent inputs free: fastest below density 0.4"},
     {LIF_OP_LINEAR_FWD, "simd", "avx512_event", 22, {0.05f, 0.40f},
      "AVX-512 event-driven: fastest at very low input density"},
     {LIF_OP_LINEAR_FWD, "simd", "avx512_skip", 21, {0.20f, 0.20f},

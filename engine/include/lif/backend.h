@@ -144,6 +144,9 @@ typedef struct lif_encode_args {
 
 typedef struct lif_linear_fwd_args {
     int M, n_in, n_out;     /* M rows (= Tc*B) */
+    int step;               /* rows per time step (B) when the rows are [Tc][B], else 0:
+                               a kernel may then treat a sample's steps together (the
+                               results must not depend on it) */
     const uint64_t *x;      /* [M][ldx] spike bits */
     size_t ldx;
     const float *w;         /* [n_out, n_in] */

@@ -27,6 +27,8 @@ typedef struct lif_cpu {
     char cap_ignored[32];         /* a LIF_MAX_CPU_ISA value that names no ISA
                                      (ignored), or "" */
     int avx512_bf16;              /* cpuid bit: AVX512_BF16 (bf16 dot products) */
+    int gfni, avx512vbmi;         /* cpuid bits: GFNI (vgf2p8affineqb), AVX512_VBMI
+                                     (vpermb, vpermt2b) */
 } lif_cpu;
 
 /* This machine, detected once (thread-safe after the first call returns). */
