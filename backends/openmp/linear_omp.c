@@ -2,6 +2,8 @@
  *
  * linear_fwd, linear_bwd_x: contiguous blocks of the M = Tc*B rows (pointer
  * offsets, the full row strides); a row's result does not depend on the cut.
+ * The forward cuts whole steps when the rows are [Tc][B] (`step`), 16 steps
+ * a part where Tc allows, and passes `step` on for those parts.
  * Blocks end on cache lines of the output rows where M allows.
  *
  * linear_bwd_w: contiguous blocks of outputs (dY's columns from o0 with the
@@ -68,6 +70,13 @@ lif_status lif_linear_fwd_omp(const lif_ctx *ctx, const lif_linear_fwd_args *a)
                            a->M);
     cut u = {.a = a, .s = s, .ld = a->ldy ? a->ldy : (size_t)a->n_out};
     u.gran = lif_omp_gran((long)u.ld, a->M, sp.parts);
+    if (a->step > 0 && a->M % a->step == 0) {
+        /* rows [Tc][B]: parts of whole steps keep the layout for kernels
+         * that take a sample's steps together (16 at a time where there
+         * are enough) */
+        long Tc = a->M / a->step;
+        u.gran = (long)a->step * (Tc / 16 >= sp.parts ? 16 : 1);
+    }
     return lif_omp_run_parts(ctx, s, sp, fwd_part, &u, "linear_fwd");
 }
 

@@ -63,6 +63,15 @@ static lif_status run_pass(lif_plan *plan, const lif_dataset *d, const uint32_t 
             labels[b] = d->labels[id];
             memcpy(pixels + (size_t)b * px, d->images + (size_t)id * px, px);
         }
+        /* the next batch's images are scattered over the data set (a
+         * shuffled order): ask for their cache lines now, so that they
+         * arrive during this step instead of stalling the next gather */
+        long next = part->samples + nb;
+        for (long k = next; k < n_samples && k < next + B; k++) {
+            const uint8_t *img = d->images + (size_t)(order ? order[k] : (uint32_t)k) * px;
+            for (size_t off = 0; off < px; off += 64)
+                __builtin_prefetch(img + off, 0, 1);
+        }
         lif_batch bt = {.B = nb, .pixels = pixels, .labels = labels, .ids = ids,
                         .epoch = epoch, .domain = train ? 0u : 1u, .spikes = NULL};
         lif_result res;
