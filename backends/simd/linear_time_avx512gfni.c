@@ -38,8 +38,9 @@ static inline __mmask16 lanes16(int n)
     return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
 }
 
-/* Workspace: Wᵀ (n_in rows of n_out floats), the 16-bit step masks of a
- * block (a whole number of words of inputs) and a 16 x 16 output tile. */
+/* Workspace: Wᵀ (n_in rows of n_out floats, for rows summed alone), the
+ * 16-bit step masks of a block (a whole number of words of inputs) and a
+ * 16 x 16 output tile. The blocks read W[o][i] in place: n_out streams. */
 size_t lif_linear_fwd_time_workspace(const lif_problem *p)
 {
     size_t nw = ((size_t)p->n_in + 63) / 64;
@@ -100,8 +101,8 @@ static inline void step_masks(const uint64_t *row0, size_t rs, int nt, uint16_t 
 
 /* Sample b's steps t0 .. t0+nt-1 (nt <= 16): y rows (t0 + t)·step + b. */
 static inline __attribute__((always_inline)) void
-time_block(const lif_linear_fwd_args *a, size_t ldy, const float *wt, uint16_t *m, float *tile,
-           int b, int t0, int nt, int O)
+time_block(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, float *tile, int b, int t0,
+           int nt, int O)
 {
     const int n_in = a->n_in, step = a->step;
     const size_t nw = ((size_t)n_in + 63) / 64;
@@ -121,10 +122,10 @@ time_block(const lif_linear_fwd_args *a, size_t ldy, const float *wt, uint16_t *
             int i = i0 + __builtin_ctz(nz);
             nz &= nz - 1;
             __mmask16 k = (__mmask16)m[i];
-            const float *wr = wt + (size_t)i * O;
+            const float *wi = a->w + i; /* W[o][i]: O streams, n_in floats apart */
 #pragma GCC unroll 16
             for (int o = 0; o < O; o++)
-                acc[o] = _mm512_mask_add_ps(acc[o], k, acc[o], _mm512_set1_ps(wr[o]));
+                acc[o] = _mm512_mask_add_ps(acc[o], k, acc[o], _mm512_set1_ps(wi[(size_t)o * n_in]));
         }
     }
 #pragma GCC unroll 16
@@ -158,12 +159,12 @@ static void row_alone(const lif_linear_fwd_args *a, const float *wt, const uint6
 }
 
 static inline __attribute__((always_inline)) void
-time_all(const lif_linear_fwd_args *a, size_t ldy, const float *wt, uint16_t *m, float *tile, int O)
+time_all(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, float *tile, int O)
 {
     int B = a->step, Tc = a->M / a->step;
     for (int b = 0; b < B; b++)
         for (int t0 = 0; t0 < Tc; t0 += TL)
-            time_block(a, ldy, wt, m, tile, b, t0, Tc - t0 < TL ? Tc - t0 : TL, O);
+            time_block(a, ldy, m, tile, b, t0, Tc - t0 < TL ? Tc - t0 : TL, O);
 }
 
 lif_status lif_linear_fwd_simd_avx512_time(const lif_ctx *ctx, const lif_linear_fwd_args *a)
@@ -175,14 +176,14 @@ lif_status lif_linear_fwd_simd_avx512_time(const lif_ctx *ctx, const lif_linear_
     uint16_t *m = (uint16_t *)(void *)(ws + ((size_t)a->n_in * (size_t)a->n_out * sizeof(float) + 63) / 64 * 64);
     float *tile = (float *)(void *)((char *)m + nw * 64 * sizeof(uint16_t));
     tile = (float *)(void *)(((uintptr_t)tile + 63) & ~(uintptr_t)63);
-    transpose_w(a->w, a->n_in, a->n_out, wt);
     if (a->step <= 0 || a->M % a->step != 0) {
+        transpose_w(a->w, a->n_in, a->n_out, wt);
         for (int r = 0; r < a->M; r++)
             row_alone(a, wt, a->x + (size_t)r * a->ldx, a->y + (size_t)r * ldy);
         return LIF_OK;
     }
     switch (a->n_out) {
-#define TIME_CASE(n) case n: time_all(a, ldy, wt, m, tile, n); break;
+#define TIME_CASE(n) case n: time_all(a, ldy, m, tile, n); break;
     TIME_CASE(1) TIME_CASE(2) TIME_CASE(3) TIME_CASE(4) TIME_CASE(5) TIME_CASE(6)
     TIME_CASE(7) TIME_CASE(8) TIME_CASE(9) TIME_CASE(10) TIME_CASE(11) TIME_CASE(12)
     TIME_CASE(13) TIME_CASE(14) TIME_CASE(15) TIME_CASE(16)
