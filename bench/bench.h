@@ -20,7 +20,18 @@ typedef struct lif_bench_work {
     double flops;        /* floating-point operations the op needs (0: none) */
     double bytes;        /* bytes it must move at least (compulsory traffic) */
     double density;      /* spike density of the input bits (measured), -1 if none */
+    /* The kernel's own roof: how many of its bottleneck operation its
+     * algorithm needs per call, and which operation (LIF_BENCH_MODEL_*). */
+    double model_ops;
+    int model;
 } lif_bench_work;
+
+enum {
+    LIF_BENCH_MODEL_NONE = 0,
+    LIF_BENCH_MODEL_ADDS,   /* vector adds (masked or not): roof = the FMA loop's
+                               instruction rate (an add issues where an FMA does) */
+    LIF_BENCH_MODEL_IMULS   /* 32 x 32 -> 64 products: roof = the vpmuludq loop */
+};
 
 typedef struct lif_bench_case {
     char name[160];      /* "lif_fwd/scalar/ref/T100_b64_n784x10_d0.29" */

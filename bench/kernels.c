@@ -290,6 +290,82 @@ static void kernel_run(void *p)
     }
 }
 
+/* ---- the kernels' own roofs (pct_model): what their algorithms must do ---- */
+
+/* Philox calls of the encoder: per image, its groups of 8 inputs with a
+ * pixel in 1..254 (0 never fires, 255 always does: no draw), times T. */
+static double philox_calls(const scen *s)
+{
+    double n = 0;
+    for (int b = 0; b < s->B; b++) {
+        const uint8_t *px = s->img.images + (size_t)b * s->n_in;
+        for (int g = 0; g * 8 < s->n_in; g++) {
+            int any = 0;
+            for (int i = 8 * g; i < 8 * g + 8 && i < s->n_in; i++)
+                any |= px[i] > 0 && px[i] < 255;
+            n += any;
+        }
+    }
+    return n * s->T;
+}
+
+/* Σ over the rows of the chunks of `width` inputs (8 or 16) holding a spike. */
+static double nonzero_chunks(const scen *s, int width)
+{
+    double n = 0;
+    size_t M = (size_t)s->T * s->B;
+    for (size_t r = 0; r < M; r++)
+        for (int c = 0; c * width < s->n_in; c++) {
+            const uint64_t *x = s->x + r * s->ldx;
+            uint64_t v = x[c * width / 64] >> (c * width % 64);
+            n += (width == 64 ? v : v & ((1ull << width) - 1)) != 0;
+        }
+    return n;
+}
+
+/* Σ over samples and blocks of 16 steps of the inputs that fired in the
+ * block (rows [T][B]). */
+static double active_inputs(const scen *s)
+{
+    double n = 0;
+    size_t nw = ((size_t)s->n_in + 63) / 64;
+    for (int b = 0; b < s->B; b++)
+        for (int t0 = 0; t0 < s->T; t0 += 16)
+            for (size_t w = 0; w < nw; w++) {
+                uint64_t any = 0;
+                for (int t = t0; t < t0 + 16 && t < s->T; t++)
+                    any |= s->x[((size_t)t * s->B + b) * s->ldx + w];
+                if ((w + 1) * 64 > (size_t)s->n_in)
+                    any &= ~0ull >> ((w + 1) * 64 - (size_t)s->n_in);
+                n += __builtin_popcountll(any);
+            }
+    return n;
+}
+
+/* Vector adds a simd linear kernel's algorithm needs (0: not modelled). */
+static double linear_adds(const scen *s, const lif_kernel_i *k)
+{
+    if (strcmp(k->backend, "simd") != 0)
+        return 0;
+    double M = (double)s->T * s->B, nout = s->n_out;
+    const char *v = k->variant;
+    if (strcmp(v, "avx512") == 0)
+        return M * ((s->n_in + 15) / 16) * nout;
+    if (strcmp(v, "avx2") == 0)
+        return M * ((s->n_in + 7) / 8) * nout;
+    if (strcmp(v, "avx512_skip") == 0)
+        return nonzero_chunks(s, 16) * nout;
+    if (strcmp(v, "avx2_skip") == 0)
+        return nonzero_chunks(s, 8) * nout;
+    if (strcmp(v, "avx512_event") == 0)
+        return (double)s->bits_in * ((s->n_out + 15) / 16);
+    if (strcmp(v, "avx2_event") == 0)
+        return (double)s->bits_in * ((s->n_out + 7) / 8);
+    if (strcmp(v, "avx512_time") == 0)
+        return active_inputs(s) * nout;
+    return 0;
+}
+
 static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why, size_t size)
 {
     const shape *sh = &shapes[bc->iarg[0]];
@@ -319,6 +395,8 @@ static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why
         w->items = M;
         w->unit = "sample_steps/s";
         w->bytes = B * nin + M * ldx * 8;   /* integer work (Philox): the bandwidth roof */
+        w->model = LIF_BENCH_MODEL_IMULS;     /* Philox4x32-10: 2 products a round */
+        w->model_ops = philox_calls(s) * 20;
         break;
     case LIF_OP_LINEAR_FWD:
         kbuf(c, 0, TBn * 4);
@@ -329,6 +407,8 @@ static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why
         w->unit = "syn_events/s";
         w->flops = events;                     /* one add per event */
         w->bytes = nout * nin * 4 + M * ldx * 8 + M * nout * 4;
+        w->model = LIF_BENCH_MODEL_ADDS;
+        w->model_ops = linear_adds(s, k);
         break;
     case LIF_OP_LIF_FWD:
         kbuf(c, 0, TBn * 4);
@@ -367,6 +447,8 @@ static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why
         w->unit = "syn_events/s";
         w->flops = events;
         w->bytes = M * nout * 4 + M * ldx * 8 + 2 * nout * nin * 4;
+        w->model = LIF_BENCH_MODEL_ADDS;
+        w->model_ops = linear_adds(s, k);
         break;
     case LIF_OP_LINEAR_BWD_X:
         kbuf(c, 0, (size_t)(M * nin) * 4);

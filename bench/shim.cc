@@ -12,6 +12,14 @@
 //   pct_roof    100 x max(FLOP/s / peak FLOP/s, bytes/s / copy bandwidth):
 //               the fraction of the roofline's limit at this arithmetic
 //               intensity; the label names the roof that binds (flop or bw).
+//   pct_model   the kernel's own roof (where bench/kernels.c models it): the
+//               operations its algorithm cannot avoid over the machine's rate
+//               for them, 100 % = the kernel issues nothing but those. Vector
+//               adds (linear kernels: one per input chunk and output for dense
+//               and skip kernels, per spike for event-driven ones, per input
+//               that fired in 16 steps and output for time-lanes) at the FMA
+//               loop's instruction rate; 32 x 32 products (the encoder: 20 per
+//               Philox call) at the vpmuludq loop's rate.
 // The context (JSON "context") carries the peaks, the CPU and the ISA.
 #include <benchmark/benchmark.h>
 
@@ -89,7 +97,17 @@ void run_case(benchmark::State &st, const lif_bench_case *c)
     double ff = w.flops * 1e-9 / roof.gflops, fb = w.bytes * 1e-9 / roof.copy_gbps;
     if (elapsed > 0)
         st.counters["pct_roof"] = C(100.0 * (ff > fb ? ff : fb) * it / elapsed);
-    st.SetLabel(ff > fb ? "roof=flop" : "roof=bw");
+    std::string label = ff > fb ? "roof=flop" : "roof=bw";
+    // the kernel's own roof: its algorithm's bottleneck operations over the
+    // machine's rate for them
+    double lanes = std::string(roof.fma_loop) == "avx512_fma" ? 16 : std::string(roof.fma_loop) == "avx2_fma" ? 8 : 4;
+    double rate = w.model == LIF_BENCH_MODEL_ADDS ? roof.gflops * 1e9 / (2 * lanes)
+                  : w.model == LIF_BENCH_MODEL_IMULS ? roof.gmuls * 1e9 : 0;
+    if (rate > 0 && w.model_ops > 0 && elapsed > 0) {
+        st.counters["pct_model"] = C(100.0 * w.model_ops * it / elapsed / rate);
+        label += w.model == LIF_BENCH_MODEL_ADDS ? " model=vector_adds" : " model=imul";
+    }
+    st.SetLabel(label);
 }
 
 std::string fmt(double x)
@@ -119,6 +137,7 @@ int main(int argc, char **argv)
     benchmark::AddCustomContext("lif_peak_gflops", fmt(roof.gflops));
     benchmark::AddCustomContext("lif_peak_fma_loop", roof.fma_loop);
     benchmark::AddCustomContext("lif_copy_gbps", fmt(roof.copy_gbps));
+    benchmark::AddCustomContext("lif_peak_gmuls", fmt(roof.gmuls));
 
     lif_bench_case *cases = nullptr;
     size_t n = 0;

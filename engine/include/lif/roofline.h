@@ -1,8 +1,9 @@
 /* lif/roofline.h — this machine's limits, measured by short loops.
  *
  * A kernel's figure means little alone; as a fraction of what the machine
- * can do it says how far from the limit it is. Two roofs are measured on
- * one thread: floating-point throughput (an FMA loop with enough
+ * can do it says how far from the limit it is. Three roofs are measured on
+ * one thread: the vector integer multiply rate (vpmuludq, what the
+ * encoder's Philox rounds are made of), floating-point throughput (an FMA loop with enough
  * independent accumulators to fill the pipes; AVX2+FMA when the effective
  * ISA has it, else a portable 128-bit loop of multiplies and adds) and
  * memory bandwidth (copying buffers far larger than the caches). A third
@@ -20,8 +21,13 @@ extern "C" {
 typedef struct lif_roofline {
     double gflops;        /* peak floating-point GFLOP/s, one thread (an FMA counts 2) */
     double copy_gbps;     /* copy bandwidth GB/s, one thread (bytes read + written) */
-    const char *fma_loop; /* "avx2_fma" or "portable" (the loop that measured gflops) */
+    const char *fma_loop; /* "avx512_fma", "avx2_fma" or "portable" (the loop that
+                             measured gflops) */
     double seconds;       /* wall time the measurement took */
+    double gmuls;         /* 32 x 32 -> 64-bit integer products per second, G, one
+                             thread (vpmuludq at the effective ISA's width: the
+                             encoder's Philox rounds are made of them); 0 when
+                             the effective ISA has no vector multiply loop here */
 } lif_roofline;
 
 /* Measures both roofs, about `seconds` each (0: 0.2 s), one thread, after a
