@@ -167,6 +167,7 @@ int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_autotune(int argc, char **argv);
 
 /* Writes net as a NIR 1.0 graph (HDF5) at path, atomically; dt is the time
  * step NIR's continuous LIF is integrated with (cli/nir.c documents the
