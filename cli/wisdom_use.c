@@ -105,6 +105,8 @@ void cli_wisdom_print(FILE *f, const cli_tuning *t, const lif_plan *plan, int la
     int csv = v && strstr(v, "dispatch");
     char tc[32];
     snprintf(tc, sizeof tc, "%d", o->Tc);
+    if (!f && t->problem) /* a bad file is said even when quiet, in one line */
+        fprintf(stderr, "lif: wisdom: %s\n", t->note);
     if (f)
         fprintf(f, "wisdom: %s\nchoices: threads %d (%s), Tc %s (%s)", t->note, o->threads,
                 t->threads_from, tc, t->tc_from);
