@@ -478,6 +478,13 @@ static void test_command(void)
                           "runs2/T4_b32_adam_lr0.001/checkpoint_latest.lif"),
           "the plan from wisdom and the same kernels forced by name train differently");
 
+    /* lif bench's row "auto" runs the plan --backend auto would */
+    setenv("LIF_WISDOM", wisdom, 1);
+    r = test_run(lif, "bench --backend auto -T 4 -b 32 --reps 1 --batches 1 --density 0.2");
+    CHECK(r.status == 0 && strstr(r.out, "auto: wisdom: ") && strstr(r.out, "kernels auto:"),
+          "lif bench --backend auto: exit %d\n%s\n%s", r.status, r.out, r.err);
+    test_run_free(&r);
+
     /* a malformed file: the run goes on with the estimate, and says why in one line */
     write_text(wisdom, "{\"lif_wisdom\": 1, \"finger", 25);
     setenv("LIF_WISDOM", wisdom, 1);
