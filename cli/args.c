@@ -256,3 +256,11 @@ int cli_fail_input(const char *cmd, lif_status st)
     int rc = cli_fail(cmd, st);
     return st == LIF_ERR_NOMEM ? rc : LIF_EXIT_USAGE;
 }
+
+int cli_plan_flag_given(const cli_args *args, const char *key)
+{
+    for (int i = 0; i < args->n; i++)
+        if (args->a[i].flag->kind == FLAG_PLAN && strcmp(args->a[i].flag->key, key) == 0)
+            return 1;
+    return 0;
+}

@@ -161,12 +161,44 @@ extern const cli_flag eval_flags[];
  * appends of lif train as they fail a checkpoint save. */
 FILE *lif_io_fopen(const char *path, const char *mode);
 
+/* ---- wisdom for --backend auto (cli/wisdom_use.c) ---- */
+
+typedef struct cli_tuning {
+    char path[4096];          /* the wisdom file consulted ("" none) */
+    lif_wisdom_match match;   /* what it gave */
+    lif_wisdom_entry entry;   /* the entry taken (match != NONE) */
+    char note[4608];          /* one line: what was found, or why nothing was imported */
+    int problem;              /* 1: the file was malformed or of another machine */
+    const char *threads_from, *tc_from;  /* "user flag", "wisdom exact", "estimate", ... */
+} cli_tuning;
+
+/* With --backend auto (and no -amp): looks up the problem (recipe r on
+ * n_in inputs, n_classes classes, input spike density) in the wisdom file
+ * and sets opts' forced kernels, and threads, bind and Tc unless the user
+ * set them (user_threads, user_tc). Never fails: a missing, malformed or
+ * foreign file leaves opts as they were and says why in t->note. */
+void cli_wisdom_apply(cli_tuning *t, lif_plan_opts *opts, int user_threads, int user_tc,
+                      const lif_recipe *r, int n_in, int n_classes, double density);
+
+/* "wisdom: ..." and "choices: ..." lines (where each choice of plan came
+ * from) to f (NULL: none); with LIF_VERBOSE=dispatch also lif_tuning CSV
+ * lines to stderr. */
+void cli_wisdom_print(FILE *f, const cli_tuning *t, const lif_plan *plan, int layers);
+
+/* lif info's wisdom lines to f (NULL: none): the file, its fingerprint,
+ * whether it matches this machine; returns the same as a JSON object. */
+json_t *cli_wisdom_info(FILE *f);
+
+/* 1 if a flag of args sets plan option `key`. */
+int cli_plan_flag_given(const cli_args *args, const char *key);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_autotune(int argc, char **argv);
 
 /* Writes net as a NIR 1.0 graph (HDF5) at path, atomically; dt is the time
  * step NIR's continuous LIF is integrated with (cli/nir.c documents the

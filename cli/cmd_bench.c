@@ -32,7 +32,7 @@
 #define MAX_REPS 1000
 
 static const cli_flag bench_flags[] = {
-    {"backend", FLAG_OPTION, "backend", "LIST", "backends to compare, comma-separated (every one available here); a row may chain backends with '+' (onednn+openmp: the list onednn,openmp)"},
+    {"backend", FLAG_OPTION, "backend", "LIST", "backends to compare, comma-separated (every one available here); a row may chain backends with '+' (onednn+openmp: the list onednn,openmp); 'auto': the plan --backend auto runs, with wisdom (lif autotune)"},
     {"T", FLAG_OPTION, "T", "N", "time steps per image (100)"},
     {"b", FLAG_OPTION, "b", "N", "batch size (64)"},
     {"data", FLAG_OPTION, "data", "DIR", "MNIST-format IDX folder to take batches from (synthetic images)"},
@@ -132,6 +132,8 @@ static const char *counts_str(const int *counts, int n, char *buf, size_t size)
 static const char *row_unknown(const char *row)
 {
     static char part[64];
+    if (strcmp(row, "auto") == 0)
+        return NULL; /* the plan --backend auto runs: wisdom, else the estimate */
     for (const char *s = row;;) {
         const char *e = strchr(s, '+');
         size_t len = e ? (size_t)(e - s) : strlen(s);
@@ -148,6 +150,8 @@ static const char *row_unknown(const char *row)
 static int row_available(const char *row, const char **why)
 {
     char part[64];
+    if (strcmp(row, "auto") == 0)
+        return 1;
     for (const char *s = row;;) {
         const char *e = strchr(s, '+');
         size_t len = e ? (size_t)(e - s) : strlen(s);
@@ -164,6 +168,8 @@ static int row_available(const char *row, const char **why)
 static int row_threaded(const char *row)
 {
     char part[64];
+    if (strcmp(row, "auto") == 0)
+        return 1;
     for (const char *s = row;;) {
         const char *e = strchr(s, '+');
         size_t len = e ? (size_t)(e - s) : strlen(s);
@@ -533,6 +539,29 @@ int cmd_bench(int argc, char **argv)
                                   .hidden = c.hidden, .train = &w.train, .test = &w.test,
                                   .seed = 0, .Tc = po.Tc, .memory_budget = po.memory_budget,
                                   .recompute = po.recompute};
+        /* the row "auto": the plan --backend auto runs, wisdom included
+         * (its threads and Tc unless --threads / --tc were given) */
+        lif_plan_opts ao;
+        lif_recipe ar;
+        if (strcmp(r->name, "auto") == 0) {
+            cli_tuning tun;
+            lif_plan_opts_default(&ao);
+            lif_recipe_default(&ar);
+            ar.T = c.T;
+            ar.batch = c.B;
+            if (c.hidden > 0) {
+                ar.n_hidden = 1;
+                ar.hidden[0] = c.hidden;
+            }
+            cli_wisdom_apply(&tun, &ao, cli_get(&args, "threads") != NULL,
+                             cli_plan_flag_given(&args, "Tc"), &ar, c.n_in, c.n_out, c.density);
+            if (tun.match != LIF_WISDOM_NONE && !cli_get(&args, "threads"))
+                r->threads = ec.threads = ao.threads;
+            if (tun.match == LIF_WISDOM_EXACT && !cli_plan_flag_given(&args, "Tc"))
+                ec.Tc = ao.Tc;
+            ec.opts = &ao;
+            printf("auto: wisdom: %s\n", tun.note);
+        }
         size_t plan_bytes = 0;
         if ((st = lif_measure_e2e_create(&ec, &e2e[i], &plan_bytes)) != LIF_OK) {
             rc = cli_fail("bench", st);

@@ -157,10 +157,16 @@ int cmd_eval(int argc, char **argv)
                                         test.labels_path, test.n_classes));
         goto done;
     }
+    /* --backend auto: the plan from wisdom, else the estimate (sources: LIF_VERBOSE=dispatch) */
+    cli_tuning tuning;
+    cli_wisdom_apply(&tuning, &opts, cli_plan_flag_given(&args, "threads"),
+                     cli_plan_flag_given(&args, "Tc"), r, first.n_in, last.n_out,
+                     lif_workload_density(&test, 0));
     if ((st = lif_plan_create(net, r->batch, &opts, &plan)) != LIF_OK) {
         rc = cli_fail_plan("eval", st, eval_flags);
         goto done;
     }
+    cli_wisdom_print(NULL, &tuning, plan, lif_net_layers(net));
     lif_epoch_stats te;
     if ((st = lif_evaluate(plan, &test, (uint32_t)epoch, NULL, NULL, &te)) != LIF_OK) {
         rc = cli_fail("eval", st);

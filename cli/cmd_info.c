@@ -56,6 +56,7 @@ static int info_json(void)
         json_object_set_new(j, "topology", json_null());
     }
     json_object_set_new(j, "default_threads", json_integer(lif_topology_default_threads()));
+    json_object_set_new(j, "wisdom", cli_wisdom_info(NULL));
     size_t nb;
     const lif_backend_i *const *bs = lif_backends(&nb);
     for (size_t i = 0; i < nb; i++) {
@@ -99,8 +100,10 @@ int cmd_info(int argc, char **argv)
     int rc = cli_parse(argc, argv, flags, "info", &args);
     if (rc == -1) {
         printf("usage: lif info [--json]\n\nPrints the version, the CPU, its topology (hwloc: packages, NUMA\n"
-               "nodes, cores, PUs, caches), and every backend with its kernels and\n"
-               "whether it can run here; --json prints the same as one JSON object.\n");
+               "nodes, cores, PUs, caches), the wisdom file (lif autotune) with its\n"
+               "fingerprint and whether it matches this machine, and every backend with\n"
+               "its kernels and whether it can run here; --json prints the same as one\n"
+               "JSON object.\n");
         return LIF_EXIT_OK;
     }
     if (rc)
@@ -123,6 +126,7 @@ int cmd_info(int argc, char **argv)
         printf("topology: unknown (%s)\n", lif_last_error());
     printf("threads: %d by default (OMP_NUM_THREADS if set, else the physical cores)\n",
            lif_topology_default_threads());
+    json_decref(cli_wisdom_info(stdout));
     printf("backends: (per kernel: what it cannot run here, or its rank by the estimate for\n"
            "the reference problem, 784 -> 10, T 100, batch 64, density 0.2; higher is faster):\n");
     lif_recipe ref;

@@ -729,6 +729,11 @@ int cmd_train(int argc, char **argv)
                                          test.images_path, test.rows, test.cols, train.rows, train.cols));
         goto done;
     }
+    /* --backend auto: the plan from wisdom (exact problem, else nearest), else the estimate */
+    cli_tuning tuning;
+    cli_wisdom_apply(&tuning, &opts, cli_plan_flag_given(&args, "threads") || opts.threads != 0,
+                     cli_plan_flag_given(&args, "Tc") || opts.Tc != 0, &r, n_in, train.n_classes,
+                     lif_workload_density(&train, 0));
     /* every allocation of the run counted before the first is made */
     if (!net && (st = lif_memory_check(&r, n_in, train.n_classes, r.batch, &opts)) != LIF_OK) {
         rc = cli_fail_plan("train", st, train_flags);
@@ -802,6 +807,7 @@ int cmd_train(int argc, char **argv)
                train.rows, train.cols, data_dir);
     if (!quiet)
         cli_print_plan(stdout, plan);
+    cli_wisdom_print(quiet ? NULL : stdout, &tuning, plan, lif_net_layers(net));
     fflush(stdout);
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     FILE *af = fopen(path, "w");

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "benchmark backends side by side (training and inference images/s)"},
     {"export", cmd_export, "write a checkpoint's weights as safetensors, .npy files or NIR (HDF5)"},
     {"plot", cmd_plot, "draw a run folder's curves, spikes, membrane, weights and input as PNGs"},
+    {"autotune", cmd_autotune, "find the fastest plan for a problem here and keep it as wisdom"},
     {"info", cmd_info, "show the version, the CPU and the backends and kernels"},
 };
 
@@ -27,11 +28,13 @@ static void usage(FILE *f)
                "usage: lif <command> [flags]   (lif <command> --help for its flags)\n\ncommands:\n",
             lif_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nenvironment:\n"
                "  LIF_VERBOSE=dispatch     print which kernel runs each op and why others declined\n"
                "  LIF_FORCE_KERNEL=a,b     force kernels by name (op/backend/variant)\n"
-               "  LIF_MAX_CPU_ISA=I        cap the SIMD kernels' ISA: scalar, avx2 or avx512\n");
+               "  LIF_MAX_CPU_ISA=I        cap the SIMD kernels' ISA: scalar, avx2 or avx512\n"
+               "  LIF_WISDOM=FILE          the autotuner's wisdom file (else $XDG_CACHE_HOME/lif/wisdom.json,\n"
+               "                           else ~/.cache/lif/wisdom.json)\n");
 }
 
 /* Warns about LIF_FORCE_KERNEL names that match no registered kernel: a
@@ -86,7 +89,7 @@ static int run(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, export, plot, info; see lif --help)\n",
+    fprintf(stderr, "lif: unknown command '%s' (commands: train, eval, bench, export, plot, autotune, info; see lif --help)\n",
             argv[1]);
     return LIF_EXIT_USAGE;
 }

@@ -66,8 +66,8 @@ static size_t inner_ws(const lif_kernel_i *k, const lif_problem *p)
 
 /* Which inner kernel init() will select, without selecting it (that would
  * print dispatch lines twice): the best candidate of the other backends;
- * under LIF_FORCE_KERNEL, any candidate may be chosen, so the most any of
- * them needs. */
+ * under LIF_FORCE_KERNEL or the plan's forced kernels, any candidate may be
+ * chosen, so the most any of them needs. */
 static size_t inner_ws_bound(const lif_problem *p)
 {
     lif_problem q = lif_omp_sub(p);
@@ -75,8 +75,7 @@ static size_t inner_ws_bound(const lif_problem *p)
     size_t n = 0;
     if (lif_kernel_candidates(&q, INNER_LIST, c, 64, &n) != LIF_OK || n == 0)
         return 0; /* init() will fail with the reason */
-    const char *force = getenv("LIF_FORCE_KERNEL");
-    size_t m = force && *force ? (n < 64 ? n : 64) : 1, ws = 0;
+    size_t m = lif_kernel_forcing(p) ? (n < 64 ? n : 64) : 1, ws = 0;
     for (size_t i = 0; i < m; i++) {
         size_t b = inner_ws(c[i].kernel, p);
         ws = b > ws ? b : ws;

@@ -47,10 +47,12 @@ static lif_status make_net_and_plan(const lif_measure_e2e_cfg *cfg, int n_in, li
     lif_recipe r;
     lif_status st;
     lif_recipe_default(&r);
+    if (cfg->recipe)
+        r = *cfg->recipe;
     r.T = cfg->T;
     r.batch = cfg->B;
     r.seed = cfg->seed;
-    if (cfg->hidden > 0) {
+    if (cfg->hidden > 0 && !cfg->recipe) {
         r.n_hidden = 1;
         r.hidden[0] = cfg->hidden;
     }
@@ -60,6 +62,8 @@ static lif_status make_net_and_plan(const lif_measure_e2e_cfg *cfg, int n_in, li
         return st;
     lif_plan_opts o;
     lif_plan_opts_default(&o);
+    if (cfg->opts)
+        o = *cfg->opts;
     o.threads = cfg->threads;
     o.Tc = cfg->Tc;
     o.memory_budget = cfg->memory_budget;

@@ -164,6 +164,17 @@ lif_status lif_plan_opts_check(const lif_plan_opts *o, const char **key)
         return lif_error(LIF_ERR_INVALID_ARG, "recompute must be 'auto', 'off', 'input' or 'all', got %d",
                          o->recompute);
     }
+    if (!memchr(o->kernels, '\0', sizeof o->kernels) ||
+        !memchr(o->kernels_from, '\0', sizeof o->kernels_from)) {
+        *key = "kernels";
+        return lif_error(LIF_ERR_INVALID_ARG, "kernels: not a terminated string");
+    }
+    if ((st = lif_kernel_names_check(o->kernels)) != LIF_OK) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "%s", lif_last_error());
+        *key = "kernels";
+        return lif_error(st, "kernels: %s", detail);
+    }
     *key = NULL;
     return LIF_OK;
 }

@@ -58,6 +58,8 @@ static lif_problem problem(const lif_plan *p, lif_op op, int l)
     q.bind = p->opts.bind;
     if (op == LIF_OP_LINEAR_FWD || op == LIF_OP_LINEAR_BWD_W || op == LIF_OP_LINEAR_BWD_X)
         q.amp = p->opts.amp;
+    q.force = p->opts.kernels[0] ? p->opts.kernels : NULL; /* wisdom's choice, by name */
+    q.force_from = p->opts.kernels_from[0] ? p->opts.kernels_from : NULL;
     return q;
 }
 

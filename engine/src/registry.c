@@ -353,11 +353,77 @@ lif_status lif_kernel_select_quiet(const lif_problem *p, const char *list,
     return st;
 }
 
+/* The first kernel named in `force` (a comma list, in its order) of p's op
+ * that can run p and whose backend an "auto,-name" list does not exclude (a
+ * composing backend selects its inner kernels so, and must not get itself
+ * back): 1 and *out, or 0. */
+static int try_forced(const char *force, const char *why_chosen, const lif_problem *p,
+                      const char *list, int verbose, const lif_kernel_i **out)
+{
+    const char *why;
+    if (!force || !*force)
+        return 0;
+    for (const char *f = force; *f;) {
+        const char *e = strchr(f, ',');
+        size_t len = e ? (size_t)(e - f) : strlen(f);
+        for (size_t i = 0; i < n_backends; i++)
+            for (size_t j = 0; j < backends[i]->n_kernels; j++) {
+                const lif_kernel_i *k = &backends[i]->kernels[j];
+                char name[128];
+                lif_kernel_name(k, name, sizeof name);
+                if (k->op != p->op || strlen(name) != len || strncmp(name, f, len) != 0)
+                    continue;
+                if (is_auto(list) && excluded(list, backends[i]->name)) {
+                    if (verbose)
+                        report(k, "declined", "forced, but the backend list excludes it");
+                    continue;
+                }
+                if (usable(backends[i], k, p, &why)) {
+                    if (verbose)
+                        report(k, "chosen", why_chosen);
+                    *out = k;
+                    return 1;
+                }
+                if (verbose)
+                    report(k, "declined", why);
+            }
+        if (!e)
+            break;
+        f = e + 1;
+    }
+    return 0;
+}
+
+int lif_kernel_forcing(const lif_problem *p)
+{
+    const char *env = getenv("LIF_FORCE_KERNEL");
+    return (env && *env) || (p && p->force && *p->force);
+}
+
+lif_status lif_kernel_names_check(const char *list)
+{
+    for (const char *f = list ? list : ""; *f;) {
+        size_t len = strcspn(f, ",");
+        int found = 0;
+        for (size_t i = 0; i < n_backends && !found; i++)
+            for (size_t j = 0; j < backends[i]->n_kernels && !found; j++) {
+                char name[128];
+                lif_kernel_name(&backends[i]->kernels[j], name, sizeof name);
+                found = strlen(name) == len && strncmp(name, f, len) == 0;
+            }
+        if (!found)
+            return lif_error(LIF_ERR_NOT_FOUND, "unknown kernel '%.*s' (lif info lists them)",
+                             (int)(len > 100 ? 100 : len), f);
+        f += len;
+        if (*f == ',')
+            f++;
+    }
+    return LIF_OK;
+}
+
 lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_kernel_i **out)
 {
-    size_t nb = n_backends;
     int verbose = verbose_dispatch() && !quiet_select;
-    const char *why;
 
     if ((unsigned)p->op >= LIF_OP_COUNT)
         return lif_error(LIF_ERR_INVALID_ARG, "kernel selection: op %d out of range", (int)p->op);
@@ -365,40 +431,15 @@ lif_status lif_kernel_select(const lif_problem *p, const char *list, const lif_k
     if (st != LIF_OK)
         return st;
 
-    const char *force = getenv("LIF_FORCE_KERNEL");
-    if (force && *force) {
-        /* the names in the order given: the first that can run p wins;
-         * a backend that an "auto,-name" list excludes is never forced (a
-         * composing backend selects its inner kernels so, and must not get
-         * itself back) */
-        for (const char *f = force; *f;) {
-            const char *e = strchr(f, ',');
-            size_t len = e ? (size_t)(e - f) : strlen(f);
-            for (size_t i = 0; i < nb; i++)
-                for (size_t j = 0; j < backends[i]->n_kernels; j++) {
-                    const lif_kernel_i *k = &backends[i]->kernels[j];
-                    char name[128];
-                    lif_kernel_name(k, name, sizeof name);
-                    if (k->op != p->op || strlen(name) != len || strncmp(name, f, len) != 0)
-                        continue;
-                    if (is_auto(list) && excluded(list, backends[i]->name)) {
-                        if (verbose)
-                            report(k, "declined", "forced, but the backend list excludes it");
-                        continue;
-                    }
-                    if (usable(backends[i], k, p, &why)) {
-                        if (verbose)
-                            report(k, "chosen", "forced by LIF_FORCE_KERNEL");
-                        *out = k;
-                        return LIF_OK;
-                    }
-                    if (verbose)
-                        report(k, "declined", why);
-                }
-            if (!e)
-                break;
-            f = e + 1;
-        }
+    if (try_forced(getenv("LIF_FORCE_KERNEL"), "forced by LIF_FORCE_KERNEL", p, list, verbose,
+                   out))
+        return LIF_OK;
+    if (p->force && *p->force) {
+        char why[96];
+        snprintf(why, sizeof why, "forced by name (%s)",
+                 p->force_from && *p->force_from ? p->force_from : "the plan options");
+        if (try_forced(p->force, why, p, list, verbose, out))
+            return LIF_OK;
     }
 
     /* "auto": one ranking over every available backend; a list: the first

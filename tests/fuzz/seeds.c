@@ -1,11 +1,13 @@
 /* Writes the seed corpora of the fuzz harnesses into tests/fuzz/corpus/
  * (run from the repository root: build-fuzz/tests/fuzz/lif_fuzz_seeds).
  * The seeds are committed; this program documents how they were made. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lif/autotune.h"
 #include "lif/ckpt.h"
 #include "lif/data.h"
 #include "lif/net.h"
@@ -167,11 +169,60 @@ static void args_seeds(void)
     put("args/eval", eval, sizeof eval - 1, NULL, 0, NULL, 0);
 }
 
+/* Wisdom files: a byte for the harness (even: read against this machine,
+ * odd: any fingerprint), then the file. One entry forcing kernels, one at
+ * another T with a chunk length and binding; and the same file made on
+ * another machine (another L2). */
+static void wisdom_seeds(void)
+{
+    lif_wisdom w;
+    lif_wisdom_init(&w);
+    lif_wisdom_entry e;
+    memset(&e, 0, sizeof e);
+    e.problem.n_dims = 3;
+    e.problem.dims[0] = 784;
+    e.problem.dims[1] = 100;
+    e.problem.dims[2] = 10;
+    e.problem.T = 100;
+    e.problem.batch = 64;
+    e.problem.density = 0.286;
+    e.threads = 2;
+    snprintf(e.kernels[LIF_OP_LINEAR_FWD], sizeof e.kernels[0],
+             "linear_fwd/openmp/omp,linear_fwd/simd/avx2_table");
+    snprintf(e.kernels[LIF_OP_ENCODE], sizeof e.kernels[0], "encode/scalar/ref");
+    snprintf(e.mode, sizeof e.mode, "measure");
+    e.images_per_s = 40000.5;
+    e.default_images_per_s = 38000.25;
+    e.seconds = 29.5;
+    snprintf(e.when, sizeof e.when, "2026-12-02T19:00:00Z");
+    lif_wisdom_put(&w, &e);
+    e.problem.T = 1000;
+    e.Tc = 48;
+    e.bind = LIF_BIND_CORES;
+    e.images_per_s = NAN;
+    lif_wisdom_put(&w, &e);
+    for (int k = 0; k < 2; k++) {
+        if (k) {
+            w.fp.caches[1].size *= 2;
+            snprintf(w.fp.id, sizeof w.fp.id, "00000000deadbeef");
+        }
+        if (lif_wisdom_save("/tmp/lif_seed_wisdom", &w) != LIF_OK)
+            exit(1);
+        size_t n;
+        unsigned char *b = slurp("/tmp/lif_seed_wisdom", &n);
+        unsigned char even = 0, odd = 1;
+        put(k ? "wisdom/foreign_here" : "wisdom/here", &even, 1, b, n, NULL, 0);
+        put(k ? "wisdom/foreign_any" : "wisdom/any", &odd, 1, b, n, NULL, 0);
+        free(b);
+    }
+    lif_wisdom_free(&w);
+}
+
 int main(void)
 {
-    const char *dirs[] = {"idx", "idx_gz", "ckpt", "net", "npy", "config", "args"};
+    const char *dirs[] = {"idx", "idx_gz", "ckpt", "net", "npy", "config", "args", "wisdom"};
     mkdir(DIR, 0777);
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         char d[128];
         snprintf(d, sizeof d, DIR "%s", dirs[i]);
         mkdir(d, 0777);
@@ -181,5 +232,6 @@ int main(void)
     npy_seeds();
     config_seeds();
     args_seeds();
+    wisdom_seeds();
     return 0;
 }

@@ -95,6 +95,13 @@ typedef struct lif_problem {
     int amp;           /* linear ops: 1 when reduced precision was asked for (-amp):
                           bf16 inputs and weights, float32 accumulation and outputs;
                           0: float32 throughout */
+    const char *force; /* kernels the plan forces by name (lif_plan_opts.kernels,
+                          e.g. from the autotuner's wisdom): a comma list read
+                          like LIF_FORCE_KERNEL, after it; NULL or "": none.
+                          Copied with the problem, so a composing kernel's
+                          inner selection sees it too */
+    const char *force_from; /* what chose `force` ("wisdom exact", ...), for
+                          LIF_VERBOSE=dispatch; NULL: "the plan options" */
 } lif_problem;
 
 #define LIF_BIND_NONE 0
@@ -367,7 +374,8 @@ double lif_kernel_rank(const lif_kernel_i *k, const lif_problem *p, const char *
 
 /* Picks the kernel for problem p. Order: LIF_FORCE_KERNEL (a comma list of
  * kernel names: the first, in the list's order, of this op that can run p
- * and whose backend an "auto,-name" list does not exclude),
+ * and whose backend an "auto,-name" list does not exclude), then p->force
+ * (the plan's forced kernels, read the same way),
  * then the best-ranked kernel that supports p of the first
  * backend of `list` that has one, then of the next, and so on, then the
  * scalar reference ("auto", NULL or "": every available backend, one
@@ -376,6 +384,15 @@ double lif_kernel_rank(const lif_kernel_i *k, const lif_problem *p, const char *
  * Returns LIF_OK and *out, or lif_backend_list_check's errors. */
 lif_status lif_kernel_select(const lif_problem *p, const char *list,
                              const lif_kernel_i **out);
+
+/* 1 if some kernel may be forced for p (LIF_FORCE_KERNEL or p->force is
+ * set): a composing backend then books workspace for any candidate. */
+int lif_kernel_forcing(const lif_problem *p);
+
+/* Checks a list of forced kernel names (LIF_FORCE_KERNEL's syntax): each a
+ * registered kernel's "op/backend/variant". Returns LIF_OK, or
+ * LIF_ERR_NOT_FOUND naming the first unknown one. */
+lif_status lif_kernel_names_check(const char *list);
 
 /* Threshold for a pixel: spike iff the 16-bit slice < threshold, i.e.
  * ceil(pixel * 2^16 / 255), 0..65536 (see lif_encode_args). */

@@ -3,6 +3,7 @@
 #define LIF_LIF_H
 #include "lif/status.h"
 #include "lif/atomic.h"
+#include "lif/autotune.h"
 #include "lif/backend.h"
 #include "lif/cpu.h"
 #include "lif/recipe.h"

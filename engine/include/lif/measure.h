@@ -64,6 +64,11 @@ typedef struct lif_measure_e2e_cfg {
     int Tc;                    /* time steps per chunk, 0 = auto (lif_plan_opts) */
     long long memory_budget;   /* 0 = auto (lif_plan_opts) */
     int recompute;             /* LIF_RECOMPUTE_* (0 = auto) */
+    const lif_recipe *recipe;  /* non-NULL: this recipe, with cfg's T, B and seed
+                                  (hidden then unused) instead of the reference */
+    const lif_plan_opts *opts; /* non-NULL: these plan options (forced kernels, bind,
+                                  ...) with cfg's backend, threads, Tc, memory_budget
+                                  and recompute laid over them (the autotuner) */
 } lif_measure_e2e_cfg;
 
 typedef struct lif_measure_e2e lif_measure_e2e;

@@ -121,6 +121,15 @@ typedef struct lif_plan_opts {
                            weights and optimizer; the linear problems carry it
                            (lif_problem.amp) and only the onednn bf16 kernels take
                            them (other kernels compute in float32), 0..1 (0) */
+    char kernels[1024]; /* kernels forced by name, comma-separated op/backend/variant
+                           (lif_problem.force; LIF_FORCE_KERNEL's syntax, which comes
+                           first): for each op, the first named that can run a
+                           layer's problem, else the ranking; a composing kernel
+                           followed by another of its op gets that one inside. Set
+                           by `--backend auto` from wisdom (lif/autotune.h); not a
+                           text or JSON key. "": none ("") */
+    char kernels_from[32]; /* what chose `kernels`, for LIF_VERBOSE=dispatch:
+                           "wisdom exact", "wisdom nearest", "autotune" ("") */
 } lif_plan_opts;
 
 #define LIF_RECOMPUTE_AUTO 0
