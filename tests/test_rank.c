@@ -53,18 +53,6 @@ static void skipped(const char *what, const char *why)
 
 /* ---- helpers ---- */
 
-static const lif_kernel_i *kernel_named(const char *name)
-{
-    size_t nb;
-    const lif_backend_i *const *bs = lif_backends(&nb);
-    for (size_t i = 0; i < nb; i++)
-        for (size_t j = 0; j < bs[i]->n_kernels; j++) {
-            char buf[128];
-            if (strcmp(lif_kernel_name(&bs[i]->kernels[j], buf, sizeof buf), name) == 0)
-                return &bs[i]->kernels[j];
-        }
-    return NULL;
-}
 
 static const char *kname(const lif_kernel_i *k)
 {
@@ -240,7 +228,7 @@ static void check_sorted(const lif_problem *p, const char *list, const lif_candi
 
 static double rank_of(const char *name, const lif_problem *p)
 {
-    const lif_kernel_i *k = kernel_named(name);
+    const lif_kernel_i *k = test_kernel_named(name);
     CHECK(k != NULL, "no kernel %s registered", name);
     return k ? lif_kernel_rank(k, p, NULL) : -1.0;
 }
@@ -353,8 +341,8 @@ static void test_ranking(void)
                       rank_of(de, &mid_w));
                 /* the basis says why */
                 const char *b_lo = NULL, *b_hi = NULL;
-                lif_kernel_rank(kernel_named(ev), &lo, &b_lo);
-                lif_kernel_rank(kernel_named(ev), &hi, &b_hi);
+                lif_kernel_rank(test_kernel_named(ev), &lo, &b_lo);
+                lif_kernel_rank(test_kernel_named(ev), &hi, &b_hi);
                 CHECK(b_lo && b_hi && *b_lo && *b_hi && strcmp(b_lo, b_hi) != 0,
                       "%s: the same basis below and above the crossover ('%s')", ev,
                       b_lo ? b_lo : "NULL");

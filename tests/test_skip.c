@@ -20,18 +20,6 @@
 #include "lif/lif.h"
 #include "testutil.h"
 
-static const lif_kernel_i *kernel_named(const char *name)
-{
-    size_t nb;
-    const lif_backend_i *const *bs = lif_backends(&nb);
-    for (size_t i = 0; i < nb; i++)
-        for (size_t j = 0; j < bs[i]->n_kernels; j++) {
-            char buf[128];
-            if (strcmp(lif_kernel_name(&bs[i]->kernels[j], buf, sizeof buf), name) == 0)
-                return &bs[i]->kernels[j];
-        }
-    return NULL;
-}
 
 static float frand(uint64_t *s) { return (float)(2.0 * urand(s) - 1.0); }
 
@@ -224,10 +212,10 @@ static void run_time(const lif_kernel_i *ks, const lif_kernel_i *kt, int n_in, i
 
 int main(void)
 {
-    const lif_kernel_i *kd[2] = {kernel_named("linear_fwd/simd/avx512"),
-                                 kernel_named("linear_fwd/simd/avx512_skip")};
-    const lif_kernel_i *kw[2] = {kernel_named("linear_bwd_w/simd/avx512"),
-                                 kernel_named("linear_bwd_w/simd/avx512_skip")};
+    const lif_kernel_i *kd[2] = {test_kernel_named("linear_fwd/simd/avx512"),
+                                 test_kernel_named("linear_fwd/simd/avx512_skip")};
+    const lif_kernel_i *kw[2] = {test_kernel_named("linear_bwd_w/simd/avx512"),
+                                 test_kernel_named("linear_bwd_w/simd/avx512_skip")};
     if (!kd[0] || !kd[1] || !kw[0] || !kw[1])
         test_skip("the simd backend's AVX-512 kernels are not built");
     const char *why = "";
@@ -235,8 +223,8 @@ int main(void)
                      .threads = 1};
     static const int NIN[] = {1, 17, 784, 1100, 2050};
     static const double DEN[] = {0.02, 0.13, 0.5};
-    const lif_kernel_i *ks = kernel_named("linear_bwd_w/scalar/ref");
-    const lif_kernel_i *ka = kernel_named("linear_bwd_w/simd/avx2_skip");
+    const lif_kernel_i *ks = test_kernel_named("linear_bwd_w/scalar/ref");
+    const lif_kernel_i *ka = test_kernel_named("linear_bwd_w/simd/avx2_skip");
     if (ka && ka->supports(&p, &why)) {
         uint64_t seed = 1000;
         for (int o = 1; o <= 12; o++)
@@ -256,8 +244,8 @@ int main(void)
         printf("test_skip: skipped: %s\n", msg);
         return test_finish("test_skip");
     }
-    const lif_kernel_i *kt = kernel_named("linear_fwd/simd/avx512_time");
-    const lif_kernel_i *kfs = kernel_named("linear_fwd/scalar/ref");
+    const lif_kernel_i *kt = test_kernel_named("linear_fwd/simd/avx512_time");
+    const lif_kernel_i *kfs = test_kernel_named("linear_fwd/scalar/ref");
     if (kt && kt->supports(&p, &why)) {
         static const int TCS[] = {1, 7, 16, 24, 33};
         uint64_t seed = 2000;

@@ -1,4 +1,5 @@
 #include "testutil.h"
+#include "lif/lif.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -185,4 +186,17 @@ int test_same_bytes(const char *a, const char *b)
     free(x);
     free(y);
     return same;
+}
+
+const lif_kernel_i *test_kernel_named(const char *name)
+{
+    size_t nb;
+    const lif_backend_i *const *bs = lif_backends(&nb);
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < bs[i]->n_kernels; j++) {
+            char buf[128];
+            if (strcmp(lif_kernel_name(&bs[i]->kernels[j], buf, sizeof buf), name) == 0)
+                return &bs[i]->kernels[j];
+        }
+    return NULL;
 }

@@ -36,6 +36,10 @@ uint64_t mix64(uint64_t z);
 uint64_t rnd(uint64_t *s);
 double urand(uint64_t *s);
 
+/* The registered kernel named "op/backend/variant", or NULL. */
+struct lif_kernel_i;
+const struct lif_kernel_i *test_kernel_named(const char *name);
+
 /* Prints "skipped: <reason>" and exits 77. */
 void test_skip(const char *reason);
 
