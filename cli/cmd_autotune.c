@@ -266,6 +266,10 @@ int cmd_autotune(int argc, char **argv)
         }
         printf("  %-13s %-52s %s\n", lif_op_name((lif_op)op), tuned, res.default_bound[op]);
     }
+    if (res.kept_default)
+        printf("the default kept: the search's best plan ran at %.0f images/s against the "
+               "default's %.0f side by side\n",
+               res.lost_images_per_s, res.default_images_per_s);
     if (isfinite(res.best_images_per_s) && isfinite(res.default_images_per_s))
         printf("speed-up: %.0f images/s tuned vs %.0f untuned default (threads %d, Tc %d): "
                "%.2fx (training steps, side by side, min of %d samples each)\n",

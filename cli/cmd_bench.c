@@ -25,14 +25,15 @@
 #include "cli.h"
 #include "lif/measure.h"
 #include "lif/roofline.h"
+#include "lif/topology.h"
 
-#define MAX_BACKENDS 16
+#define MAX_BACKENDS 48
 #define MAX_COUNTS LIF_MEASURE_MAX_THREAD_COUNTS
 #define MAX_ROWS (MAX_BACKENDS * MAX_COUNTS)
 #define MAX_REPS 1000
 
 static const cli_flag bench_flags[] = {
-    {"backend", FLAG_OPTION, "backend", "LIST", "backends to compare, comma-separated (every one available here); a row may chain backends with '+' (onednn+openmp: the list onednn,openmp); 'auto': the plan --backend auto runs, with wisdom (lif autotune)"},
+    {"backend", FLAG_OPTION, "backend", "LIST", "backends to compare, comma-separated (every one available here); a row may chain backends with '+' (onednn+openmp: the list onednn,openmp); 'auto': the plan --backend auto runs, with wisdom (lif autotune); 'default': the same without wisdom; ROW@KERNEL[@KERNEL]: kernels forced by name"},
     {"T", FLAG_OPTION, "T", "N", "time steps per image (100)"},
     {"b", FLAG_OPTION, "b", "N", "batch size (64)"},
     {"data", FLAG_OPTION, "data", "DIR", "MNIST-format IDX folder to take batches from (synthetic images)"},
@@ -125,63 +126,80 @@ static const char *counts_str(const int *counts, int n, char *buf, size_t size)
     return buf;
 }
 
-/* A row's thread count as the table shows it: "2", or "1 (serial)". */
 /* A row is a backend, or several chained with '+' ("onednn+openmp": the
- * preference list onednn,openmp, for a backend that fills only some ops).
- * The first part that names no backend (static copy), or NULL. */
+ * preference list onednn,openmp, for a backend that fills only some ops),
+ * optionally followed by kernels forced by name, each after an '@'
+ * ("openmp@linear_fwd/openmp/omp@linear_fwd/simd/avx512_skip": the openmp
+ * backend, its linear forward running the AVX-512 skip kernel inside); or
+ * "auto" (the plan --backend auto runs: wisdom, else the estimate), or
+ * "default" (the same without wisdom: the untuned default). */
+
+/* The length of the row's backend part (up to the first '@'). */
+static size_t row_backends_len(const char *row)
+{
+    const char *at = strchr(row, '@');
+    return at ? (size_t)(at - row) : strlen(row);
+}
+
+static int row_is(const char *row, const char *name)
+{
+    size_t n = row_backends_len(row);
+    return n == strlen(name) && strncmp(row, name, n) == 0;
+}
+
+static int row_is_auto(const char *row) { return row_is(row, "auto") || row_is(row, "default"); }
+
+/* The k-th backend of a row into part; 0 when there is none. */
+static int row_part(const char *row, int k, char part[64])
+{
+    const char *s = row, *end = row + row_backends_len(row);
+    for (int i = 0; i < k; i++) {
+        const char *e = memchr(s, '+', (size_t)(end - s));
+        if (!e)
+            return 0;
+        s = e + 1;
+    }
+    const char *e = memchr(s, '+', (size_t)(end - s));
+    size_t len = (size_t)((e ? e : end) - s);
+    snprintf(part, 64, "%.*s", (int)(len < 64 ? len : 63), s);
+    return 1;
+}
+
+/* The first part that names no backend (static copy), or NULL. */
 static const char *row_unknown(const char *row)
 {
     static char part[64];
-    if (strcmp(row, "auto") == 0)
-        return NULL; /* the plan --backend auto runs: wisdom, else the estimate */
-    for (const char *s = row;;) {
-        const char *e = strchr(s, '+');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), s);
+    if (row_is_auto(row))
+        return NULL;
+    for (int k = 0; row_part(row, k, part); k++)
         if (!lif_backend_find(part))
             return part;
-        if (!e)
-            return NULL;
-        s = e + 1;
-    }
+    return NULL;
 }
 
 /* Every part of a row can run here; else 0 and why. */
 static int row_available(const char *row, const char **why)
 {
     char part[64];
-    if (strcmp(row, "auto") == 0)
-        return 1;
-    for (const char *s = row;;) {
-        const char *e = strchr(s, '+');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), s);
+    for (int k = 0; !row_is_auto(row) && row_part(row, k, part); k++)
         if (!lif_backend_available(lif_backend_find(part), why))
             return 0;
-        if (!e)
-            return 1;
-        s = e + 1;
-    }
+    return 1;
 }
 
 /* Some part of a row has a threaded kernel. */
 static int row_threaded(const char *row)
 {
     char part[64];
-    if (strcmp(row, "auto") == 0)
+    if (row_is_auto(row))
         return 1;
-    for (const char *s = row;;) {
-        const char *e = strchr(s, '+');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        snprintf(part, sizeof part, "%.*s", (int)(len < sizeof part ? len : sizeof part - 1), s);
+    for (int k = 0; row_part(row, k, part); k++)
         if (lif_measure_threaded(part))
             return 1;
-        if (!e)
-            return 0;
-        s = e + 1;
-    }
+    return 0;
 }
 
+/* A row's thread count as the table shows it: "2", or "1 (serial)". */
 static const char *threads_str(const lif_measure_backend *r, char *buf, size_t size)
 {
     snprintf(buf, size, "%d%s", r->threads, r->serial ? " (serial)" : "");
@@ -439,7 +457,7 @@ int cmd_bench(int argc, char **argv)
     size_t nb;
     const lif_backend_i *const *bs = lif_backends(&nb);
     const char *list = cli_get(&args, "backend");
-    static char listed[MAX_BACKENDS][64];
+    static char listed[MAX_BACKENDS][160];
     if (list) {
         for (const char *s = list; *s;) {
             const char *e = strchr(s, ',');
@@ -480,7 +498,9 @@ int cmd_bench(int argc, char **argv)
         const char *why = NULL;
         int avail = row_available(names[i], &why);
         int serial = !row_threaded(names[i]);
-        int per = !avail || (multi && serial) ? 1 : c.ncounts;
+        /* auto and default rows run once, at their own thread count, when
+         * there is a list */
+        int per = !avail || (multi && (serial || row_is_auto(names[i]))) ? 1 : c.ncounts;
         for (int k = 0; k < per; k++, nrows++) {
             rows[nrows].name = names[i];
             rows[nrows].why = avail ? NULL : why;
@@ -531,21 +551,29 @@ int cmd_bench(int argc, char **argv)
             continue;
         }
         char plan_list[sizeof r->name];
-        snprintf(plan_list, sizeof plan_list, "%s", r->name);
+        snprintf(plan_list, sizeof plan_list, "%.*s", (int)row_backends_len(r->name), r->name);
         for (char *p = plan_list; *p; p++)
             if (*p == '+')
                 *p = ','; /* a row "onednn+openmp" runs the list onednn,openmp */
+        if (row_is(r->name, "default"))
+            snprintf(plan_list, sizeof plan_list, "auto");
         lif_measure_e2e_cfg ec = {.backend = plan_list, .T = c.T, .B = c.B, .threads = r->threads,
                                   .hidden = c.hidden, .train = &w.train, .test = &w.test,
                                   .seed = 0, .Tc = po.Tc, .memory_budget = po.memory_budget,
                                   .recompute = po.recompute};
+        lif_plan_opts ao;
+        lif_plan_opts_default(&ao);
+        /* the rows "auto" and "default" run at the thread count lif train
+         * would take (wisdom's, else the default) unless --threads gives
+         * one count */
+        int threads_given = cli_get(&args, "threads") != NULL && !multi;
+        if (row_is_auto(r->name) && !threads_given)
+            r->threads = ec.threads = lif_topology_default_threads();
         /* the row "auto": the plan --backend auto runs, wisdom included
          * (its threads and Tc unless --threads / --tc were given) */
-        lif_plan_opts ao;
-        lif_recipe ar;
-        if (strcmp(r->name, "auto") == 0) {
+        if (row_is(r->name, "auto")) {
             cli_tuning tun;
-            lif_plan_opts_default(&ao);
+            lif_recipe ar;
             lif_recipe_default(&ar);
             ar.T = c.T;
             ar.batch = c.B;
@@ -553,15 +581,23 @@ int cmd_bench(int argc, char **argv)
                 ar.n_hidden = 1;
                 ar.hidden[0] = c.hidden;
             }
-            cli_wisdom_apply(&tun, &ao, cli_get(&args, "threads") != NULL,
+            cli_wisdom_apply(&tun, &ao, threads_given,
                              cli_plan_flag_given(&args, "Tc"), &ar, c.n_in, c.n_out, c.density);
-            if (tun.match != LIF_WISDOM_NONE && !cli_get(&args, "threads"))
+            if (tun.match != LIF_WISDOM_NONE && !threads_given)
                 r->threads = ec.threads = ao.threads;
             if (tun.match == LIF_WISDOM_EXACT && !cli_plan_flag_given(&args, "Tc"))
                 ec.Tc = ao.Tc;
-            ec.opts = &ao;
             printf("auto: wisdom: %s\n", tun.note);
         }
+        /* kernels forced by name after '@' (LIF_FORCE_KERNEL's syntax) */
+        const char *at = strchr(r->name, '@');
+        if (at) {
+            snprintf(ao.kernels, sizeof ao.kernels, "%s", at + 1);
+            for (char *p = ao.kernels; *p; p++)
+                if (*p == '@')
+                    *p = ',';
+        }
+        ec.opts = &ao;
         size_t plan_bytes = 0;
         if ((st = lif_measure_e2e_create(&ec, &e2e[i], &plan_bytes)) != LIF_OK) {
             rc = cli_fail("bench", st);
@@ -703,12 +739,16 @@ int cmd_bench(int argc, char **argv)
     char x1[16], fx1[16];
     snprintf(x1, sizeof x1, "x%d", c.counts[0]);
     snprintf(fx1, sizeof fx1, "FMA x%d", c.counts[0]);
+    int nw = 10; /* the backend column: as wide as the longest row name */
+    for (int i = 0; i < nrows; i++)
+        if ((int)strlen(rep.backends[i].name) > nw)
+            nw = (int)strlen(rep.backends[i].name);
     if (multi)
-        printf("\n%-10s %-10s %11s %15s %8s %6s %11s %15s %8s %6s %7s %7s %8s\n", "backend",
+        printf("\n%-*s %-10s %11s %15s %8s %6s %11s %15s %8s %6s %7s %7s %8s\n", nw, "backend",
                "threads", "train img/s", "min-max", "x scalar", x1, "test img/s", "min-max",
                "x scalar", x1, fx1, "%roof", "plan MB");
     else
-        printf("\n%-10s %11s %19s %8s %11s %19s %8s %7s %8s\n", "backend", "train img/s",
+        printf("\n%-*s %11s %19s %8s %11s %19s %8s %7s %8s\n", nw, "backend", "train img/s",
                "min-max", "x scalar", "test img/s", "min-max", "x scalar", "%roof", "plan MB");
     int any_serial = 0;
     for (int i = 0; i < nrows; i++) {
@@ -717,9 +757,9 @@ int cmd_bench(int argc, char **argv)
         threads_str(r, th, sizeof th);
         if (r->skipped[0]) {
             if (multi)
-                printf("%-10s %-10s skipped: %s\n", r->name, th, r->skipped);
+                printf("%-*s %-10s skipped: %s\n", nw, r->name, th, r->skipped);
             else
-                printf("%-10s skipped: %s\n", r->name, r->skipped);
+                printf("%-*s skipped: %s\n", nw, r->name, r->skipped);
             continue;
         }
         char tr[32], te[32], xr[16], xe[16];
@@ -728,7 +768,7 @@ int cmd_bench(int argc, char **argv)
         print_ratio(xr, sizeof xr, r->train.ratio_to_scalar);
         print_ratio(xe, sizeof xe, r->test.ratio_to_scalar);
         if (!multi) {
-            printf("%-10s %11.1f %19s %8s %11.1f %19s %8s %6.2f%% %8.2f\n", r->name,
+            printf("%-*s %11.1f %19s %8s %11.1f %19s %8s %6.2f%% %8.2f\n", nw, r->name,
                    r->train.median, tr, xr, r->test.median, te, xe, r->train_pct_of_fma_peak,
                    (double)r->plan_bytes / 1e6);
             continue;
@@ -739,7 +779,7 @@ int cmd_bench(int argc, char **argv)
         print_ratio(se, sizeof se, r->test.ratio_to_first_threads);
         print_ratio(sm, sizeof sm,
                     r->serial ? NAN : scale_at(&m, r->threads) / scale_at(&m, c.counts[0]));
-        printf("%-10s %-10s %11.1f %15s %8s %6s %11.1f %15s %8s %6s %7s %6.2f%% %8.2f\n", r->name,
+        printf("%-*s %-10s %11.1f %15s %8s %6s %11.1f %15s %8s %6s %7s %6.2f%% %8.2f\n", nw, r->name,
                th, r->train.median, tr, xr, sr, r->test.median, te, xe, se, sm,
                r->train_pct_of_fma_peak, (double)r->plan_bytes / 1e6);
     }

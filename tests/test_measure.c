@@ -142,6 +142,22 @@ static void test_schedule(void)
     for (int k = 0; k < 4; k++)
         CHECK(sec[k] >= 0 && sec[k] < 10, "seconds[%d] = %g", k, sec[k]);
 
+    /* four tasks (two rows of train and test): sample k starts at task 2k,
+     * so the first place goes round the rows */
+    {
+        rec c = {2, -1, log, &n}, d = {3, -1, log, &n};
+        lif_measure_task four[4] = {{record, &a}, {record, &b}, {record, &c}, {record, &d}};
+        double sec4[8];
+        lif_measure_schedule s4 = {.warmup = 0, .repeats = 3, .calls = 1, .interleaved = 1};
+        n = 0;
+        CHECK(lif_measure_run(four, 4, &s4, sec4) == LIF_OK, "run: %s", lif_last_error());
+        static const int want4[] = {0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3};
+        ok = n == 12;
+        for (int k = 0; ok && k < 12; k++)
+            ok = log[2 * k] == want4[k] && log[2 * k + 1] == k / 4;
+        CHECK(ok, "interleaved rows do not take turns at the first place (%d calls)", n);
+    }
+
     /* sequential: each task's warm-up and samples in turn */
     n = 0;
     s.interleaved = 0;

@@ -193,6 +193,10 @@ typedef struct lif_tune_result {
     int repeats;                /* samples per plan in that final comparison */
     int considered, timed;      /* candidate plans, and those timed */
     int budget_hit;             /* 1: the budget stopped the search */
+    int kept_default;           /* 1: the search's winner was slower than the default
+                                   in the final side-by-side comparison, so the default
+                                   is the result (best = the default's plan) */
+    double lost_images_per_s;   /* then: the search winner's speed in that comparison */
     double seconds;
 } lif_tune_result;
 

@@ -122,7 +122,10 @@ typedef struct lif_measure_schedule {
     int calls;        /* calls per sample (>= 1) */
     int interleaved;  /* nonzero: every task's warm-up in task order, then
                          sample 0 of every task, then sample 1, ... (A B A B:
-                         a drift of the machine hits every task alike);
+                         a drift of the machine hits every task alike;
+                         sample k starts at task 2k mod the task count, so
+                         the first place, where the batches meet cold
+                         caches, goes round the train/test pairs);
                          0: each task's warm-up and samples in turn */
 } lif_measure_schedule;
 
@@ -169,7 +172,7 @@ typedef struct lif_measure_rate {
 
 /* One row of the table: a backend at a thread count. */
 typedef struct lif_measure_backend {
-    char name[64];
+    char name[160];             /* the row: backends, "auto", "default", and kernels forced by name after '@' */
     int threads;                /* lif_plan_opts.threads of the row's plan. Files
                                    without it read back config.threads */
     int serial;                 /* 1: no kernel of the backend is LIF_KERNEL_THREADED
