@@ -147,7 +147,7 @@ static void test_schedule(void)
     {
         rec c = {2, -1, log, &n}, d = {3, -1, log, &n};
         lif_measure_task four[4] = {{record, &a}, {record, &b}, {record, &c}, {record, &d}};
-        double sec4[8];
+        double sec4[12];
         lif_measure_schedule s4 = {.warmup = 0, .repeats = 3, .calls = 1, .interleaved = 1};
         n = 0;
         CHECK(lif_measure_run(four, 4, &s4, sec4) == LIF_OK, "run: %s", lif_last_error());
