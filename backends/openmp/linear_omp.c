@@ -72,10 +72,19 @@ lif_status lif_linear_fwd_omp(const lif_ctx *ctx, const lif_linear_fwd_args *a)
     u.gran = lif_omp_gran((long)u.ld, a->M, sp.parts);
     if (a->step > 0 && a->M % a->step == 0) {
         /* rows [Tc][B]: parts of whole steps keep the layout for kernels
-         * that take a sample's steps together (16 at a time where there
-         * are enough) */
-        long Tc = a->M / a->step;
-        u.gran = (long)a->step * (Tc / 16 >= sp.parts ? 16 : 1);
+         * that take a sample's steps together, 16 at a time (the
+         * time-lanes forward): whole 16-step blocks as soon as there is
+         * one a thread (fewer parts than asked, rather than parts of a
+         * few steps that each cost the kernel a whole block: a chunk of
+         * 36 steps cut in 4 parts of 9 did 64 steps' work instead of 48) */
+        long Tc = a->M / a->step, blocks = (Tc + 15) / 16;
+        if (blocks >= sp.threads) {
+            u.gran = (long)a->step * 16;
+            if (sp.parts > blocks)
+                sp.parts = (int)blocks;
+        } else {
+            u.gran = a->step;
+        }
     }
     return lif_omp_run_parts(ctx, s, sp, fwd_part, &u, "linear_fwd");
 }
