@@ -103,6 +103,10 @@ struct lif_plan {
     float *dS;                             /* [Tc, B, max hidden] scratch */
     float *count, *rate, *ds_out;          /* [B, n_classes] */
     float *gw[N_SLOTS], *gb[N_SLOTS];
+    int prof;                              /* LIF_VERBOSE=profile: time every kernel call */
+    double prof_s[LIF_OP_COUNT];           /* seconds in each op's kernels */
+    long prof_calls[LIF_OP_COUNT];
+    double prof_pass_s[3];                 /* seconds in lif_plan_forward, _backward, _update */
     int (*stop)(void *);                   /* lif_plan_set_stop, or NULL */
     void *stop_ctx;
     uint8_t labels[0x10000];

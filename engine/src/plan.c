@@ -39,6 +39,46 @@ static int verbose_plan(void)
     return v && (strstr(v, "plan") || strstr(v, "dispatch"));
 }
 
+/* LIF_VERBOSE=profile: the wall time of every kernel call, summed per op,
+ * and of the plan's passes; printed to stderr when the plan is destroyed
+ * (what the passes took beyond their kernels is the plan's own work:
+ * memsets, packing, the density count). Off, it costs a branch a call. */
+static int verbose_profile(void)
+{
+    const char *v = getenv("LIF_VERBOSE");
+    return v && strstr(v, "profile") != NULL;
+}
+
+static double prof_start(const lif_plan *p) { return p->prof ? lif_now() : 0.0; }
+
+static void prof_end(lif_plan *p, lif_op op, double t0)
+{
+    if (p->prof) {
+        p->prof_s[op] += lif_now() - t0;
+        p->prof_calls[op]++;
+    }
+}
+
+static void prof_print(const lif_plan *p)
+{
+    static const char *pass[3] = {"forward", "backward", "update"};
+    double kern = 0, all = 0;
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        kern += p->prof_s[op];
+    for (int i = 0; i < 3; i++)
+        all += p->prof_pass_s[i];
+    fprintf(stderr, "lif_profile,what,calls,seconds,share of the passes (threads %d, Tc %d)\n",
+            p->opts.threads, p->Tc);
+    for (int op = 0; op < LIF_OP_COUNT; op++)
+        if (p->prof_calls[op])
+            fprintf(stderr, "lif_profile,%s,%ld,%.6f,%.1f%%\n", lif_op_name((lif_op)op),
+                    p->prof_calls[op], p->prof_s[op], all > 0 ? 100 * p->prof_s[op] / all : 0);
+    fprintf(stderr, "lif_profile,outside kernels,,%.6f,%.1f%%\n", all - kern,
+            all > 0 ? 100 * (all - kern) / all : 0);
+    for (int i = 0; i < 3; i++)
+        fprintf(stderr, "lif_profile,pass %s,,%.6f,\n", pass[i], p->prof_pass_s[i]);
+}
+
 static lif_problem problem(const lif_plan *p, lif_op op, int l)
 {
     const lif_net *net = p->net;
@@ -468,6 +508,7 @@ lif_status lif_plan_create(lif_net *net, int B, const lif_plan_opts *opts, lif_p
     p->opts.Tc = p->Tc;
     p->nchunks = (p->T + p->Tc - 1) / p->Tc;
     p->resident = p->in0_chunk = -1;
+    p->prof = verbose_profile();
     if (p->opts.threads == 0)  /* auto: OMP_NUM_THREADS, else the physical cores */
         p->opts.threads = lif_topology_default_threads();
     p->L = net->n_layers;
@@ -545,6 +586,8 @@ fail:
 
 void lif_plan_destroy(lif_plan *p)
 {
+    if (p && p->prof)
+        prof_print(p);
     if (!p)
         return;
     for (int l = 0; l <= N_SLOTS; l++)
@@ -618,7 +661,9 @@ static lif_status chunk_input(lif_plan *p, int c)
             .pixels = bt->pixels, .ids = bt->ids, .B = B, .n_in = net->dims[0],
             .t0 = t0, .Tc = Tc, .key = {net->r.seed, bt->epoch}, .domain = bt->domain,
             .dst = p->in[0] + o0 * p->ld[0], .ld = p->ld[0], .dst_tstride = 0};
+        double t0 = prof_start(p);
         lif_status st = p->k[LIF_OP_ENCODE][0]->run.encode(&p->ctx[LIF_OP_ENCODE][0], &e);
+        prof_end(p, LIF_OP_ENCODE, t0);
         if (st != LIF_OK)
             return st;
     }
@@ -646,7 +691,9 @@ static lif_status chunk_forward(lif_plan *p, int c)
             .M = Tc * B, .n_in = net->dims[l], .n_out = n,
             .x = p->in[l] + ox * p->ld[l], .ldx = p->ld[l],
             .w = net->w[l], .b = net->b[l], .y = p->I[l], .ldy = 0, .step = B};
+        double t0 = prof_start(p);
         st = p->k[LIF_OP_LINEAR_FWD][l]->run.linear_fwd(&p->ctx[LIF_OP_LINEAR_FWD][l], &lin);
+        prof_end(p, LIF_OP_LINEAR_FWD, t0);
         if (st != LIF_OK)
             return st;
         lif_lif_fwd_args nf = {
@@ -654,7 +701,10 @@ static lif_status chunk_forward(lif_plan *p, int c)
             .x = p->I[l], .v = p->v[l], .h = p->H[l] + ok * n,
             .s = p->in[l + 1] + (l + 1 < L ? ok : 0) * p->ld[l + 1], .lds = p->ld[l + 1],
             .tstride = 0, .s_tstride = 0};
-        if ((st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf)) != LIF_OK)
+        t0 = prof_start(p);
+        st = p->k[LIF_OP_LIF_FWD][l]->run.lif_fwd(&p->ctx[LIF_OP_LIF_FWD][l], &nf);
+        prof_end(p, LIF_OP_LIF_FWD, t0);
+        if (st != LIF_OK)
             return st;
     }
     p->resident = c;
@@ -722,8 +772,10 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
             .Tc = Tc, .B = B, .n = net->n_classes,
             .s = p->in[L], .lds = p->ld[L], .count = p->count,
             .s_tstride = 0};
+        double ts = prof_start(p);
         st = p->k[LIF_OP_SPIKE_COUNT][L - 1]->run.spike_count(&p->ctx[LIF_OP_SPIKE_COUNT][L - 1],
                                                               &sc);
+        prof_end(p, LIF_OP_SPIKE_COUNT, ts);
         if (st != LIF_OK)
             return st;
     }
@@ -733,7 +785,9 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
         .kind = net->r.loss, .T = T, .B = B, .n = net->n_classes, .count = p->count,
         .labels = p->labels, .rate = p->rate, .ds = p->ds_out, .loss = &loss,
         .correct = &correct};
+    double t0 = prof_start(p);
     st = p->k[LIF_OP_LOSS][L - 1]->run.loss(&p->ctx[LIF_OP_LOSS][L - 1], &la);
+    prof_end(p, LIF_OP_LOSS, t0);
     if (st != LIF_OK)
         return st;
     res->loss = loss;
@@ -744,7 +798,7 @@ static lif_status forward_pass(lif_plan *p, const lif_batch *bt, lif_result *res
 /* The first forward pass of a plan measures the spike densities; when that
  * changes a kernel, the pass runs again with the kernels every later batch
  * uses, so results never depend on which kernels ran before measuring. */
-lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
+static lif_status forward_measured(lif_plan *p, const lif_batch *bt, lif_result *res)
 {
     lif_status st = forward_pass(p, bt, res);
     if (st != LIF_OK || p->measured)
@@ -780,7 +834,7 @@ static lif_status run_bwd_w(lif_plan *p, int l, const lif_linear_bwd_w_args *a, 
     return LIF_OK;
 }
 
-lif_status lif_plan_backward(lif_plan *p)
+static lif_status backward_pass(lif_plan *p)
 {
     const lif_net *net = p->net;
     int B = p->Bcur, T = p->T, L = p->L;
@@ -809,21 +863,28 @@ lif_status lif_plan_backward(lif_plan *p)
                 .ds = top ? p->ds_out : p->dS,
                 .ds_tstride = top ? 0 : (size_t)B * n,
                 .dv = p->dv[l], .dx = p->dI[l], .tstride = 0};
+            double t0 = prof_start(p);
             st = p->k[LIF_OP_LIF_BWD][l]->run.lif_bwd(&p->ctx[LIF_OP_LIF_BWD][l], &nb);
+            prof_end(p, LIF_OP_LIF_BWD, t0);
             if (st != LIF_OK)
                 return st;
             lif_linear_bwd_w_args gw = {
                 .M = Tc * B, .n_in = net->dims[l], .n_out = n, .dy = p->dI[l],
                 .x = p->in[l] + ox * p->ld[l], .ldx = p->ld[l], .dw = p->gw[l],
                 .db = net->b[l] ? p->gb[l] : NULL, .lddy = 0};
-            if ((st = run_bwd_w(p, l, &gw, B)) != LIF_OK)
+            t0 = prof_start(p);
+            st = run_bwd_w(p, l, &gw, B);
+            prof_end(p, LIF_OP_LINEAR_BWD_W, t0);
+            if (st != LIF_OK)
                 return st;
             if (l > 0) {
                 lif_linear_bwd_x_args gx = {
                     .M = Tc * B, .n_in = net->dims[l], .n_out = n,
                     .dy = p->dI[l], .w = net->w[l], .dx = p->dS, .lddy = 0};
+                t0 = prof_start(p);
                 st = p->k[LIF_OP_LINEAR_BWD_X][l]->run.linear_bwd_x(
                     &p->ctx[LIF_OP_LINEAR_BWD_X][l], &gx);
+                prof_end(p, LIF_OP_LINEAR_BWD_X, t0);
                 if (st != LIF_OK)
                     return st;
             }
@@ -832,7 +893,7 @@ lif_status lif_plan_backward(lif_plan *p)
     return LIF_OK;
 }
 
-lif_status lif_plan_update(lif_plan *p)
+static lif_status update_pass(lif_plan *p)
 {
     lif_net *net = p->net;
     const lif_recipe *r = &net->r;
@@ -844,7 +905,9 @@ lif_status lif_plan_update(lif_plan *p)
             .m = net->wm[l], .v = net->wv[l], .step = net->step, .lr = (float)r->lr,
             .beta1 = (float)r->beta1, .beta2 = (float)r->beta2, .eps = (float)r->eps,
             .momentum = (float)r->momentum};
+        double t0 = prof_start(p);
         lif_status st = p->k[LIF_OP_OPTIM][l]->run.optim(&p->ctx[LIF_OP_OPTIM][l], &o);
+        prof_end(p, LIF_OP_OPTIM, t0);
         if (st != LIF_OK)
             return st;
         if (net->b[l]) {
@@ -853,11 +916,41 @@ lif_status lif_plan_update(lif_plan *p)
             o.g = p->gb[l];
             o.m = net->bm[l];
             o.v = net->bv[l];
-            if ((st = p->k[LIF_OP_OPTIM][l]->run.optim(&p->ctx[LIF_OP_OPTIM][l], &o)) != LIF_OK)
+            t0 = prof_start(p);
+            st = p->k[LIF_OP_OPTIM][l]->run.optim(&p->ctx[LIF_OP_OPTIM][l], &o);
+            prof_end(p, LIF_OP_OPTIM, t0);
+            if (st != LIF_OK)
                 return st;
         }
     }
     return LIF_OK;
+}
+
+lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
+{
+    double t0 = prof_start(p);
+    lif_status st = forward_measured(p, bt, res);
+    if (p->prof)
+        p->prof_pass_s[0] += lif_now() - t0;
+    return st;
+}
+
+lif_status lif_plan_backward(lif_plan *p)
+{
+    double t0 = prof_start(p);
+    lif_status st = backward_pass(p);
+    if (p->prof)
+        p->prof_pass_s[1] += lif_now() - t0;
+    return st;
+}
+
+lif_status lif_plan_update(lif_plan *p)
+{
+    double t0 = prof_start(p);
+    lif_status st = update_pass(p);
+    if (p->prof)
+        p->prof_pass_s[2] += lif_now() - t0;
+    return st;
 }
 
 lif_status lif_plan_train_batch(lif_plan *p, const lif_batch *bt, lif_result *res)
