@@ -205,6 +205,25 @@ static void run_time(const lif_kernel_i *ks, const lif_kernel_i *kt, int n_in, i
     pa.x = x + (size_t)r1 * ld, pa.y = y[3] + (size_t)r1 * n_out, pa.M = M - r1;
     CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: cut failed", shape);
     same_bits(y[3], y[0], (size_t)M * n_out, "y (time, rows cut at an odd row)", shape);
+    /* a cut of samples (nb, LIF_KERNEL_SAMPLE_CUT: the openmp backend's):
+     * samples [0, b1) of every step leave the others' rows alone, then
+     * samples [b1, B) complete the result */
+    if (B > 1) {
+        int b1 = B / 2 + 1 < B ? B / 2 + 1 : B - 1;
+        for (size_t i = 0; i < (size_t)M * n_out; i++)
+            y[3][i] = NAN;
+        pa = a, pa.y = y[3], pa.step = B, pa.nb = b1;
+        CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: sample cut failed", shape);
+        int untouched = 1;
+        for (int t = 0; t < Tc; t++)
+            for (int bb = b1; bb < B; bb++)
+                for (int o = 0; o < n_out; o++)
+                    untouched &= isnan(y[3][((size_t)t * B + bb) * n_out + o]);
+        CHECK(untouched, "%s: the sample cut [0, %d) wrote rows of other samples", shape, b1);
+        pa.x = x + (size_t)b1 * ld, pa.y = y[3] + (size_t)b1 * n_out, pa.nb = B - b1;
+        CHECK(kt->run.linear_fwd(&tctx, &pa) == LIF_OK, "%s: sample cut failed", shape);
+        same_bits(y[3], y[0], (size_t)M * n_out, "y (time, two cuts of samples)", shape);
+    }
     for (int v = 0; v < 4; v++)
         free(y[v]);
     free(ws), free(x), free(w), free(b);
@@ -245,6 +264,8 @@ int main(void)
         return test_finish("test_skip");
     }
     const lif_kernel_i *kt = test_kernel_named("linear_fwd/simd/avx512_time");
+    CHECK(!kt || (kt->flags & LIF_KERNEL_SAMPLE_CUT),
+          "avx512_time is not flagged LIF_KERNEL_SAMPLE_CUT (the openmp backend cuts its samples)");
     const lif_kernel_i *kfs = test_kernel_named("linear_fwd/scalar/ref");
     if (kt && kt->supports(&p, &why)) {
         static const int TCS[] = {1, 7, 16, 24, 33};

@@ -4,7 +4,14 @@
  * Partitions (each thread calls the inner kernel on its part, through the
  * strides of the argument structs; thread i's inner workspace is carved
  * from its own slice lif_ctx_ws(ctx, i)):
- *   encode, lif_fwd, lif_bwd, spike_count   contiguous blocks of samples
+ *   encode, lif_fwd, lif_bwd, spike_count   contiguous blocks of samples, one
+ *                                           a thread, block i on thread i
+ *   linear_fwd                              the same blocks of samples when the
+ *                                           inner kernel takes a sample cut
+ *                                           (LIF_KERNEL_SAMPLE_CUT: the
+ *                                           time-lanes forward), so the spikes
+ *                                           the encoder wrote are read on the
+ *                                           core that wrote them; else
  *   linear_fwd, linear_bwd_x                contiguous blocks of rows (M = Tc*B)
  *   linear_bwd_w                            contiguous blocks of outputs (16 at
  *                                           a time from 64 outputs, else one):
@@ -14,7 +21,8 @@
  *   loss                                    one call on the calling thread
  * Every cut is bitwise free (the kernel tests hold each kernel to it):
  * results are bitwise the same for any thread count, and the same as the
- * inner kernel's alone. So the parts are taken dynamically, by whichever
+ * inner kernel's alone. With one part a thread, part i runs on thread i;
+ * with more, the parts are taken dynamically, by whichever
  * thread is free first.
  *
  * A problem too small to pay for a parallel region runs on the calling
@@ -191,6 +199,14 @@ lif_omp_split lif_omp_split_work(const lif_omp_state *s, int nthreads, double un
     return sp;
 }
 
+lif_omp_split lif_omp_split_samples(const lif_omp_state *s, int nthreads, double units,
+                                    double min_units, int B)
+{
+    int n = lif_omp_parts(s, nthreads, units, min_units, B);
+    lif_omp_split sp = {n, n};
+    return sp;
+}
+
 static long gcd(long a, long b)
 {
     while (b) {
@@ -249,6 +265,21 @@ lif_status lif_omp_run_parts(const lif_ctx *ctx, const lif_omp_state *s, lif_omp
         return st;
     }
     lif_omp_err e = {.st = LIF_OK};
+    if (sp.parts == sp.threads) {
+        /* one part a thread: part i on thread i (the sample cuts rely on it
+         * to keep a part's data on one core from op to op) */
+#pragma omp parallel num_threads(sp.threads)
+        {
+            int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+            lif_ctx c = lif_omp_inner_ctx(ctx, s, tid);
+            for (int i = tid; i < sp.parts; i += nt) {
+                lif_status r = fn(&c, i, sp.parts, arg);
+                if (r != LIF_OK)
+                    lif_omp_err_note(&e, i, r);
+            }
+        }
+        return lif_omp_err_raise(&e, op);
+    }
     int next = 0;
 #pragma omp parallel num_threads(sp.threads)
     {

@@ -60,12 +60,40 @@ static lif_status fwd_part(const lif_ctx *c, int i, int np, const void *arg)
     return u->s->k->run.linear_fwd(c, &pa);
 }
 
+/* samples [lo, hi) of every step, for a kernel that takes a sample cut */
+static lif_status fwd_samples_part(const lif_ctx *c, int i, int np, const void *arg)
+{
+    const cut *u = arg;
+    const lif_linear_fwd_args *a = u->a;
+    long lo, hi;
+    lif_omp_range(a->step, np, i, u->gran, &lo, &hi);
+    if (lo >= hi)
+        return LIF_OK;
+    lif_linear_fwd_args pa = *a;
+    pa.nb = (int)(hi - lo);
+    pa.x = a->x + (size_t)lo * a->ldx;
+    pa.y = a->y + (size_t)lo * u->ld;
+    pa.ldy = u->ld;
+    return u->s->k->run.linear_fwd(c, &pa);
+}
+
 lif_status lif_linear_fwd_omp(const lif_ctx *ctx, const lif_linear_fwd_args *a)
 {
     const lif_omp_state *s = ctx->state;
     lif_status st = lif_omp_check_ctx(ctx, s, "linear_fwd");
     if (st != LIF_OK)
         return st;
+    if ((s->k->flags & LIF_KERNEL_SAMPLE_CUT) && a->step > 0 && a->M % a->step == 0 &&
+        a->nb == 0) {
+        /* the samples of the encoder's and the neuron's cuts, on the same
+         * threads */
+        lif_omp_split sp = lif_omp_split_samples(s, ctx->nthreads,
+                                                 linear_units(a->M, a->n_in, a->n_out), MIN_FWD,
+                                                 a->step);
+        cut u = {.a = a, .s = s, .ld = a->ldy ? a->ldy : (size_t)a->n_out,
+                 .gran = lif_omp_sample_gran(a->step, sp.parts)};
+        return lif_omp_run_parts(ctx, s, sp, fwd_samples_part, &u, "linear_fwd");
+    }
     lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, linear_units(a->M, a->n_in, a->n_out), MIN_FWD,
                            a->M);
     cut u = {.a = a, .s = s, .ld = a->ldy ? a->ldy : (size_t)a->n_out};

@@ -58,8 +58,8 @@ lif_status lif_encode_omp(const lif_ctx *ctx, const lif_encode_args *a)
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n_in;
-    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_ENCODE, a->B);
-    cut u = {.a = a, .s = s, .gran = 1,
+    lif_omp_split sp = lif_omp_split_samples(s, ctx->nthreads, units, MIN_ENCODE, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_sample_gran(a->B, sp.parts),
              .ts = a->dst_tstride ? a->dst_tstride : (size_t)a->B * a->ld};
     return lif_omp_run_parts(ctx, s, sp, encode_part, &u, "encode");
 }
@@ -93,8 +93,8 @@ lif_status lif_lif_fwd_omp(const lif_ctx *ctx, const lif_lif_fwd_args *a)
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n;
-    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_LIF_FWD, a->B);
-    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, sp.parts),
+    lif_omp_split sp = lif_omp_split_samples(s, ctx->nthreads, units, MIN_LIF_FWD, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_sample_gran(a->B, sp.parts),
              .ts = a->tstride ? a->tstride : (size_t)a->B * (size_t)a->n,
              .ss = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds};
     return lif_omp_run_parts(ctx, s, sp, lif_fwd_part, &u, "lif_fwd");
@@ -128,8 +128,8 @@ lif_status lif_lif_bwd_omp(const lif_ctx *ctx, const lif_lif_bwd_args *a)
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n;
-    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_LIF_BWD, a->B);
-    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, sp.parts),
+    lif_omp_split sp = lif_omp_split_samples(s, ctx->nthreads, units, MIN_LIF_BWD, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_sample_gran(a->B, sp.parts),
              .ts = a->tstride ? a->tstride : (size_t)a->B * (size_t)a->n};
     return lif_omp_run_parts(ctx, s, sp, lif_bwd_part, &u, "lif_bwd");
 }
@@ -159,8 +159,8 @@ lif_status lif_spike_count_omp(const lif_ctx *ctx, const lif_spike_count_args *a
     if (st != LIF_OK)
         return st;
     double units = (double)a->B * a->Tc * a->n;
-    lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_SPIKE_COUNT, a->B);
-    cut u = {.a = a, .s = s, .gran = lif_omp_gran(a->n, a->B, sp.parts),
+    lif_omp_split sp = lif_omp_split_samples(s, ctx->nthreads, units, MIN_SPIKE_COUNT, a->B);
+    cut u = {.a = a, .s = s, .gran = lif_omp_sample_gran(a->B, sp.parts),
              .ss = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds};
     return lif_omp_run_parts(ctx, s, sp, spike_count_part, &u, "spike_count");
 }

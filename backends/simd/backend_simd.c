@@ -96,8 +96,11 @@ static const lif_kernel_i kernels[] = {
         lif_linear_fwd_simd_avx512_event, lif_linear_simd_event_workspace),
     LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_skip", lif_simd_supports_narrow_avx512,
         lif_linear_fwd_simd_avx512_skip, NULL),
-    LIN(LIF_OP_LINEAR_FWD, linear_fwd, "avx512_time", lif_simd_supports_time_avx512,
-        lif_linear_fwd_simd_avx512_time, lif_linear_fwd_time_workspace),
+    /* the time-lanes forward also takes a cut of samples (nb) */
+    {.abi = LIF_KERNEL_ABI, .op = LIF_OP_LINEAR_FWD, .backend = "simd", .variant = "avx512_time",
+     .flags = LIF_KERNEL_SAMPLE_CUT, .supports = lif_simd_supports_time_avx512,
+     .run.linear_fwd = lif_linear_fwd_simd_avx512_time,
+     .workspace = lif_linear_fwd_time_workspace},
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2", lif_simd_supports_avx2,
         lif_linear_bwd_w_simd_avx2, NULL),
     LIN(LIF_OP_LINEAR_BWD_W, linear_bwd_w, "avx2_event", lif_simd_supports_avx2,

@@ -161,7 +161,7 @@ static void row_alone(const lif_linear_fwd_args *a, const float *wt, const uint6
 static inline __attribute__((always_inline)) void
 time_all(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, float *tile, int O)
 {
-    int B = a->step, Tc = a->M / a->step;
+    int B = a->nb > 0 && a->nb < a->step ? a->nb : a->step, Tc = a->M / a->step;
     for (int b = 0; b < B; b++)
         for (int t0 = 0; t0 < Tc; t0 += TL)
             time_block(a, ldy, m, tile, b, t0, Tc - t0 < TL ? Tc - t0 : TL, O);

@@ -160,6 +160,12 @@ typedef struct lif_linear_fwd_args {
     const float *b;         /* [n_out] or NULL */
     float *y;               /* [M][ldy] out: row r at y + r*ldy, n_out floats */
     size_t ldy;             /* 0: n_out */
+    int nb;                 /* with `step`: the call computes only rows t*step + b for
+                               b < nb of each step (a cut of samples: x and y start at
+                               the cut's first sample, M and step stay the whole
+                               chunk's); 0: all `step`. Only kernels flagged
+                               LIF_KERNEL_SAMPLE_CUT read it, and only they are given
+                               a nonzero one */
 } lif_linear_fwd_args;
 
 typedef struct lif_lif_fwd_args {
@@ -273,6 +279,8 @@ typedef lif_status (*lif_optim_fn)(const lif_ctx *, const lif_optim_args *);
 #define LIF_KERNEL_THREADED 1u  /* run() parallelises itself over ctx->nthreads */
 #define LIF_KERNEL_STEP_ORDER 2u /* linear_bwd_w: sums in the order of its args' `step`
                                     (without it, the plan calls it once per step) */
+#define LIF_KERNEL_SAMPLE_CUT 4u /* linear_fwd: takes a cut of samples of [Tc][B] rows
+                                    (lif_linear_fwd_args.nb) */
 
 /* One kernel. The member of `run` that is set is the one of `op`. */
 typedef struct lif_kernel_i {
