@@ -13,8 +13,8 @@
  *                                           the encoder wrote are read on the
  *                                           core that wrote them; else
  *   linear_fwd, linear_bwd_x                contiguous blocks of rows (M = Tc*B)
- *   linear_bwd_w                            contiguous blocks of outputs (16 at
- *                                           a time from 64 outputs, else one):
+ *   linear_bwd_w                            contiguous blocks of 16 outputs from
+ *                                           64 outputs, else of 64 inputs:
  *                                           each element of dW summed by one
  *                                           thread in the args' `step` order
  *   optim                                   contiguous blocks of 16 parameters
@@ -63,12 +63,19 @@ static size_t inner_ws(const lif_kernel_i *k, const lif_problem *p)
         return 0;
     lif_problem q = lif_omp_sub(p);
     size_t ws = k->workspace(&q);
-    if (p->op == LIF_OP_LINEAR_BWD_W)
+    if (p->op == LIF_OP_LINEAR_BWD_W) {
         for (int w = 1; w < p->n_out; w++) {
             q.n_out = w;
             size_t b = k->workspace(&q);
             ws = b > ws ? b : ws;
         }
+        q.n_out = p->n_out;
+        for (int n = 64; n < p->n_in; n += 64) { /* narrow layers' blocks of inputs */
+            q.n_in = n;
+            size_t b = k->workspace(&q);
+            ws = b > ws ? b : ws;
+        }
+    }
     return round64(ws);
 }
 
@@ -145,6 +152,7 @@ lif_status lif_omp_init(const lif_problem *p, void **state, lif_omp_extra_fn ext
     s->nstates = p->threads > 1 ? p->threads : 1;
     s->inner_ws = inner_ws(s->k, p);
     s->slice = lif_omp_workspace(p, extra);
+    s->extra_off = s->slice - (extra ? extra(p) : 0);
     s->wide = p->op == LIF_OP_LINEAR_BWD_W && p->n_out >= LIF_OMP_WIDE;
     const char *split = getenv("LIF_OPENMP_SPLIT");
     s->split_all = split && strcmp(split, "all") == 0;
@@ -307,6 +315,13 @@ static lif_status init_plain(const lif_problem *p, void **state)
 
 static size_t ws_plain(const lif_problem *p) { return lif_omp_workspace(p, NULL); }
 
+static lif_status init_bwd_w(const lif_problem *p, void **state)
+{
+    return lif_omp_init(p, state, lif_omp_bwd_w_extra);
+}
+
+static size_t ws_bwd_w(const lif_problem *p) { return lif_omp_workspace(p, lif_omp_bwd_w_extra); }
+
 #define K(op_, slot, fn, ws_, init_)                                                      \
     {.abi = LIF_KERNEL_ABI, .op = op_, .backend = "openmp", .variant = "omp",            \
      .flags = LIF_KERNEL_THREADED | (op_ == LIF_OP_LINEAR_BWD_W ? LIF_KERNEL_STEP_ORDER : 0u), \
@@ -318,7 +333,7 @@ static const lif_kernel_i kernels[] = {
     K(LIF_OP_LINEAR_FWD, linear_fwd, lif_linear_fwd_omp, ws_plain, init_plain),
     K(LIF_OP_LIF_FWD, lif_fwd, lif_lif_fwd_omp, ws_plain, init_plain),
     K(LIF_OP_LIF_BWD, lif_bwd, lif_lif_bwd_omp, ws_plain, init_plain),
-    K(LIF_OP_LINEAR_BWD_W, linear_bwd_w, lif_linear_bwd_w_omp, ws_plain, init_plain),
+    K(LIF_OP_LINEAR_BWD_W, linear_bwd_w, lif_linear_bwd_w_omp, ws_bwd_w, init_bwd_w),
     K(LIF_OP_LINEAR_BWD_X, linear_bwd_x, lif_linear_bwd_x_omp, ws_plain, init_plain),
     K(LIF_OP_SPIKE_COUNT, spike_count, lif_spike_count_omp, ws_plain, init_plain),
     K(LIF_OP_LOSS, loss, lif_loss_omp, ws_plain, init_plain),

@@ -6,13 +6,14 @@
  * a part where Tc allows, and passes `step` on for those parts.
  * Blocks end on cache lines of the output rows where M allows.
  *
- * linear_bwd_w: contiguous blocks of outputs (dY's columns from o0 with the
- *   full row stride, dW's rows, db): 16 at a time on wide layers (n_out >=
- *   LIF_OMP_WIDE), one at a time on narrow ones, one part a thread there
- *   (each part reads all the spikes). Each element of dW still sums its rows
+ * linear_bwd_w: on wide layers (n_out >= LIF_OMP_WIDE) contiguous blocks
+ *   of 16 outputs (dY's columns from o0 with the full row stride, dW's rows,
+ *   db); on narrow ones blocks of 64 inputs, one a thread (bwd_w_in_part:
+ *   each thread reads only its words of the spike rows). Each element of dW still sums its rows
  *   in the order of the args' `step` from its old value, as one call of the
  *   inner kernel does (the kernel tests hold every weight-gradient kernel to
- *   any output cut), so there is nothing to reduce, no rounding changes, and
+ *   any output cut, and to ignoring the bits past n_in that an input cut
+ *   leaves in a part's last word), so there is nothing to reduce, no rounding changes, and
  *   the result is bitwise the inner kernel's alone for any thread count.
  *
  * Minimum work per part, in units of M·n_in·max(n_out, 16): one-thread
@@ -189,6 +190,44 @@ static lif_status bwd_w_part(const lif_ctx *c, int i, int np, const void *arg)
     return inner_bwd_w(u->s, c, &pa, u->ld);
 }
 
+/* Narrow layers: blocks of 64 inputs (whole words of the spike rows). Each
+ * part runs the inner kernel on its inputs' columns of dW, copied into the
+ * thread's own bytes (dW rows are n_in long and the args have no row
+ * stride for it) and back; the bias gradient in part 0 only. Every element
+ * is still summed by one call in the order of `step`, so the result is
+ * bitwise the inner kernel's alone. An output cut would make each thread
+ * read every spike and, for the skip kernel, list every chunk's rows again
+ * (measured: no gain at all from a second thread at MNIST density). */
+size_t lif_omp_bwd_w_extra(const lif_problem *p)
+{
+    if (p->n_out >= LIF_OMP_WIDE || p->n_in <= 64)
+        return 0;
+    return ((size_t)p->n_out * (size_t)p->n_in * sizeof(float) + 63) / 64 * 64;
+}
+
+static lif_status bwd_w_in_part(const lif_ctx *c, int i, int np, const void *arg)
+{
+    const cut *u = arg;
+    const lif_linear_bwd_w_args *a = u->a;
+    long nw = (a->n_in + 63) / 64, lo, hi;
+    lif_omp_range(nw, np, i, 1, &lo, &hi);
+    if (lo >= hi)
+        return LIF_OK;
+    int i0 = (int)lo * 64, i1 = hi * 64 < a->n_in ? (int)hi * 64 : a->n_in, ni = i1 - i0;
+    float *cols = (float *)(void *)((char *)c->ws + u->s->extra_off);
+    for (int o = 0; o < a->n_out; o++)
+        memcpy(cols + (size_t)o * ni, a->dw + (size_t)o * a->n_in + i0, (size_t)ni * sizeof(float));
+    lif_linear_bwd_w_args pa = *a;
+    pa.n_in = ni;
+    pa.x = a->x + lo;
+    pa.dw = cols;
+    pa.db = i == 0 ? a->db : NULL;
+    lif_status st = inner_bwd_w(u->s, c, &pa, u->ld);
+    for (int o = 0; o < a->n_out; o++)
+        memcpy(a->dw + (size_t)o * a->n_in + i0, cols + (size_t)o * ni, (size_t)ni * sizeof(float));
+    return st;
+}
+
 lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args *a)
 {
     const lif_omp_state *s = ctx->state;
@@ -203,6 +242,16 @@ lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args 
     long gran = s->wide ? 16 : 1;
     /* Wide layers: up to LIF_OMP_PARTS_PER_THREAD parts a thread for
      * balance; narrow ones: one part a thread (every part reads all of x). */
+    if (!s->wide && a->n_in > 64 &&
+        s->slice - s->extra_off >= (size_t)a->n_out * (size_t)a->n_in * sizeof(float)) {
+        lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_BWD_W,
+                                              (a->n_in + 63) / 64);
+        if (sp.threads > 1) {
+            sp.parts = sp.threads; /* one part a thread: each part copies its columns */
+            cut u = {.a = a, .s = s, .ld = lddy};
+            return lif_omp_run_parts(ctx, s, sp, bwd_w_in_part, &u, "linear_bwd_w");
+        }
+    }
     lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_BWD_W,
                                           (a->n_out + gran - 1) / gran);
     if (!s->wide)

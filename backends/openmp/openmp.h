@@ -29,7 +29,8 @@ typedef struct lif_omp_state {
     size_t inner_ws;        /* the inner kernel's workspace per thread, a multiple of 64 */
     size_t slice;           /* what workspace() asked for per thread */
     int split_all;          /* LIF_OPENMP_SPLIT=all: split every problem that has two units */
-    int wide;               /* linear_bwd_w: by output blocks (else fixed row blocks) */
+    int wide;               /* linear_bwd_w: by output blocks (else by blocks of inputs) */
+    size_t extra_off;       /* where the op's own per-thread bytes (extra) start in a slice */
 } lif_omp_state;
 
 /* Shared init/fini/workspace (backend_openmp.c). `extra(p)` is the bytes a
@@ -38,6 +39,10 @@ typedef size_t (*lif_omp_extra_fn)(const lif_problem *p);
 lif_status lif_omp_init(const lif_problem *p, void **state, lif_omp_extra_fn extra);
 void lif_omp_fini(void *state);
 size_t lif_omp_workspace(const lif_problem *p, lif_omp_extra_fn extra);
+
+/* linear_bwd_w's per-thread bytes: on narrow layers (cut by inputs) a
+ * copy of dW's columns of a part (linear_omp.c). */
+size_t lif_omp_bwd_w_extra(const lif_problem *p);
 
 /* The sub-problem an inner kernel is selected for: p at one thread. Its
  * shape is the whole problem's (a part differs only in B or M, which is
@@ -106,8 +111,8 @@ long lif_omp_gran(long n_floats_per_item, long items, int parts);
 static inline lif_ctx lif_omp_inner_ctx(const lif_ctx *ctx, const lif_omp_state *s, int tid)
 {
     lif_ctx c = {.nthreads = 1, .ws = NULL, .ws_stride = s->inner_ws, .state = NULL};
-    if (s->inner_ws)
-        c.ws = lif_ctx_ws(ctx, tid);
+    if (s->slice)
+        c.ws = lif_ctx_ws(ctx, tid); /* the inner kernel's bytes, then the op's own */
     if (s->st && tid < s->nstates)
         c.state = s->st[tid];
     return c;
