@@ -302,10 +302,12 @@ static lif_status contest(tuner *t, cand *best, cand *ch, int n, const char *sta
             t->budget_hit = 1;
             return LIF_OK;
         }
-        cand *win = &grp[0];
+        /* the fastest challenger, kept only if it leads the best by the margin */
+        cand *fast = NULL;
         for (int k = 1; k <= g; k++)
-            if (grp[k].sec < win->sec * (1.0 - LIF_TUNE_MARGIN))
-                win = &grp[k];
+            if (!fast || grp[k].sec < fast->sec)
+                fast = &grp[k];
+        cand *win = fast && fast->sec < grp[0].sec * (1.0 - LIF_TUNE_MARGIN) ? fast : &grp[0];
         *best = *win;
         if (isfinite(best->sec))
             t->step = best->sec;

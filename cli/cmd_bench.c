@@ -462,14 +462,33 @@ int cmd_bench(int argc, char **argv)
         for (const char *s = list; *s;) {
             const char *e = strchr(s, ',');
             size_t len = e ? (size_t)(e - s) : strlen(s);
-            if (nnames == MAX_BACKENDS || len == 0 || len >= sizeof listed[0]) {
+            if (nnames == MAX_BACKENDS || len == 0) {
                 fprintf(stderr, "lif bench: -backend %s: give at most %d names, comma-separated\n",
                         list, MAX_BACKENDS);
+                return LIF_EXIT_USAGE;
+            }
+            if (len >= sizeof listed[0]) {
+                fprintf(stderr, "lif bench: -backend: the row '%.*s' is longer than %zu characters\n",
+                        (int)len, s, sizeof listed[0] - 1);
                 return LIF_EXIT_USAGE;
             }
             memcpy(listed[nnames], s, len);
             listed[nnames][len] = '\0';
             const char *bad = row_unknown(listed[nnames]);
+            const char *at = strchr(listed[nnames], '@');
+            if (!bad && at) {
+                /* the kernels forced by name after '@': each a registered one */
+                char forced[sizeof listed[0]];
+                snprintf(forced, sizeof forced, "%s", at + 1);
+                for (char *q = forced; *q; q++)
+                    if (*q == '@')
+                        *q = ',';
+                if (lif_kernel_names_check(forced) != LIF_OK) {
+                    fprintf(stderr, "lif bench: -backend: row '%s': %s\n", listed[nnames],
+                            lif_last_error());
+                    return LIF_EXIT_USAGE;
+                }
+            }
             if (bad) {
                 fprintf(stderr, "lif bench: -backend: unknown backend '%s' (known:", bad);
                 for (size_t i = 0; i < nb; i++)

@@ -37,6 +37,12 @@ import time
 OPS = ("encode", "linear_fwd", "linear_bwd_w", "linear_bwd_x")
 
 
+def backends_here(lif):
+    """The backends this build and CPU can run (lif info's 'available' lines)."""
+    out = subprocess.run([lif, "info"], check=True, capture_output=True, text=True).stdout
+    return [m.group(1) for m in re.finditer(r"^  (\w+) +available\b", out, re.M)]
+
+
 def kernels_here(lif):
     """The SIMD kernels of the ops swept that this CPU runs (lif info's
     ranked lines; a kernel that cannot run here says 'cannot')."""
@@ -97,17 +103,25 @@ def main():
     print(f"autotune took {took:.1f} s (wall clock)\n", flush=True)
 
     # 2. the sweep
-    cores = int(re.search(r"threads: (\d+) by default",
-                          subprocess.run([a.lif, "info"], capture_output=True, text=True,
-                                         env=dict(os.environ, OMP_NUM_THREADS="")).stdout).group(1))
-    threads = a.threads or ",".join(str(t) for t in range(1, cores + 1))
-    rows = ["default", "auto", "scalar", "simd", "openmp", "onednn", "onednn+openmp"]
-    for k in kernels_here(a.lif):
-        op = k.split("/")[0]
-        if op == "linear_bwd_x" and not a.hidden:
-            continue
-        rows.append(f"simd@{k}")
-        rows.append(f"openmp@{op}/openmp/omp@{k}")
+    info = subprocess.run([a.lif, "info"], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}).stdout
+    m = re.search(r"threads: (\d+) by default", info)
+    cores = int(m.group(1)) if m else 1
+    # lif bench takes at most 8 thread counts: 1, 2, 4, ... and the core count
+    counts = sorted({min(1 << k, cores) for k in range(0, 7)} | {cores})
+    threads = a.threads or ",".join(str(t) for t in counts[:8])
+    have = backends_here(a.lif)
+    rows = ["default", "auto"] + [b for b in ("scalar", "simd", "openmp", "onednn") if b in have]
+    if "onednn" in have and "openmp" in have:
+        rows.append("onednn+openmp")
+    if "simd" in have:
+        for k in kernels_here(a.lif):
+            op = k.split("/")[0]
+            if op == "linear_bwd_x" and not a.hidden:
+                continue
+            rows.append(f"simd@{k}")
+            if "openmp" in have:
+                rows.append(f"openmp@{op}/openmp/omp@{k}")
     js = os.path.join(out, "bench.json")
     bench = [a.lif, "bench", "--backend", ",".join(rows), "--threads", threads,
              "-reps", str(a.reps), "-batches", str(a.batches), "-T", str(a.T), "--json", js]
@@ -131,8 +145,10 @@ def main():
     best = res[0]
 
     def find(name):
-        return max((b for b in res if b["name"] == name),
-                   key=lambda b: b["train_images_per_s"]["median"])
+        rows_named = [b for b in res if b["name"] == name]
+        if not rows_named:
+            sys.exit(f"autotune_sweep: the sweep has no '{name}' row (see {out}/bench.log)")
+        return max(rows_named, key=lambda b: b["train_images_per_s"]["median"])
 
     tuned, untuned = find("auto"), find("default")
     print(f"{'row':60s} {'threads':>7s} {'train img/s':>12s} {'test img/s':>11s}")

@@ -1746,8 +1746,10 @@ static void cut_linear_bwd_w(const lif_kernel_i *k, const char *kn)
         size_t ldx = words_of(n_in) + 1, lddy = (size_t)n_out + 3, nw = (size_t)n_out * n_in;
         uint64_t seed = case_seed(LIF_OP_LINEAR_BWD_W, 5000 + io), r = seed;
         begin_case("kernel=%s op=linear_bwd_w cuts M=%d n_in=%d n_out=%d bias=1 density=0.30 "
-                   "ldx=%zu: outputs [0,%d) [%d,%d) with lddy=%d; lddy=%zu (padding) seed=%llu",
-                   kn, M, n_in, n_out, ldx, oc, oc, n_out, n_out, lddy, (unsigned long long)seed);
+                   "ldx=%zu: outputs [0,%d) [%d,%d) with lddy=%d; inputs [0,64) [64,%d); "
+                   "lddy=%zu (padding) seed=%llu",
+                   kn, M, n_in, n_out, ldx, oc, oc, n_out, n_out, n_in, lddy,
+                   (unsigned long long)seed);
         lif_problem p = {.op = LIF_OP_LINEAR_BWD_W, .T = CUT_TC, .Tc = CUT_TC, .B = CUT_B,
                          .n_in = n_in, .n_out = n_out, .has_bias = 1, .density = 0.3f,
                          .threads = 1};
@@ -1791,6 +1793,36 @@ static void cut_linear_bwd_w(const lif_kernel_i *k, const char *kn)
         if (ok) {
             same_bits("dw (output cut)", dwo, dwf, nw, sizeof *dwo);
             same_bits("db (output cut)", dbo, dbf, n_out, sizeof *dbo);
+        }
+        /* input cut at a word (the openmp backend's on narrow layers):
+         * inputs [0, 64) and [64, n_in) as two problems, x from word 1,
+         * dW's columns through a contiguous copy; the bias once */
+        {
+            int c0 = 64, n1 = n_in - c0;
+            float *dwi = fdup(dw0, nw), *dbi = fdup(db0, n_out);
+            float *cols = FALLOC(nw);
+            int run = n1 > 0;
+            for (int part = 0; part < 2 && run; part++) {
+                int i0 = part ? c0 : 0, ni = part ? n1 : c0;
+                lif_problem pp = p;
+                pp.n_in = ni;
+                if (!(run = accepts(k, &pp, kn))) /* (its workspace is this part's) */
+                    break;
+                for (int o = 0; o < n_out; o++)
+                    memcpy(cols + (size_t)o * ni, dwi + (size_t)o * n_in + i0,
+                           (size_t)ni * sizeof *cols);
+                ap = a;
+                ap.n_in = ni, ap.x = x + i0 / 64, ap.dw = cols, ap.db = part ? NULL : dbi;
+                RUN(linear_bwd_w, ap);
+                for (int o = 0; o < n_out; o++)
+                    memcpy(dwi + (size_t)o * n_in + i0, cols + (size_t)o * ni,
+                           (size_t)ni * sizeof *cols);
+            }
+            if (run) {
+                same_bits("dw (input cut at word 1)", dwi, dwf, nw, sizeof *dwi);
+                same_bits("db (input cut at word 1)", dbi, dbf, n_out, sizeof *dbi);
+            }
+            free(dwi), free(dbi), free(cols);
         }
         /* step order (LIF_KERNEL_STEP_ORDER): one call over the CUT_TC steps
          * of CUT_B rows with .step = CUT_B sums as one call per step, last

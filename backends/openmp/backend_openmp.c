@@ -55,8 +55,8 @@ lif_problem lif_omp_sub(const lif_problem *p)
 
 /* The inner kernel k's workspace for every part shape it will be handed:
  * the whole problem (parts are smaller in B or M), and for linear_bwd_w's
- * output blocks each width a block can have (a kernel may need more for a
- * narrower block, as the AVX2 table-driven forward does). */
+ * output blocks and input blocks each width a block can have (a kernel may
+ * need more for a narrower block, as the AVX2 table-driven forward does). */
 static size_t inner_ws(const lif_kernel_i *k, const lif_problem *p)
 {
     if (!k->workspace)

@@ -2,8 +2,10 @@
  *
  * linear_fwd, linear_bwd_x: contiguous blocks of the M = Tc*B rows (pointer
  * offsets, the full row strides); a row's result does not depend on the cut.
- * The forward cuts whole steps when the rows are [Tc][B] (`step`), 16 steps
- * a part where Tc allows, and passes `step` on for those parts.
+ * The forward cuts whole steps when the rows are [Tc][B] (`step`) and
+ * passes `step` on for those parts; a kernel that takes a cut of samples
+ * (LIF_KERNEL_SAMPLE_CUT, the time-lanes forward) gets the samples of the
+ * other sample-cut ops instead (fwd_samples_part).
  * Blocks end on cache lines of the output rows where M allows.
  *
  * linear_bwd_w: on wide layers (n_out >= LIF_OMP_WIDE) contiguous blocks
@@ -12,8 +14,8 @@
  *   each thread reads only its words of the spike rows). Each element of dW still sums its rows
  *   in the order of the args' `step` from its old value, as one call of the
  *   inner kernel does (the kernel tests hold every weight-gradient kernel to
- *   any output cut, and to ignoring the bits past n_in that an input cut
- *   leaves in a part's last word), so there is nothing to reduce, no rounding changes, and
+ *   any output cut and to an input cut at a word: cut_linear_bwd_w in
+ *   tests/test_kernels.c), so there is nothing to reduce, no rounding changes, and
  *   the result is bitwise the inner kernel's alone for any thread count.
  *
  * Minimum work per part, in units of M·n_in·max(n_out, 16): one-thread
@@ -99,22 +101,8 @@ lif_status lif_linear_fwd_omp(const lif_ctx *ctx, const lif_linear_fwd_args *a)
                            a->M);
     cut u = {.a = a, .s = s, .ld = a->ldy ? a->ldy : (size_t)a->n_out};
     u.gran = lif_omp_gran((long)u.ld, a->M, sp.parts);
-    if (a->step > 0 && a->M % a->step == 0) {
-        /* rows [Tc][B]: parts of whole steps keep the layout for kernels
-         * that take a sample's steps together, 16 at a time (the
-         * time-lanes forward): whole 16-step blocks as soon as there is
-         * one a thread (fewer parts than asked, rather than parts of a
-         * few steps that each cost the kernel a whole block: a chunk of
-         * 36 steps cut in 4 parts of 9 did 64 steps' work instead of 48) */
-        long Tc = a->M / a->step, blocks = (Tc + 15) / 16;
-        if (blocks >= sp.threads) {
-            u.gran = (long)a->step * 16;
-            if (sp.parts > blocks)
-                sp.parts = (int)blocks;
-        } else {
-            u.gran = a->step;
-        }
-    }
+    if (a->step > 0 && a->M % a->step == 0)
+        u.gran = a->step; /* rows [Tc][B]: parts of whole steps keep the layout */
     return lif_omp_run_parts(ctx, s, sp, fwd_part, &u, "linear_fwd");
 }
 
@@ -200,7 +188,7 @@ static lif_status bwd_w_part(const lif_ctx *c, int i, int np, const void *arg)
  * (measured: no gain at all from a second thread at MNIST density). */
 size_t lif_omp_bwd_w_extra(const lif_problem *p)
 {
-    if (p->n_out >= LIF_OMP_WIDE || p->n_in <= 64)
+    if (p->n_out >= LIF_OMP_WIDE || p->n_in <= 64 || p->threads <= 1)
         return 0;
     return ((size_t)p->n_out * (size_t)p->n_in * sizeof(float) + 63) / 64 * 64;
 }

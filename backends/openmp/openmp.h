@@ -45,14 +45,15 @@ size_t lif_omp_workspace(const lif_problem *p, lif_omp_extra_fn extra);
 size_t lif_omp_bwd_w_extra(const lif_problem *p);
 
 /* The sub-problem an inner kernel is selected for: p at one thread. Its
- * shape is the whole problem's (a part differs only in B or M, which is
- * also what a plan's last chunk or batch does, and no selection may depend
- * on the thread count, or results would); linear_bwd_w's wide path too
- * (bwd_w kernels take any output cut bitwise). */
+ * shape is the whole problem's (a part differs in B or M, which is also
+ * what a plan's last chunk or batch does, and no selection may depend on
+ * the thread count, or results would); linear_bwd_w's cuts differ in n_out
+ * (wide layers) or n_in (narrow ones, at words), which the kernel tests
+ * hold every weight-gradient kernel to, bitwise. */
 lif_problem lif_omp_sub(const lif_problem *p);
 
-/* linear_bwd_w: outputs in blocks of 16 from this many outputs, one at a
- * time below it. */
+/* linear_bwd_w: outputs in blocks of 16 from this many outputs; below it,
+ * blocks of 64 inputs. */
 #define LIF_OMP_WIDE 64
 
 /* Threads to give `units` of work: at most nthreads, at most `pieces` (the
@@ -61,10 +62,11 @@ lif_problem lif_omp_sub(const lif_problem *p);
 int lif_omp_parts(const lif_omp_state *s, int nthreads, double units, double min_units,
                   long pieces);
 
-/* How an op whose cut does not change results is run: `threads` threads
- * taking `parts` contiguous parts dynamically (the next free thread takes
- * the next part), so a thread that runs slower (a busy core, a VM's noisy
- * neighbour) takes fewer. Up to LIF_OMP_PARTS_PER_THREAD parts a thread,
+/* How an op whose cut does not change results is run: with one part a
+ * thread, part i on thread i (the sample cuts keep their samples on one
+ * core so); with more, `threads` threads taking `parts` contiguous parts
+ * dynamically (the next free thread takes the next part), so a thread that
+ * runs slower (a busy core, a VM's noisy neighbour) takes fewer. Up to LIF_OMP_PARTS_PER_THREAD parts a thread,
  * none below min_units / LIF_OMP_PARTS_PER_THREAD; one part on one thread.
  * Measured (2 vCPUs, reference training step, medians of 7 alternated
  * runs): 1, 2, 4 and 8 parts a thread gave 1.21, 1.24 / 1.24, 1.25 and

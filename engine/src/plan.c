@@ -62,13 +62,16 @@ static void prof_end(lif_plan *p, lif_op op, double t0)
 static void prof_print(const lif_plan *p)
 {
     static const char *pass[3] = {"forward", "backward", "update"};
-    double kern = 0, all = 0;
+    double kern = 0, all = 0; /* calls: op calls (a kernel without STEP_ORDER is called
+                                 once per step inside one linear_bwd_w call) */
     for (int op = 0; op < LIF_OP_COUNT; op++)
         kern += p->prof_s[op];
     for (int i = 0; i < 3; i++)
         all += p->prof_pass_s[i];
-    fprintf(stderr, "lif_profile,what,calls,seconds,share of the passes (threads %d, Tc %d)\n",
-            p->opts.threads, p->Tc);
+    if (all <= 0)
+        return; /* no pass ran (a plan made and destroyed unused) */
+    fprintf(stderr, "lif_profile,what,calls,seconds,share of the passes (backend %s, threads %d, "
+            "Tc %d, batch %d)\n", p->opts.backend, p->opts.threads, p->Tc, p->B);
     for (int op = 0; op < LIF_OP_COUNT; op++)
         if (p->prof_calls[op])
             fprintf(stderr, "lif_profile,%s,%ld,%.6f,%.1f%%\n", lif_op_name((lif_op)op),
