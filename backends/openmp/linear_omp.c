@@ -5,7 +5,7 @@
  * The forward cuts whole steps when the rows are [Tc][B] (`step`) and
  * passes `step` on for those parts; a kernel that takes a cut of samples
  * (LIF_KERNEL_SAMPLE_CUT, the time-lanes forward) gets the samples of the
- * other sample-cut ops instead (fwd_samples_part).
+ * other sample-cut ops instead (fwd_part with `samples`).
  * Blocks end on cache lines of the output rows where M allows.
  *
  * linear_bwd_w: on wide layers (n_out >= LIF_OMP_WIDE) contiguous blocks
@@ -41,39 +41,29 @@ typedef struct cut {
     const lif_omp_state *s;
     long gran;
     size_t ld;              /* the output's (fwd) or dY's (bwd) row stride, resolved */
+    int samples;            /* linear_fwd: parts are samples of every step (nb), not rows */
 } cut;
 
 /* ---- linear_fwd ---- */
 
+/* Rows [lo, hi) of M; or, with u->samples, samples [lo, hi) of every step
+ * (for a kernel that takes a sample cut). */
 static lif_status fwd_part(const lif_ctx *c, int i, int np, const void *arg)
 {
     const cut *u = arg;
     const lif_linear_fwd_args *a = u->a;
     long lo, hi;
-    lif_omp_range(a->M, np, i, u->gran, &lo, &hi);
+    lif_omp_range(u->samples ? a->step : a->M, np, i, u->gran, &lo, &hi);
     if (lo >= hi)
         return LIF_OK;
     lif_linear_fwd_args pa = *a;
-    pa.M = (int)(hi - lo);
-    /* a part of whole steps keeps the [Tc][B] layout */
-    pa.step = a->step > 0 && lo % a->step == 0 && (hi - lo) % a->step == 0 ? a->step : 0;
-    pa.x = a->x + (size_t)lo * a->ldx;
-    pa.y = a->y + (size_t)lo * u->ld;
-    pa.ldy = u->ld;
-    return u->s->k->run.linear_fwd(c, &pa);
-}
-
-/* samples [lo, hi) of every step, for a kernel that takes a sample cut */
-static lif_status fwd_samples_part(const lif_ctx *c, int i, int np, const void *arg)
-{
-    const cut *u = arg;
-    const lif_linear_fwd_args *a = u->a;
-    long lo, hi;
-    lif_omp_range(a->step, np, i, u->gran, &lo, &hi);
-    if (lo >= hi)
-        return LIF_OK;
-    lif_linear_fwd_args pa = *a;
-    pa.nb = (int)(hi - lo);
+    if (u->samples) {
+        pa.nb = (int)(hi - lo);
+    } else {
+        pa.M = (int)(hi - lo);
+        /* a part of whole steps keeps the [Tc][B] layout */
+        pa.step = a->step > 0 && lo % a->step == 0 && (hi - lo) % a->step == 0 ? a->step : 0;
+    }
     pa.x = a->x + (size_t)lo * a->ldx;
     pa.y = a->y + (size_t)lo * u->ld;
     pa.ldy = u->ld;
@@ -94,8 +84,8 @@ lif_status lif_linear_fwd_omp(const lif_ctx *ctx, const lif_linear_fwd_args *a)
                                                  linear_units(a->M, a->n_in, a->n_out), MIN_FWD,
                                                  a->step);
         cut u = {.a = a, .s = s, .ld = a->ldy ? a->ldy : (size_t)a->n_out,
-                 .gran = lif_omp_sample_gran(a->step, sp.parts)};
-        return lif_omp_run_parts(ctx, s, sp, fwd_samples_part, &u, "linear_fwd");
+                 .gran = lif_omp_sample_gran(a->step, sp.parts), .samples = 1};
+        return lif_omp_run_parts(ctx, s, sp, fwd_part, &u, "linear_fwd");
     }
     lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, linear_units(a->M, a->n_in, a->n_out), MIN_FWD,
                            a->M);

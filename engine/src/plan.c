@@ -929,12 +929,18 @@ static lif_status update_pass(lif_plan *p)
     return LIF_OK;
 }
 
+/* The seconds of pass i (forward, backward, update) since t0. */
+static void prof_pass(lif_plan *p, int i, double t0)
+{
+    if (p->prof)
+        p->prof_pass_s[i] += lif_now() - t0;
+}
+
 lif_status lif_plan_forward(lif_plan *p, const lif_batch *bt, lif_result *res)
 {
     double t0 = prof_start(p);
     lif_status st = forward_measured(p, bt, res);
-    if (p->prof)
-        p->prof_pass_s[0] += lif_now() - t0;
+    prof_pass(p, 0, t0);
     return st;
 }
 
@@ -942,8 +948,7 @@ lif_status lif_plan_backward(lif_plan *p)
 {
     double t0 = prof_start(p);
     lif_status st = backward_pass(p);
-    if (p->prof)
-        p->prof_pass_s[1] += lif_now() - t0;
+    prof_pass(p, 1, t0);
     return st;
 }
 
@@ -951,8 +956,7 @@ lif_status lif_plan_update(lif_plan *p)
 {
     double t0 = prof_start(p);
     lif_status st = update_pass(p);
-    if (p->prof)
-        p->prof_pass_s[2] += lif_now() - t0;
+    prof_pass(p, 2, t0);
     return st;
 }
 
