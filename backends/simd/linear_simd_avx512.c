@@ -240,7 +240,7 @@ bwd_w_narrow_chunk(const lif_linear_bwd_w_args *a, size_t lddy, int c, const int
         const float *dy = a->dy + (size_t)r * lddy;
 #pragma GCC unroll 16
         for (int o = 0; o < O; o++)
-            acc[o] = _mm512_mask_add_ps(acc[o], k, acc[o], _mm512_set1_ps(dy[o]));
+            acc[o] = lif_madd16(acc[o], k, _mm512_set1_ps(dy[o]), o & 1);
     }
 #pragma GCC unroll 16
     for (int o = 0; o < O; o++)
@@ -326,7 +326,7 @@ fwd_block(const lif_linear_fwd_args *a, size_t ldy, int r0, int o0, int R, int O
             __m512 wv = _mm512_maskz_loadu_ps(valid, w + (size_t)o * n_in + 16 * c);
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++)
-                acc[r][o] = _mm512_mask_add_ps(acc[r][o], k[r], acc[r][o], wv);
+                acc[r][o] = lif_madd16(acc[r][o], k[r], wv, (r + o) & 1);
         }
     }
 #pragma GCC unroll 4
@@ -502,7 +502,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
             __mmask16 k = (__mmask16)(bits >> (16 * c));
 #pragma GCC unroll 5
             for (int o = 0; o < O; o++)
-                acc[o][c] = _mm512_mask_add_ps(acc[o][c], k, acc[o][c], g[o]);
+                acc[o][c] = lif_madd16(acc[o][c], k, g[o], (o + c) & 1);
         }
     }
 #pragma GCC unroll 5

@@ -124,8 +124,10 @@ time_block(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, float *tile, i
             __mmask16 k = (__mmask16)m[i];
             const float *wi = a->w + i; /* W[o][i]: O streams, n_in floats apart */
 #pragma GCC unroll 16
-            for (int o = 0; o < O; o++)
-                acc[o] = _mm512_mask_add_ps(acc[o], k, acc[o], _mm512_set1_ps(wi[(size_t)o * n_in]));
+            for (int o = 0; o < O; o++) {
+                __m512 wv = _mm512_set1_ps(wi[(size_t)o * n_in]);
+                acc[o] = lif_madd16(acc[o], k, wv, o & 1);
+            }
         }
     }
 #pragma GCC unroll 16
