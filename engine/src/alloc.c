@@ -1,5 +1,7 @@
+#define _GNU_SOURCE /* MADV_HUGEPAGE */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "internal.h"
@@ -17,6 +19,22 @@ void *lif_alloc(size_t n)
 }
 
 void lif_free(void *p) { free(p); }
+
+void *lif_alloc_huge(size_t n)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t size = n > huge ? n : huge;
+    if (size > SIZE_MAX - huge)
+        return NULL;
+    size = (size + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, size) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, size, MADV_HUGEPAGE); /* advice only: plain pages if refused */
+#endif
+    return p;
+}
 
 double lif_now(void)
 {

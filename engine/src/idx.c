@@ -241,6 +241,10 @@ static lif_status idx_header(idx_src *gz, const char *path, uint32_t magic, int 
     return LIF_OK;
 }
 
+/* Bodies from this size (a data set's images, not its labels) end on huge
+ * pages. */
+#define HUGE_FROM ((size_t)4 << 20)
+
 /* Reads up to want bytes into a fresh buffer, growing it as data arrives so
  * a header that lies about its size cannot force a huge allocation. */
 static lif_status idx_body(idx_src *gz, const char *path, size_t want, uint8_t **out,
@@ -269,6 +273,15 @@ static lif_status idx_body(idx_src *gz, const char *path, size_t want, uint8_t *
         }
         buf = nb;
         cap = ncap;
+    }
+    if (have >= HUGE_FROM) {
+        /* a data set's images: onto huge pages (internal.h, lif_alloc_huge) */
+        uint8_t *hb = lif_alloc_huge(have);
+        if (hb) {
+            memcpy(hb, buf, have);
+            free(buf);
+            buf = hb;
+        }
     }
     *out = buf;
     *got = have;
