@@ -31,7 +31,8 @@
 
 #include "simd.h"
 
-enum { TL = 16 }; /* steps per vector */
+enum { TL = 16 };           /* steps per vector */
+enum { PAIR_MAX_OUT = 12 }; /* outputs up to which two blocks share a pass (registers) */
 
 static inline __mmask16 lanes16(int n)
 {
@@ -39,13 +40,15 @@ static inline __mmask16 lanes16(int n)
 }
 
 /* Workspace: Wᵀ (n_in rows of n_out floats, for rows summed alone), the
- * 16-bit step masks of a block (a whole number of words of inputs) and a
- * 16 x 16 output tile. The blocks read W[o][i] in place: n_out streams. */
+ * 16-bit step masks of two blocks (a whole number of words of inputs), a
+ * 16 x 16 output tile and the list of a block's inputs that fired (32 a
+ * store past the count: nw·64 + 16 entries). The blocks read W[o][i] in place: n_out streams. */
 size_t lif_linear_fwd_time_workspace(const lif_problem *p)
 {
     size_t nw = ((size_t)p->n_in + 63) / 64;
     size_t wt = ((size_t)p->n_in * (size_t)p->n_out * sizeof(float) + 63) / 64 * 64;
-    return wt + nw * 64 * sizeof(uint16_t) + TL * TL * sizeof(float) + 64;
+    return wt + 2 * nw * 64 * sizeof(uint16_t) + TL * TL * sizeof(float) + 64 +
+           (nw * 64 + 16) * sizeof(int32_t);
 }
 
 static void transpose_w(const float *w, int n_in, int n_out, float *wt)
@@ -99,44 +102,69 @@ static inline void step_masks(const uint64_t *row0, size_t rs, int nt, uint16_t 
     _mm512_storeu_si512((void *)(m + 32), _mm512_permutex2var_epi8(half[0], vhi, half[1]));
 }
 
-/* Sample b's steps t0 .. t0+nt-1 (nt <= 16): y rows (t0 + t)·step + b. */
+/* Sample b's steps t0 .. t0+nt-1 in NB (1 or 2, a constant) blocks of 16
+ * steps (nt <= 16·NB): y rows (t0 + t)·step + b. The blocks share one
+ * pass over the inputs that fired in any of them, so each W[o][i] is
+ * loaded once for both (the loads, not the adds, bound the loop). */
 static inline __attribute__((always_inline)) void
-time_block(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, float *tile, int b, int t0,
-           int nt, int O)
+time_block(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, int32_t *ev, float *tile, int b,
+           int t0, int nt, int O, int NB)
 {
     const int n_in = a->n_in, step = a->step;
-    const size_t nw = ((size_t)n_in + 63) / 64;
-    const uint64_t *row0 = a->x + ((size_t)t0 * step + b) * a->ldx;
-    for (size_t w = 0; w < nw; w++)
-        step_masks(row0 + w, (size_t)step * a->ldx, nt, m + 64 * w);
-    __m512 acc[16];
+    const size_t nw = ((size_t)n_in + 63) / 64, mb = nw * 64; /* masks of a block */
+    for (int j = 0; j < NB; j++) {
+        const uint64_t *row0 = a->x + ((size_t)(t0 + TL * j) * step + b) * a->ldx;
+        int ntj = nt - TL * j < TL ? nt - TL * j : TL;
+        for (size_t w = 0; w < nw; w++)
+            step_masks(row0 + w, (size_t)step * a->ldx, ntj, m + j * mb + 64 * w);
+    }
+    __m512 acc[2][16];
+#pragma GCC unroll 2
+    for (int j = 0; j < NB; j++)
 #pragma GCC unroll 16
-    for (int o = 0; o < O; o++)
-        acc[o] = a->b ? _mm512_set1_ps(a->b[o]) : _mm512_setzero_ps();
+        for (int o = 0; o < O; o++)
+            acc[j][o] = a->b ? _mm512_set1_ps(a->b[o]) : _mm512_setzero_ps();
+    /* the inputs that fired in any of the blocks, in increasing order */
+    int ne = 0;
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int i0 = 0; i0 < n_in; i0 += 32) {
         __m512i v = _mm512_loadu_si512((const void *)(m + i0));
+        if (NB == 2)
+            v = _mm512_or_si512(v, _mm512_loadu_si512((const void *)(m + mb + i0)));
         uint32_t nz = (uint32_t)_mm512_test_epi16_mask(v, v);
         if (n_in - i0 < 32)
             nz &= (1u << (n_in - i0)) - 1u; /* no input past n_in */
-        while (nz) {
-            int i = i0 + __builtin_ctz(nz);
-            nz &= nz - 1;
-            __mmask16 k = (__mmask16)m[i];
-            const float *wi = a->w + i; /* W[o][i]: O streams, n_in floats apart */
+        __m512i idx = _mm512_add_epi32(iota, _mm512_set1_epi32(i0));
+        _mm512_storeu_si512((void *)(ev + ne), _mm512_maskz_compress_epi32((__mmask16)nz, idx));
+        ne += __builtin_popcount(nz & 0xffffu);
+        _mm512_storeu_si512((void *)(ev + ne),
+                            _mm512_maskz_compress_epi32((__mmask16)(nz >> 16),
+                                                        _mm512_add_epi32(idx, _mm512_set1_epi32(16))));
+        ne += __builtin_popcount(nz >> 16);
+    }
+    for (int e = 0; e < ne; e++) {
+        int i = ev[e];
+        __mmask16 k0 = (__mmask16)m[i], k1 = NB == 2 ? (__mmask16)m[mb + i] : 0;
+        const float *wi = a->w + i; /* W[o][i]: O streams, n_in floats apart */
 #pragma GCC unroll 16
-            for (int o = 0; o < O; o++) {
-                __m512 wv = _mm512_set1_ps(wi[(size_t)o * n_in]);
-                acc[o] = lif_madd16(acc[o], k, wv, o & 1);
-            }
+        for (int o = 0; o < O; o++) {
+            __m512 wv = _mm512_set1_ps(wi[(size_t)o * n_in]);
+            acc[0][o] = lif_madd16(acc[0][o], k0, wv, o & 1);
+            if (NB == 2)
+                acc[1][o] = lif_madd16(acc[1][o], k1, wv, !(o & 1));
         }
     }
+#pragma GCC unroll 2
+    for (int j = 0; j < NB; j++) {
 #pragma GCC unroll 16
-    for (int o = 0; o < O; o++)
-        _mm512_store_ps(tile + TL * o, acc[o]);
-    for (int t = 0; t < nt; t++) {
-        float *y = a->y + ((size_t)(t0 + t) * step + b) * ldy;
         for (int o = 0; o < O; o++)
-            y[o] = tile[TL * o + t];
+            _mm512_store_ps(tile + TL * o, acc[j][o]);
+        int ntj = nt - TL * j < TL ? nt - TL * j : TL;
+        for (int t = 0; t < ntj; t++) {
+            float *y = a->y + ((size_t)(t0 + TL * j + t) * step + b) * ldy;
+            for (int o = 0; o < O; o++)
+                y[o] = tile[TL * o + t];
+        }
     }
 }
 
@@ -161,12 +189,17 @@ static void row_alone(const lif_linear_fwd_args *a, const float *wt, const uint6
 }
 
 static inline __attribute__((always_inline)) void
-time_all(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, float *tile, int O)
+time_all(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, int32_t *ev, float *tile, int O)
 {
     int B = a->nb > 0 && a->nb < a->step ? a->nb : a->step, Tc = a->M / a->step;
-    for (int b = 0; b < B; b++)
-        for (int t0 = 0; t0 < Tc; t0 += TL)
-            time_block(a, ldy, m, tile, b, t0, Tc - t0 < TL ? Tc - t0 : TL, O);
+    for (int b = 0; b < B; b++) {
+        int t0 = 0;
+        if (O <= PAIR_MAX_OUT) /* two blocks at a time: 2·O accumulators */
+            for (; Tc - t0 > TL; t0 += 2 * TL)
+                time_block(a, ldy, m, ev, tile, b, t0, Tc - t0 < 2 * TL ? Tc - t0 : 2 * TL, O, 2);
+        for (; t0 < Tc; t0 += TL)
+            time_block(a, ldy, m, ev, tile, b, t0, Tc - t0 < TL ? Tc - t0 : TL, O, 1);
+    }
 }
 
 lif_status lif_linear_fwd_simd_avx512_time(const lif_ctx *ctx, const lif_linear_fwd_args *a)
@@ -176,8 +209,9 @@ lif_status lif_linear_fwd_simd_avx512_time(const lif_ctx *ctx, const lif_linear_
     char *ws = lif_ctx_ws(ctx, 0);
     float *wt = (float *)(void *)ws;
     uint16_t *m = (uint16_t *)(void *)(ws + ((size_t)a->n_in * (size_t)a->n_out * sizeof(float) + 63) / 64 * 64);
-    float *tile = (float *)(void *)((char *)m + nw * 64 * sizeof(uint16_t));
+    float *tile = (float *)(void *)((char *)m + 2 * nw * 64 * sizeof(uint16_t));
     tile = (float *)(void *)(((uintptr_t)tile + 63) & ~(uintptr_t)63);
+    int32_t *ev = (int32_t *)(void *)(tile + TL * TL);
     if (a->step <= 0 || a->M % a->step != 0) {
         transpose_w(a->w, a->n_in, a->n_out, wt);
         for (int r = 0; r < a->M; r++)
@@ -185,7 +219,7 @@ lif_status lif_linear_fwd_simd_avx512_time(const lif_ctx *ctx, const lif_linear_
         return LIF_OK;
     }
     switch (a->n_out) {
-#define TIME_CASE(n) case n: time_all(a, ldy, m, tile, n); break;
+#define TIME_CASE(n) case n: time_all(a, ldy, m, ev, tile, n); break;
     TIME_CASE(1) TIME_CASE(2) TIME_CASE(3) TIME_CASE(4) TIME_CASE(5) TIME_CASE(6)
     TIME_CASE(7) TIME_CASE(8) TIME_CASE(9) TIME_CASE(10) TIME_CASE(11) TIME_CASE(12)
     TIME_CASE(13) TIME_CASE(14) TIME_CASE(15) TIME_CASE(16)
