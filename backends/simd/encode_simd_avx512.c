@@ -203,13 +203,17 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
                         __mmask8 m = (__mmask8)(nwb - i >= 8 ? 0xff : (1u << (nwb - i)) - 1);
                         __m512i v = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vidx,
                                                                 (const long long *)(st + (size_t)i * TSUP + t), 8);
-                        _mm512_mask_storeu_epi64(dst + i, m, v);
+                        if ((size_t)(w0 + i + 8) <= ld)
+                            _mm512_storeu_si512(dst + i, v); /* zeros past the words: the row's tail */
+                        else
+                            _mm512_mask_storeu_epi64(dst + i, m, v);
                     }
                 }
             }
         }
-        /* clear the row tails beyond n_in */
-        if ((size_t)nw < ld)
+        /* clear the row tails beyond n_in, where the full stores above did
+         * not (rows padded past the next multiple of 8 words) */
+        if ((size_t)nw < ld && (size_t)(nw + 7) / 8 * 8 < ld)
             for (int t = 0; t < a->Tc; t++)
                 memset(row0 + (size_t)t * tstride + nw, 0, (ld - nw) * sizeof(uint64_t));
     }
