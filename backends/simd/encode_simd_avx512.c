@@ -51,12 +51,14 @@ static inline void round8(ph8 *s, __m512i m0, __m512i m1, __m512i k0, __m512i k1
     s->x[3] = p0;
 }
 
-/* Philox4x32-10 of UNITS states side by side (interleaved so that the
- * multiplies of one state overlap the others'); rk[r] is round r's key. */
+/* Rounds 3..9 of Philox4x32-10 on UNITS states side by side (interleaved
+ * so that the multiplies of one state overlap the others'); rk[r] is round
+ * r's key. Rounds 0-2 are mostly the same for every step of a group and
+ * are done once per group and image (hoist_group, run_units). */
 static inline void philox_units(ph8 s[UNITS], const uint32_t rk[10][2])
 {
     const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
-    for (int r = 0; r < 10; r++) {
+    for (int r = 3; r < 10; r++) {
         __m512i k0 = _mm512_set1_epi64(rk[r][0]), k1 = _mm512_set1_epi64(rk[r][1]);
         for (int k = 0; k < UNITS; k++)
             round8(&s[k], m0, m1, k0, k1);
@@ -72,7 +74,36 @@ typedef struct {
     uint64_t shift[GMAX + 1];  /* 8 * (g % 8): the group's byte in the word */
     uint64_t thr[GMAX + 1][4]; /* word j: thresholds of inputs 8g+2j (bits 0..15)
                                 * and 8g+2j+1 (bits 16..31); 0 never fires */
+    uint64_t h[GMAX + 1][5];   /* the group's constants of rounds 0-2 (hoist_group) */
 } groups;
+
+static inline uint64_t mul64(uint32_t m, uint32_t x) { return (uint64_t)m * x; }
+
+/* Of the counter {g, t, id, domain}, only t differs between the steps of a
+ * group, so most words of rounds 0-2 are constants of (group, image):
+ *   round 0: x = {I0 ^ t, L1, c0, c1}      I0 = hi(M1·id) ^ k0.0, L1 = lo(M1·id)
+ *                                          c0 = hi(M0·g) ^ domain ^ k0.1, c1 = lo(M0·g)
+ *   round 1: p = M0·x0 (per step); x = {hi(M1·c0) ^ L1 ^ k1.0, lo(M1·c0),
+ *                                       hi(p) ^ c1 ^ k1.1, lo(p)}
+ *   round 2: q = M1·x2 (per step), R = M0·x0 (a constant);
+ *            x = {hi(q) ^ x1 ^ k2.0, lo(q), hi(R) ^ x3 ^ k2.1, lo(R)}
+ * h = {c1 ^ k1.1, x1 of round 2 ^ k2.0, hi(R) ^ k2.1, lo(R)} (round 1's x0
+ * goes into R only). The same arithmetic as Random123's rounds, in
+ * another order: the same words. */
+static inline void hoist_group(uint64_t h[5], uint32_t g, uint32_t L1, uint32_t dom,
+                               const uint32_t rk[10][2])
+{
+    uint64_t P0 = mul64(PHILOX_M0, g);
+    uint32_t c0 = (uint32_t)(P0 >> 32) ^ dom ^ rk[0][1], c1 = (uint32_t)P0;
+    uint64_t Q = mul64(PHILOX_M1, c0);
+    uint32_t x0 = (uint32_t)(Q >> 32) ^ L1 ^ rk[1][0], x1 = (uint32_t)Q;
+    uint64_t R = mul64(PHILOX_M0, x0);
+    h[0] = c1 ^ rk[1][1];
+    h[1] = x1 ^ rk[2][0];
+    h[2] = (uint32_t)(R >> 32) ^ rk[2][1];
+    h[3] = (uint32_t)R;
+    h[4] = 0;
+}
 
 /* Runs UNITS units (group gi[k], steps t[k]..t[k]+7) and ORs their spike
  * bits into the staging block: word w, steps t..t+7 is the 64-byte slot
@@ -80,16 +111,24 @@ typedef struct {
  * share a slot; each load-or-store sees the previous one's store. */
 static inline __attribute__((always_inline)) void
 run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
-          __m512i id, __m512i dom, const uint32_t rk[10][2], uint64_t *st)
+          __m512i i0, const uint32_t rk[10][2], uint64_t *st)
 {
     const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
     ph8 s[UNITS];
+    /* rounds 0-2 (hoist_group): round 0's x0 = I0 ^ t; round 1's x2, x3
+     * from p = M0·x0; round 2 from q = M1·x2 */
 #pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
-        s[k].x[0] = _mm512_set1_epi64(gr->g[gi[k]]);
-        s[k].x[1] = _mm512_add_epi64(_mm512_set1_epi64(tt[k]), iota);
-        s[k].x[2] = id;
-        s[k].x[3] = dom;
+        const uint64_t *h = gr->h[gi[k]];
+        __m512i x0 = _mm512_xor_si512(_mm512_add_epi64(_mm512_set1_epi64(tt[k]), iota), i0);
+        __m512i p = _mm512_mul_epu32(x0, m0);
+        __m512i x2 = _mm512_xor_si512(_mm512_srli_epi64(p, 32), _mm512_set1_epi64((long long)h[0]));
+        __m512i q = _mm512_mul_epu32(x2, m1);
+        s[k].x[0] = _mm512_xor_si512(_mm512_srli_epi64(q, 32), _mm512_set1_epi64((long long)h[1]));
+        s[k].x[1] = q;
+        s[k].x[2] = _mm512_xor_si512(p, _mm512_set1_epi64((long long)h[2]));
+        s[k].x[3] = _mm512_set1_epi64((long long)h[3]);
     }
     philox_units(s, rk);
 #pragma GCC unroll 8
@@ -127,7 +166,6 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
 
     const int n_in = a->n_in, nw = (n_in + 63) / 64;
     const size_t ld = a->ld, tstride = a->dst_tstride ? a->dst_tstride : (size_t)a->B * ld;
-    const __m512i dom = _mm512_set1_epi64(a->domain);
     /* staging block: word w0+i, step ts+t at st[i·TSUP + t]. Rows of dst
      * are a whole image-step each, far apart; the block collects WB words x
      * TSUP steps in L1 and then goes out one contiguous row piece at a time */
@@ -135,7 +173,10 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
     groups gr;
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
-        const __m512i id = _mm512_set1_epi64(a->ids[b]);
+        /* round 0's constants of the image (hoist_group) */
+        uint64_t pid = mul64(PHILOX_M1, a->ids[b]);
+        const __m512i i0 = _mm512_set1_epi64((uint32_t)(pid >> 32) ^ rk[0][0]);
+        const uint32_t l1 = (uint32_t)pid;
         uint64_t *row0 = a->dst + (size_t)b * ld;
         for (int w0 = 0; w0 < nw; w0 += WB) {
             int nwb = nw - w0 < WB ? nw - w0 : WB;
@@ -162,11 +203,13 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
                     gr.shift[ng] = (uint64_t)(8 * k);
                     for (int j = 0; j < 4; j++)
                         gr.thr[ng][j] = thr[q[2 * j]] | thr[q[2 * j + 1]] << 16;
+                    hoist_group(gr.h[ng], gr.g[ng], l1, a->domain, rk);
                     ng++;
                 }
             }
             gr.g[ng] = 0, gr.slot[ng] = 0, gr.shift[ng] = 0;
             gr.thr[ng][0] = gr.thr[ng][1] = gr.thr[ng][2] = gr.thr[ng][3] = 0;
+            hoist_group(gr.h[ng], 0, l1, a->domain, rk);
 
             for (int ts = 0; ts < a->Tc; ts += TSUP) {
                 int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
@@ -185,14 +228,14 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
                         gi[nu] = g;
                         tt[nu] = t0 + (uint32_t)(tb * LANES);
                         if (++nu == UNITS) {
-                            run_units(&gr, gi, tt, t0, id, dom, rk, st);
+                            run_units(&gr, gi, tt, t0, i0, rk, st);
                             nu = 0;
                         }
                     }
                 if (nu) {
                     for (int k = nu; k < UNITS; k++)
                         gi[k] = ng, tt[k] = t0;  /* the dummy group: ORs zeros */
-                    run_units(&gr, gi, tt, t0, id, dom, rk, st);
+                    run_units(&gr, gi, tt, t0, i0, rk, st);
                 }
                 /* out: each step's row piece (words w0..w0+nwb-1) in one go */
                 const __m512i vidx = _mm512_setr_epi64(0, TSUP, 2 * TSUP, 3 * TSUP, 4 * TSUP,
