@@ -51,19 +51,26 @@ INLINE __m256 fwd_block(const fwd_consts *c, __m256 x, __m256 *v, const int soft
 /* H and V of one step for the N = B·n neurons, which are contiguous in
  * x, v and h whatever n is: no lane is wasted on row ends. */
 INLINE void fwd_step(const fwd_consts *c, size_t N, const float *x, float *v, float *h,
-                     const int soft, const int decay)
+                     const int soft, const int decay, uint8_t *fm)
 {
     size_t k = 0;
     for (; k + 8 <= N; k += 8) {
         __m256 vv = _mm256_loadu_ps(v + k);
-        _mm256_storeu_ps(h + k, fwd_block(c, _mm256_loadu_ps(x + k), &vv, soft, decay));
+        __m256 hv = fwd_block(c, _mm256_loadu_ps(x + k), &vv, soft, decay);
+        _mm256_storeu_ps(h + k, hv);
         _mm256_storeu_ps(v + k, vv);
+        if (fm) /* fwd_block's compare again: S = Θ(H - V_th) bit for bit */
+            fm[k / 8] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(hv, c->vth, _CMP_GE_OQ));
     }
     if (k < N) {
         __m256i m = tail_mask((int)(N - k));
         __m256 vv = _mm256_maskload_ps(v + k, m);
-        _mm256_maskstore_ps(h + k, m, fwd_block(c, _mm256_maskload_ps(x + k, m), &vv, soft, decay));
+        __m256 hv = fwd_block(c, _mm256_maskload_ps(x + k, m), &vv, soft, decay);
+        _mm256_maskstore_ps(h + k, m, hv);
         _mm256_maskstore_ps(v + k, m, vv);
+        if (fm)
+            fm[k / 8] = (uint8_t)(_mm256_movemask_ps(_mm256_cmp_ps(hv, c->vth, _CMP_GE_OQ)) &
+                                  ((1 << (N - k)) - 1));
     }
 }
 
@@ -103,10 +110,30 @@ INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int 
     size_t N = (size_t)a->B * a->n;
     size_t ts = a->tstride ? a->tstride : N;
     size_t sts = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds;
+    /* narrow layers: the bits from the compares as H is made (simd.h) */
+    int flat = a->n <= LIF_FLAT_N && N <= LIF_FLAT_MAX;
+    uint8_t fm[LIF_FLAT_MAX / 8 + 16];
     for (int t = 0; t < a->Tc; t++) {
         float *h = a->h + (size_t)t * ts;
-        fwd_step(c, N, a->x + (size_t)t * ts, a->v, h, soft, decay);
-        pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
+        fwd_step(c, N, a->x + (size_t)t * ts, a->v, h, soft, decay, flat ? fm : NULL);
+        if (flat) {
+            for (size_t k = (N + 7) / 8; k < (N + 7) / 8 + 9; k++)
+                fm[k] = 0; /* lif_flat_row reads 8 bytes from the last row's start */
+            uint64_t *srow = a->s + (size_t)t * sts;
+            for (int b = 0; b < a->B; b++) {
+                uint64_t w = lif_flat_row(fm, b, a->n), *sr = srow + (size_t)b * a->lds;
+                if (a->lds == 8) {
+                    _mm256_storeu_si256((__m256i *)(void *)sr, _mm256_set_epi64x(0, 0, 0, (long long)w));
+                    _mm256_storeu_si256((__m256i *)(void *)(sr + 4), _mm256_setzero_si256());
+                } else {
+                    sr[0] = w;
+                    for (size_t k = 1; k < a->lds; k++)
+                        sr[k] = 0;
+                }
+            }
+        } else {
+            pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
+        }
     }
 }
 

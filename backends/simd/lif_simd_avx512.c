@@ -29,8 +29,8 @@ typedef struct fwd_consts {
 
 /* Up to 16 neurons (lanes km): H stored, V updated in place. soft and
  * decay are constants at each call site. */
-INLINE void fwd_block(const fwd_consts *c, __mmask16 km, const float *x, float *v, float *h,
-                      const int soft, const int decay)
+INLINE __mmask16 fwd_block(const fwd_consts *c, __mmask16 km, const float *x, float *v, float *h,
+                           const int soft, const int decay)
 {
     __m512 xv = _mm512_maskz_loadu_ps(km, x), vv = _mm512_maskz_loadu_ps(km, v), hv;
     if (decay)  /* v + (x - (v - vr)) / tau */
@@ -41,6 +41,7 @@ INLINE void fwd_block(const fwd_consts *c, __mmask16 km, const float *x, float *
     vv = soft ? _mm512_mask_sub_ps(hv, s, hv, c->vth) : _mm512_mask_mov_ps(hv, s, c->reset);
     _mm512_mask_storeu_ps(h, km, hv);
     _mm512_mask_storeu_ps(v, km, vv);
+    return s & km;
 }
 
 /* Spike bits of one step from its H: the 16-bit compare mask of H >= V_th
@@ -76,12 +77,35 @@ INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int 
     size_t N = (size_t)a->B * a->n;
     size_t ts = a->tstride ? a->tstride : N;
     size_t sts = a->s_tstride ? a->s_tstride : (size_t)a->B * a->lds;
+    /* narrow layers: the bits straight from fwd_block's compares (reading
+     * H back right after its masked stores stalled on store forwarding) */
+    int flat = a->n <= LIF_FLAT_N && N <= LIF_FLAT_MAX;
+    uint16_t fm[LIF_FLAT_MAX / 16 + 8];
     for (int t = 0; t < a->Tc; t++) {
         const float *x = a->x + (size_t)t * ts;
         float *h = a->h + (size_t)t * ts;
-        for (size_t k = 0; k < N; k += 16)
-            fwd_block(c, lanes(N - k), x + k, a->v + k, h + k, soft, decay);
-        pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
+        for (size_t k = 0; k < N; k += 16) {
+            __mmask16 m = fwd_block(c, lanes(N - k), x + k, a->v + k, h + k, soft, decay);
+            if (flat)
+                fm[k / 16] = (uint16_t)m;
+        }
+        if (flat) {
+            for (size_t k = (N + 15) / 16; k < (N + 15) / 16 + 5; k++)
+                fm[k] = 0; /* lif_flat_row reads 8 bytes from the last row's start */
+            uint64_t *srow = a->s + (size_t)t * sts;
+            for (int b = 0; b < a->B; b++) {
+                uint64_t w = lif_flat_row((const uint8_t *)fm, b, a->n), *sr = srow + (size_t)b * a->lds;
+                if (a->lds == 8) {
+                    _mm512_storeu_si512((void *)sr, _mm512_maskz_set1_epi64(1, (long long)w));
+                } else {
+                    sr[0] = w;
+                    for (size_t k = 1; k < a->lds; k++)
+                        sr[k] = 0;
+                }
+            }
+        } else {
+            pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 #ifndef LIF_SIMD_H
 #define LIF_SIMD_H
 
+#include <stdint.h>
+
 #include "lif/backend.h"
 #include "lif/cpu.h"
 
@@ -32,6 +34,25 @@ static inline __attribute__((always_inline)) __m512 lif_madd16(__m512 acc, __mma
                : _mm512_mask_add_ps(acc, k, acc, v);
 }
 #endif
+
+/* ---- LIF forward: spike rows from the flat compare masks ----
+ *
+ * The forward kernels compute H for the B·n neurons of a step as one flat
+ * array and keep each block's compare mask (bit k: neuron k fired) in fm.
+ * Row b's n bits start at bit b·n: lif_flat_row gives them (n <= LIF_FLAT_N;
+ * 8 bytes readable from the row's first byte), and the kernel stores them
+ * as word 0 of the row, 0 in its other words. (Reading H back right after
+ * the kernel's own stores to pack the bits stalled on store forwarding:
+ * 90 % of the AVX-512 forward, bench/lif_kernels 2026-12-03.) */
+enum { LIF_FLAT_N = 56, LIF_FLAT_MAX = 16384 };
+
+static inline uint64_t lif_flat_row(const uint8_t *fm, int b, int n)
+{
+    size_t bit = (size_t)b * (size_t)n;
+    uint64_t w;
+    __builtin_memcpy(&w, fm + bit / 8, sizeof w);
+    return (w >> (bit & 7)) & ((1ull << n) - 1);
+}
 
 /* ---- kernel declarations: encoder ---- */
 
