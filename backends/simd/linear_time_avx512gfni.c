@@ -15,10 +15,12 @@
  *
  * The masks come from the row-major spike bits (rows [Tc][B], `step` = B
  * rows per time step): for each word of 64 inputs, the word of 8 steps of a
- * sample is gathered (one vpgatherqq), its bytes reordered so that each
- * qword holds one input byte of the 8 steps (vpermb), and each 8x8 bit
- * matrix transposed (vgf2p8affineqb): a byte per input, a bit per step. Two
- * such halves interleave into 16-bit masks (vpermt2b).
+ * sample is brought together (8 rows' 64-byte pieces, transposed in
+ * registers), its bytes reordered so that each qword holds one input byte
+ * of the 8 steps (vpermb), and each 8x8 bit matrix transposed
+ * (vgf2p8affineqb): a byte per input, a bit per step. Two such halves
+ * interleave into 16-bit masks (vpermt2b). Two blocks of 16 steps of a
+ * sample share one pass over the inputs that fired in either.
  *
  * Each output adds its inputs in increasing index order from the bias:
  * the scalar reference kernel's order, so the results are bitwise the
@@ -61,19 +63,49 @@ static void transpose_w(const float *w, int n_in, int n_out, float *wt)
     }
 }
 
-/* The 16-bit step masks of inputs 64w .. 64w+63 for the nt (1..16) steps
- * whose rows are row0, row0 + rs, row0 + 2 rs, ... (rs words apart): bit t
- * of m[i] = input 64w + i fired at step t. */
-static inline void step_masks(const uint64_t *row0, size_t rs, int nt, uint16_t *m)
+/* The 8 x 8 transpose of qwords: g[w] = {r[0] qword w, ..., r[7] qword w}.
+ * Three stages of eight shuffles. */
+static inline __attribute__((always_inline)) void transpose8q(const __m512i r[8], __m512i g[8])
 {
-    /* vpermb: qword k of the result holds byte k of the 8 steps, step l in
-     * byte 7 - l (the order vgf2p8affineqb's transpose wants) */
+    __m512i a[8], c[8];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) { /* rows 2k, 2k+1 at even / odd qwords of each 128-bit lane */
+        a[2 * k] = _mm512_unpacklo_epi64(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_epi64(r[2 * k], r[2 * k + 1]);
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) /* rows 4h..4h+3 at qwords {q, q + 4} */
+#pragma GCC unroll 2
+        for (int odd = 0; odd < 2; odd++) {
+            __m512i x = a[4 * h + odd], y = a[4 * h + 2 + odd];
+            c[4 * h + 2 * odd] = _mm512_shuffle_i64x2(x, y, 0x88);
+            c[4 * h + 2 * odd + 1] = _mm512_shuffle_i64x2(x, y, 0xDD);
+        }
+    const __m512i lo = _mm512_setr_epi64(0, 1, 4, 5, 8, 9, 12, 13);
+    const __m512i hi = _mm512_setr_epi64(2, 3, 6, 7, 10, 11, 14, 15);
+    static const int sq[4] = {0, 2, 1, 3};
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        g[sq[q]] = _mm512_permutex2var_epi64(c[q], lo, c[4 + q]);
+        g[sq[q] + 4] = _mm512_permutex2var_epi64(c[q], hi, c[4 + q]);
+    }
+}
+
+/* The 16-bit step masks of the nw words of inputs for the nt (1..16)
+ * steps whose rows are row0, row0 + rs, row0 + 2 rs, ... (rs words apart):
+ * bit t of m[i] = input i fired at step t. Per 8 steps and 8 words: the
+ * rows' 64-byte pieces, transposed to a word's 8 steps (transpose8q: a
+ * gather per word took a third of the forward), then vpermb puts byte k
+ * of the 8 steps in qword k (step l in byte 7 - l, the order
+ * vgf2p8affineqb's bit transpose wants), and vpermt2b puts each input's
+ * two bytes (steps 0-7, 8-15) side by side. */
+static inline void step_masks(const uint64_t *row0, size_t rs, int nt, size_t nw, uint16_t *m)
+{
     static const uint8_t perm[64] __attribute__((aligned(64))) = {
 #define Q(k) 56 + k, 48 + k, 40 + k, 32 + k, 24 + k, 16 + k, 8 + k, k
         Q(0), Q(1), Q(2), Q(3), Q(4), Q(5), Q(6), Q(7)
 #undef Q
     };
-    /* vpermt2b: input i's two bytes (steps 0-7, 8-15) side by side */
     static const uint8_t lo[64] __attribute__((aligned(64))) = {
 #define P(i) i, 64 + i
         P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10), P(11), P(12), P(13),
@@ -84,22 +116,27 @@ static inline void step_masks(const uint64_t *row0, size_t rs, int nt, uint16_t 
     const __m512i vperm = _mm512_load_si512(perm), vlo = _mm512_load_si512(lo);
     const __m512i vhi = _mm512_add_epi8(vlo, _mm512_set1_epi8(32));
     const __m512i ident = _mm512_set1_epi64((long long)0x8040201008040201ull);
-    const __m512i vidx = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-    __m512i half[2];
-    for (int h = 0; h < 2; h++) {
-        int n = nt - 8 * h;
-        if (n <= 0) {
-            half[h] = _mm512_setzero_si512();
-            continue;
+    for (size_t s0 = 0; s0 < nw; s0 += 8) {
+        int nws = nw - s0 < 8 ? (int)(nw - s0) : 8;
+        __mmask8 kw = (__mmask8)((1u << nws) - 1u);
+        __m512i half[2][8];
+        for (int h = 0; h < 2; h++) {
+            __m512i r[8], g[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                r[j] = 8 * h + j < nt ? _mm512_maskz_loadu_epi64(kw, row0 + (size_t)(8 * h + j) * rs + s0)
+                                      : _mm512_setzero_si512();
+            transpose8q(r, g);
+#pragma GCC unroll 8
+            for (int w = 0; w < 8; w++)
+                half[h][w] = _mm512_gf2p8affine_epi64_epi8(ident, _mm512_permutexvar_epi8(vperm, g[w]), 0);
         }
-        __mmask8 k = (__mmask8)(n >= 8 ? 0xffu : (1u << n) - 1u);
-        __m512i g = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), k,
-                                                _mm512_mullo_epi64(vidx, _mm512_set1_epi64((long long)rs)),
-                                                (const void *)(row0 + (size_t)8 * h * rs), 8);
-        half[h] = _mm512_gf2p8affine_epi64_epi8(ident, _mm512_permutexvar_epi8(vperm, g), 0);
+        for (int w = 0; w < nws; w++) {
+            uint16_t *mw = m + 64 * (s0 + (size_t)w);
+            _mm512_storeu_si512((void *)mw, _mm512_permutex2var_epi8(half[0][w], vlo, half[1][w]));
+            _mm512_storeu_si512((void *)(mw + 32), _mm512_permutex2var_epi8(half[0][w], vhi, half[1][w]));
+        }
     }
-    _mm512_storeu_si512((void *)m, _mm512_permutex2var_epi8(half[0], vlo, half[1]));
-    _mm512_storeu_si512((void *)(m + 32), _mm512_permutex2var_epi8(half[0], vhi, half[1]));
 }
 
 /* Sample b's steps t0 .. t0+nt-1 in NB (1 or 2, a constant) blocks of 16
@@ -115,8 +152,7 @@ time_block(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, int32_t *ev, f
     for (int j = 0; j < NB; j++) {
         const uint64_t *row0 = a->x + ((size_t)(t0 + TL * j) * step + b) * a->ldx;
         int ntj = nt - TL * j < TL ? nt - TL * j : TL;
-        for (size_t w = 0; w < nw; w++)
-            step_masks(row0 + w, (size_t)step * a->ldx, ntj, m + j * mb + 64 * w);
+        step_masks(row0, (size_t)step * a->ldx, ntj, nw, m + j * mb);
     }
     __m512 acc[2][16];
 #pragma GCC unroll 2
