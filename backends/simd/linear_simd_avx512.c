@@ -491,7 +491,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
     int st = a->step > 0 ? a->step : a->M;
     for (int s0 = a->M - st; s0 >= 0; s0 -= st) /* steps last to first */
     for (int r = s0; r < s0 + st; r++) {
-        uint64_t bits = x[(size_t)r * a->ldx];
+        const uint16_t *kb = (const uint16_t *)(const void *)(x + (size_t)r * a->ldx);
         /* no early skip of empty rows: at low density it mispredicts */
         __m512 g[5];
 #pragma GCC unroll 5
@@ -499,7 +499,8 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
             g[o] = _mm512_set1_ps(dy[(size_t)r * lddy + o]);
 #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
-            __mmask16 k = (__mmask16)(bits >> (16 * c));
+            __mmask16 k;
+            __asm__("kmovw %1, %0" : "=k"(k) : "m"(kb[c])); /* a load, not a shift and a move */
 #pragma GCC unroll 5
             for (int o = 0; o < O; o++)
                 acc[o][c] = lif_madd16(acc[o][c], k, g[o], (o + c) & 1);
