@@ -101,7 +101,8 @@ void run_case(benchmark::State &st, const lif_bench_case *c)
     // the kernel's own roof: its algorithm's bottleneck operations over the
     // machine's rate for them
     double lanes = std::string(roof.fma_loop) == "avx512_fma" ? 16 : std::string(roof.fma_loop) == "avx2_fma" ? 8 : 4;
-    double rate = w.model == LIF_BENCH_MODEL_ADDS ? roof.gflops * 1e9 / (2 * lanes)
+    double rate = w.model == LIF_BENCH_MODEL_ADDS
+                      ? (roof.gadds > 0 ? roof.gadds * 1e9 : roof.gflops * 1e9 / (2 * lanes))
                   : w.model == LIF_BENCH_MODEL_IMULS ? roof.gmuls * 1e9 : 0;
     if (rate > 0 && w.model_ops > 0 && elapsed > 0) {
         st.counters["pct_model"] = C(100.0 * w.model_ops * it / elapsed / rate);
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
     benchmark::AddCustomContext("lif_peak_fma_loop", roof.fma_loop);
     benchmark::AddCustomContext("lif_copy_gbps", fmt(roof.copy_gbps));
     benchmark::AddCustomContext("lif_peak_gmuls", fmt(roof.gmuls));
+    benchmark::AddCustomContext("lif_peak_gadds", fmt(roof.gadds));
 
     lif_bench_case *cases = nullptr;
     size_t n = 0;

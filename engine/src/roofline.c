@@ -115,6 +115,50 @@ __attribute__((target("avx512f"))) static double imul_avx512(long blocks)
     return (double)blocks * UNROLL * ACC * 8;
 }
 
+/* Vector adds and FMAs by 1.0 alternating, 16 independent chains: the
+ * roof of the masked-add linear kernels (simd.h, lif_madd16), which issue
+ * on the FP-add pipes and the FMA pipes both. Returns the vector
+ * instructions done. */
+__attribute__((target("avx512f"))) static double adds_avx512(long blocks)
+{
+    const __m512 one = _mm512_set1_ps(1.0f), c = _mm512_set1_ps(1e-7f);
+    __m512 a[16];
+    for (int k = 0; k < 16; k++)
+        a[k] = _mm512_set1_ps(0.01f * (float)(k + 1));
+    for (long i = 0; i < blocks; i++)
+        for (int j = 0; j < UNROLL; j++)
+            for (int k = 0; k < 16; k += 2) {
+                a[k] = _mm512_add_ps(a[k], c);
+                a[k + 1] = _mm512_fmadd_ps(c, one, a[k + 1]);
+            }
+    __m512 s = a[0];
+    for (int k = 1; k < 16; k++)
+        s = _mm512_add_ps(s, a[k]);
+    sink = _mm512_reduce_add_ps(s);
+    return (double)blocks * UNROLL * 16;
+}
+
+__attribute__((target("avx2,fma"))) static double adds_avx2(long blocks)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(1e-7f);
+    __m256 a[16];
+    for (int k = 0; k < 16; k++)
+        a[k] = _mm256_set1_ps(0.01f * (float)(k + 1));
+    for (long i = 0; i < blocks; i++)
+        for (int j = 0; j < UNROLL; j++)
+            for (int k = 0; k < 16; k += 2) {
+                a[k] = _mm256_add_ps(a[k], c);
+                a[k + 1] = _mm256_fmadd_ps(c, one, a[k + 1]);
+            }
+    __m256 s = a[0];
+    for (int k = 1; k < 16; k++)
+        s = _mm256_add_ps(s, a[k]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    sink = out[0] + out[7];
+    return (double)blocks * UNROLL * 16;
+}
+
 __attribute__((target("avx2"))) static double imul_avx2(long blocks)
 {
     const __m256i m = _mm256_set1_epi64x(0xD2511F53);
@@ -249,11 +293,15 @@ lif_status lif_roofline_measure(double seconds, lif_roofline *out)
     out->copy_gbps = gbps;
     out->fma_loop = name;
     out->gmuls = 0.0;
+    out->gadds = 0.0;
 #if HAVE_X86
-    if (lif_cpu_has(LIF_ISA_AVX512, NULL))
+    if (lif_cpu_has(LIF_ISA_AVX512, NULL)) {
         out->gmuls = fma_best(imul_avx512, seconds / 2);
-    else if (lif_cpu_has(LIF_ISA_AVX2, NULL))
+        out->gadds = fma_best(adds_avx512, seconds / 2);
+    } else if (lif_cpu_has(LIF_ISA_AVX2, NULL)) {
         out->gmuls = fma_best(imul_avx2, seconds / 2);
+        out->gadds = fma_best(adds_avx2, seconds / 2);
+    }
 #endif
     out->seconds = lif_now() - t0;
     return LIF_OK;

@@ -28,6 +28,10 @@ typedef struct lif_roofline {
                              thread (vpmuludq at the effective ISA's width: the
                              encoder's Philox rounds are made of them); 0 when
                              the effective ISA has no vector multiply loop here */
+    double gadds;         /* vector adds and FMAs (alternating, one vector
+                             instruction each) per second, G, one thread: the
+                             roof of the masked-add linear kernels, which use
+                             both the FP-add and the FMA pipes; 0 as gmuls */
 } lif_roofline;
 
 /* Measures both roofs, about `seconds` each (0: 0.2 s), one thread, after a
