@@ -104,6 +104,13 @@ static void pack_step(const float *h, int B, int n, __m256 vth, uint64_t *s, siz
     }
 }
 
+/* A spike row of 8 words: w, then zeros. */
+INLINE void row8(uint64_t *row, uint64_t w)
+{
+    _mm256_storeu_si256((__m256i *)(void *)row, _mm256_set_epi64x(0, 0, 0, (long long)w));
+    _mm256_storeu_si256((__m256i *)(void *)(row + 4), _mm256_setzero_si256());
+}
+
 INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int soft,
                       const int decay)
 {
@@ -117,20 +124,7 @@ INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int 
         float *h = a->h + (size_t)t * ts;
         fwd_step(c, N, a->x + (size_t)t * ts, a->v, h, soft, decay, flat ? fm : NULL);
         if (flat) {
-            for (size_t k = (N + 7) / 8; k < (N + 7) / 8 + 9; k++)
-                fm[k] = 0; /* lif_flat_row reads 8 bytes from the last row's start */
-            uint64_t *srow = a->s + (size_t)t * sts;
-            for (int b = 0; b < a->B; b++) {
-                uint64_t w = lif_flat_row(fm, b, a->n), *sr = srow + (size_t)b * a->lds;
-                if (a->lds == 8) {
-                    _mm256_storeu_si256((__m256i *)(void *)sr, _mm256_set_epi64x(0, 0, 0, (long long)w));
-                    _mm256_storeu_si256((__m256i *)(void *)(sr + 4), _mm256_setzero_si256());
-                } else {
-                    sr[0] = w;
-                    for (size_t k = 1; k < a->lds; k++)
-                        sr[k] = 0;
-                }
-            }
+            lif_flat_rows(fm, a->B, a->n, a->s + (size_t)t * sts, a->lds, row8);
         } else {
             pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
         }

@@ -69,6 +69,12 @@ static void pack_step(const float *h, int B, int n, __m512 vth, uint64_t *s, siz
     }
 }
 
+/* A spike row of 8 words: w, then zeros. */
+INLINE void row8(uint64_t *row, uint64_t w)
+{
+    _mm512_storeu_si512((void *)row, _mm512_maskz_set1_epi64(1, (long long)w));
+}
+
 /* H and V of the N = B·n neurons of a step as one flat array (no lane is
  * wasted on row ends, n = 10 included), then the bits row by row. */
 INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int soft,
@@ -90,19 +96,7 @@ INLINE void fwd_chunk(const lif_lif_fwd_args *a, const fwd_consts *c, const int 
                 fm[k / 16] = (uint16_t)m;
         }
         if (flat) {
-            for (size_t k = (N + 15) / 16; k < (N + 15) / 16 + 5; k++)
-                fm[k] = 0; /* lif_flat_row reads 8 bytes from the last row's start */
-            uint64_t *srow = a->s + (size_t)t * sts;
-            for (int b = 0; b < a->B; b++) {
-                uint64_t w = lif_flat_row((const uint8_t *)fm, b, a->n), *sr = srow + (size_t)b * a->lds;
-                if (a->lds == 8) {
-                    _mm512_storeu_si512((void *)sr, _mm512_maskz_set1_epi64(1, (long long)w));
-                } else {
-                    sr[0] = w;
-                    for (size_t k = 1; k < a->lds; k++)
-                        sr[k] = 0;
-                }
-            }
+            lif_flat_rows((uint8_t *)fm, a->B, a->n, a->s + (size_t)t * sts, a->lds, row8);
         } else {
             pack_step(h, a->B, a->n, c->vth, a->s + (size_t)t * sts, a->lds);
         }

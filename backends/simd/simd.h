@@ -54,6 +54,27 @@ static inline uint64_t lif_flat_row(const uint8_t *fm, int b, int n)
     return (w >> (bit & 7)) & ((1ull << n) - 1);
 }
 
+/* The B rows of a step from fm (B·n bits; fm has 8 bytes of room past
+ * them, which this zeroes): word 0 of row b (lds words apart from the
+ * next) is lif_flat_row, its other words 0. Rows of 8 words go out
+ * through `row8` (the ISA's vector stores, inlined). */
+static inline __attribute__((always_inline)) void
+lif_flat_rows(uint8_t *fm, int B, int n, uint64_t *s, size_t lds,
+              void (*row8)(uint64_t *row, uint64_t w))
+{
+    __builtin_memset(fm + ((size_t)B * (size_t)n + 7) / 8, 0, 8);
+    for (int b = 0; b < B; b++) {
+        uint64_t w = lif_flat_row(fm, b, n), *sr = s + (size_t)b * lds;
+        if (lds == 8) {
+            row8(sr, w);
+        } else {
+            sr[0] = w;
+            for (size_t k = 1; k < lds; k++)
+                sr[k] = 0;
+        }
+    }
+}
+
 /* ---- kernel declarations: encoder ---- */
 
 /* Poisson encoder: Philox4x32-10 on 4 (AVX2) / 8 (AVX-512) time steps of one
