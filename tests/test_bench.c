@@ -90,6 +90,15 @@ static void check_gbench(const char *prog, const char *filter, const char *count
     CHECK(json_is_string(json_object_get(ctx, "lif_peak_gflops")), "%s: no lif_peak_gflops in context",
           prog);
     CHECK(json_is_string(json_object_get(ctx, "lif_cpu")), "%s: no lif_cpu in context", prog);
+    CHECK(json_is_string(json_object_get(ctx, "lif_peak_gadds")), "%s: no lif_peak_gadds in context",
+          prog);
+#if defined(__x86_64__)
+    /* where the CPU has AVX2 the add roof is measured and positive */
+    if (lif_cpu_has(LIF_ISA_AVX2, NULL)) {
+        const char *ga = json_string_value(json_object_get(ctx, "lif_peak_gadds"));
+        CHECK(ga && atof(ga) > 0, "%s: lif_peak_gadds is %s", prog, ga ? ga : "missing");
+    }
+#endif
     json_t *bs = json_object_get(j, "benchmarks");
     int n = 0, ok = 0;
     for (size_t i = 0; i < json_array_size(bs); i++) {
