@@ -5,8 +5,9 @@
  * Layout. Each Philox word sits in the low half of a 64-bit lane, so one
  * vpmuludq gives the whole 32x32 -> 64 product (lo in the low half, hi in
  * the high half) and no shuffles are needed; the high halves carry garbage
- * that vpmuludq ignores and that the compare ignores (its threshold there
- * is 0). The 8 lanes are 8 consecutive time steps of one group of eight
+ * that vpmuludq ignores and that the output drops (two vpermt2d pair the
+ * low halves of words 0-1 and 2-3 for two 16-bit compares, whose nibbles
+ * per step pdep interleaves into the step's byte). The 8 lanes are 8 consecutive time steps of one group of eight
  * inputs (counter {group, t..t+7, id, domain}); a "unit" is one such
  * (group, 8 steps) and five units run side by side so the multiplier
  * latency is hidden.
@@ -37,6 +38,19 @@
  * counter-rounds/s with five states in flight, 12.6 with four and 11.9
  * with eight (which spill). */
 enum { LANES = 8, UNITS = 5, TSUP = 64, WB = 16, GMAX = 8 * WB };
+
+/* BYTE_SEL[k]: the vpshufb control that moves byte l of a broadcast qword
+ * to byte k of qword l, zeros elsewhere */
+#define SEL_B(k, l, p) ((p) == (k) ? (l) : 0x80)
+#define SEL_Q(k, l) SEL_B(k, l, 0), SEL_B(k, l, 1), SEL_B(k, l, 2), SEL_B(k, l, 3), \
+                    SEL_B(k, l, 4), SEL_B(k, l, 5), SEL_B(k, l, 6), SEL_B(k, l, 7)
+#define SEL_R(k) {SEL_Q(k, 0), SEL_Q(k, 1), SEL_Q(k, 2), SEL_Q(k, 3), \
+                  SEL_Q(k, 4), SEL_Q(k, 5), SEL_Q(k, 6), SEL_Q(k, 7)}
+static const uint8_t BYTE_SEL[8][64] __attribute__((aligned(64))) = {
+    SEL_R(0), SEL_R(1), SEL_R(2), SEL_R(3), SEL_R(4), SEL_R(5), SEL_R(6), SEL_R(7)};
+#undef SEL_R
+#undef SEL_Q
+#undef SEL_B
 
 /* One Philox state of 8 counters: word j of lane l in x[j], lane l. */
 typedef struct { __m512i x[4]; } ph8;
@@ -73,10 +87,11 @@ static inline void philox_units(ph8 s[UNITS], const uint32_t rk[10][2])
  * pads the last batch of units. */
 typedef struct {
     uint32_t g[GMAX + 1];      /* group index (inputs 8g..8g+7) */
-    uint32_t slot[GMAX + 1];   /* its word's row in the staging block: word - w0 */
+    uint32_t slot[GMAX + 1];   /* its word's row in the staging block: word - w0
+                                * (WB for the dummy: a row nothing reads) */
     uint64_t shift[GMAX + 1];  /* 8 * (g % 8): the group's byte in the word */
-    uint64_t thr[GMAX + 1][4]; /* word j: thresholds of inputs 8g+2j (bits 0..15)
-                                * and 8g+2j+1 (bits 16..31); 0 never fires */
+    uint64_t thr[GMAX + 1][2]; /* 16-bit thresholds of inputs 8g..8g+3 (qword 0)
+                                * and 8g+4..8g+7 (qword 1); 0 never fires */
     uint64_t h[GMAX + 1][5];   /* the group's constants of rounds 0-2 (hoist_group) */
 } groups;
 
@@ -134,21 +149,24 @@ run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint3
         s[k].x[3] = _mm512_set1_epi64((long long)h[3]);
     }
     philox_units(s, rk);
+    /* dword 0 of every qword of a, then of b: {a0, b0, a1, b1, ...} */
+    const __m512i pair = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
 #pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
-        /* 16-bit slot 0 of a lane collects the bits of the even inputs (the
-         * low halves), slot 1 those of the odd ones, at their final places */
-        __m512i v = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            __mmask32 f = _mm512_cmplt_epu16_mask(s[k].x[j], _mm512_set1_epi64((long long)gr->thr[gi[k]][j]));
-            __m512i bit = _mm512_set1_epi64((long long)(1ull << 2 * j | 1ull << (2 * j + 1 + 16)));
-            v = _mm512_mask_add_epi16(v, f, v, bit); /* distinct bits: add = or */
-        }
-        /* (slot 0 | slot 1) & 0xff, then to the group's byte of the word */
-        v = _mm512_ternarylogic_epi64(v, _mm512_srli_epi64(v, 16), _mm512_set1_epi64(0xff), 0xA8);
-        v = _mm512_sllv_epi64(v, _mm512_set1_epi64((long long)gr->shift[gi[k]]));
-        uint64_t *dst = st + (size_t)gr->slot[gi[k]] * TSUP + (tt[k] - ts);
+        int g = gi[k];
+        /* qword l of y01 holds step l's draws of inputs 0..3 (x0's two
+         * halves, then x1's), y23 those of inputs 4..7; each compare gives
+         * a nibble per step, and pdep interleaves the two into one byte per
+         * step (bit j = input j of the group): the spike bits of the unit,
+         * with the group's 255 pixels added */
+        __m512i y01 = _mm512_permutex2var_epi32(s[k].x[0], pair, s[k].x[1]);
+        __m512i y23 = _mm512_permutex2var_epi32(s[k].x[2], pair, s[k].x[3]);
+        uint64_t lo = (uint32_t)_mm512_cmplt_epu16_mask(y01, _mm512_set1_epi64((long long)gr->thr[g][0]));
+        uint64_t hi = (uint32_t)_mm512_cmplt_epu16_mask(y23, _mm512_set1_epi64((long long)gr->thr[g][1]));
+        uint64_t bits = _pdep_u64(lo, 0x0f0f0f0f0f0f0f0full) | _pdep_u64(hi, 0xf0f0f0f0f0f0f0f0ull);
+        /* byte l to the group's byte of step t + l's word */
+        __m512i v = _mm512_shuffle_epi8(_mm512_set1_epi64((long long)bits), _mm512_load_si512(BYTE_SEL[gr->shift[g]]));
+        uint64_t *dst = st + (size_t)gr->slot[g] * TSUP + (tt[k] - ts);
         _mm512_store_si512(dst, _mm512_or_si512(_mm512_load_si512(dst), v));
     }
 }
@@ -172,7 +190,7 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
     /* staging block: word w0+i, step ts+t at st[i·TSUP + t]. Rows of dst
      * are a whole image-step each, far apart; the block collects WB words x
      * TSUP steps in L1 and then goes out one contiguous row piece at a time */
-    uint64_t st[WB * TSUP] __attribute__((aligned(64)));
+    uint64_t st[(WB + 1) * TSUP] __attribute__((aligned(64))); /* + the dummy's row */
     groups gr;
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
@@ -203,15 +221,16 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
                     const uint8_t *q = pw + 8 * k;
                     gr.g[ng] = (uint32_t)(8 * w + k);
                     gr.slot[ng] = (uint32_t)i;
-                    gr.shift[ng] = (uint64_t)(8 * k);
-                    for (int j = 0; j < 4; j++)
-                        gr.thr[ng][j] = thr[q[2 * j]] | thr[q[2 * j + 1]] << 16;
+                    gr.shift[ng] = (uint64_t)k;
+                    for (int j = 0; j < 2; j++)
+                        gr.thr[ng][j] = thr[q[4 * j]] | thr[q[4 * j + 1]] << 16 |
+                                        thr[q[4 * j + 2]] << 32 | thr[q[4 * j + 3]] << 48;
                     hoist_group(gr.h[ng], gr.g[ng], l1, a->domain, rk);
                     ng++;
                 }
             }
-            gr.g[ng] = 0, gr.slot[ng] = 0, gr.shift[ng] = 0;
-            gr.thr[ng][0] = gr.thr[ng][1] = gr.thr[ng][2] = gr.thr[ng][3] = 0;
+            gr.g[ng] = 0, gr.slot[ng] = WB, gr.shift[ng] = 0;
+            gr.thr[ng][0] = gr.thr[ng][1] = 0;
             hoist_group(gr.h[ng], 0, l1, a->domain, rk);
 
             for (int ts = 0; ts < a->Tc; ts += TSUP) {

@@ -77,6 +77,7 @@ static void detect(lif_cpu *c)
     }
     if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
         c->avx2 = (ebx >> 5) & 1;
+        c->bmi2 = (ebx >> 8) & 1;
         c->avx512f = (ebx >> 16) & 1;
         c->avx512dq = (ebx >> 17) & 1;
         c->avx512bw = (ebx >> 30) & 1;
@@ -90,7 +91,7 @@ static void detect(lif_cpu *c)
     if (c->avx2 && c->fma && c->os_ymm)
         c->best = LIF_ISA_AVX2;
     if (c->best == LIF_ISA_AVX2 && c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq &&
-        c->os_zmm)
+        c->bmi2 && c->os_zmm)
         c->best = LIF_ISA_AVX512;
 #endif
     c->isa = c->best;

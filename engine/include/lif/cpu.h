@@ -29,6 +29,8 @@ typedef struct lif_cpu {
     int avx512_bf16;              /* cpuid bit: AVX512_BF16 (bf16 dot products) */
     int gfni, avx512vbmi;         /* cpuid bits: GFNI (vgf2p8affineqb), AVX512_VBMI
                                      (vpermb, vpermt2b) */
+    int bmi2;                     /* cpuid bit: BMI2 (pdep); the avx512 level
+                                     requires it (every AVX-512 CPU has it) */
 } lif_cpu;
 
 /* This machine, detected once (thread-safe after the first call returns). */
