@@ -123,29 +123,42 @@ static inline void hoist_group(uint64_t h[5], uint32_t g, uint32_t L1, uint32_t 
     h[4] = 0;
 }
 
+/* Round 1's product p = M0·(I0 ^ t) depends on the image and the step only,
+ * not on the group: for the 8-step blocks tb of a staging block, pt[2 tb]
+ * = p and pt[2 tb + 1] = hi(p), made once and shared by all its groups. */
+static inline void step_products(__m512i *pt, int ntb, uint32_t t0, __m512i i0)
+{
+    const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0);
+    for (int tb = 0; tb < ntb; tb++) {
+        __m512i x0 = _mm512_xor_si512(_mm512_add_epi64(_mm512_set1_epi64(t0 + (uint32_t)(tb * LANES)), iota), i0);
+        __m512i p = _mm512_mul_epu32(x0, m0);
+        pt[2 * tb] = p;
+        pt[2 * tb + 1] = _mm512_srli_epi64(p, 32);
+    }
+}
+
 /* Runs UNITS units (group gi[k], steps t[k]..t[k]+7) and ORs their spike
  * bits into the staging block: word w, steps t..t+7 is the 64-byte slot
  * st + slot·TSUP + (t - ts), lane l = step t+l. Two units of one batch may
  * share a slot; each load-or-store sees the previous one's store. */
 static inline __attribute__((always_inline)) void
 run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
-          __m512i i0, const uint32_t rk[10][2], uint64_t *st)
+          const __m512i *pt, const uint32_t rk[10][2], uint64_t *st)
 {
-    const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
+    const __m512i m1 = _mm512_set1_epi64(PHILOX_M1);
     ph8 s[UNITS];
-    /* rounds 0-2 (hoist_group): round 0's x0 = I0 ^ t; round 1's x2, x3
-     * from p = M0·x0; round 2 from q = M1·x2 */
+    /* rounds 0-2 (hoist_group): round 1's p from step_products; round 2
+     * from q = M1·x2 */
 #pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
         const uint64_t *h = gr->h[gi[k]];
-        __m512i x0 = _mm512_xor_si512(_mm512_add_epi64(_mm512_set1_epi64(tt[k]), iota), i0);
-        __m512i p = _mm512_mul_epu32(x0, m0);
-        __m512i x2 = _mm512_xor_si512(_mm512_srli_epi64(p, 32), _mm512_set1_epi64((long long)h[0]));
+        const __m512i *p = pt + 2 * ((tt[k] - ts) / LANES);
+        __m512i x2 = _mm512_xor_si512(p[1], _mm512_set1_epi64((long long)h[0]));
         __m512i q = _mm512_mul_epu32(x2, m1);
         s[k].x[0] = _mm512_xor_si512(_mm512_srli_epi64(q, 32), _mm512_set1_epi64((long long)h[1]));
         s[k].x[1] = q;
-        s[k].x[2] = _mm512_xor_si512(p, _mm512_set1_epi64((long long)h[2]));
+        s[k].x[2] = _mm512_xor_si512(p[0], _mm512_set1_epi64((long long)h[2]));
         s[k].x[3] = _mm512_set1_epi64((long long)h[3]);
     }
     philox_units(s, rk);
@@ -192,6 +205,7 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
      * TSUP steps in L1 and then goes out one contiguous row piece at a time */
     uint64_t st[(WB + 1) * TSUP] __attribute__((aligned(64))); /* + the dummy's row */
     groups gr;
+    __m512i pt[2 * TSUP / LANES];
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
         /* round 0's constants of the image (hoist_group) */
@@ -237,6 +251,7 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
                 int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
                 int ntb = (nt + LANES - 1) / LANES;
                 uint32_t t0 = (uint32_t)(a->t0 + ts);
+                step_products(pt, ntb, t0, i0);
                 for (int i = 0; i < nwb; i++) {
                     __m512i f = _mm512_set1_epi64((long long)full[i]);
                     for (int tb = 0; tb < ntb; tb++)
@@ -250,14 +265,14 @@ lif_status lif_encode_simd_avx512(const lif_ctx *ctx, const lif_encode_args *a)
                         gi[nu] = g;
                         tt[nu] = t0 + (uint32_t)(tb * LANES);
                         if (++nu == UNITS) {
-                            run_units(&gr, gi, tt, t0, i0, rk, st);
+                            run_units(&gr, gi, tt, t0, pt, rk, st);
                             nu = 0;
                         }
                     }
                 if (nu) {
                     for (int k = nu; k < UNITS; k++)
                         gi[k] = ng, tt[k] = t0;  /* the dummy group: ORs zeros */
-                    run_units(&gr, gi, tt, t0, i0, rk, st);
+                    run_units(&gr, gi, tt, t0, pt, rk, st);
                 }
                 /* out: each step's row piece (words w0..w0+nwb-1) in one go */
                 const __m512i vidx = _mm512_setr_epi64(0, TSUP, 2 * TSUP, 3 * TSUP, 4 * TSUP,
