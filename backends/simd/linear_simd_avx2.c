@@ -740,9 +740,14 @@ lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x
  * bytes at a time), then per chunk the rows where it has a spike, in
  * order, and its O x 8 elements summed over them in registers (O <= 12).
  * A skipped row would only have added 0·dY: the sums are the scalar
- * kernel's, which adds a row only where the input fired. */
+ * kernel's, which adds a row only where the input fired.
+ *
+ * A broadcast load (vbroadcastss) issues about once a cycle here, so O of
+ * them per row held the FMAs to half their rate: each block's dY rows are
+ * broadcast once into dyb (BWD_ROWS x O ymm, in L1) and every chunk's FMAs
+ * read them as plain loads. */
 
-enum { BWD_ROWS = 256 };
+enum { BWD_ROWS = 64 };
 
 /* PERM8[m] = the lanes of the set bits of m, first to last (the rest 0). */
 static int32_t PERM8[256][8] __attribute__((aligned(32)));
@@ -758,9 +763,11 @@ static void perm8_init(void)
     }
 }
 
+/* Chunk c over the listed rows: ks[e] is a row's place in the block (its
+ * dY broadcasts at dyb + ks[e]·O), ord[ks[e]] the row. */
 static inline __attribute__((always_inline)) void
-bwd_w_skip_chunk(const lif_linear_bwd_w_args *a, size_t lddy, int c, const int32_t *rows, int n,
-                 int O)
+bwd_w_skip_chunk(const lif_linear_bwd_w_args *a, int c, const int32_t *ks, int n,
+                 const int32_t *ord, const __m256 *dyb, int O)
 {
     const int n_in = a->n_in;
     __m256i valid = first_lanes(n_in - 8 * c);
@@ -770,12 +777,12 @@ bwd_w_skip_chunk(const lif_linear_bwd_w_args *a, size_t lddy, int c, const int32
     for (int o = 0; o < O; o++)
         acc[o] = _mm256_maskload_ps(dw + (size_t)o * n_in, valid);
     for (int e = 0; e < n; e++) {
-        int r = rows[e];
-        __m256 xc = _mm256_load_ps(BITS[byte_of(a->x + (size_t)r * a->ldx, c)]);
-        const float *dy = a->dy + (size_t)r * lddy;
+        int k = ks[e];
+        __m256 xc = _mm256_load_ps(BITS[byte_of(a->x + (size_t)ord[k] * a->ldx, c)]);
+        const __m256 *g = dyb + (size_t)k * O;
 #pragma GCC unroll 12
         for (int o = 0; o < O; o++)
-            acc[o] = _mm256_fmadd_ps(xc, _mm256_broadcast_ss(dy + o), acc[o]);
+            acc[o] = _mm256_fmadd_ps(xc, g[o], acc[o]);
     }
 #pragma GCC unroll 12
     for (int o = 0; o < O; o++)
@@ -789,22 +796,36 @@ bwd_w_skip(const lif_linear_bwd_w_args *a, size_t lddy, int O)
     const size_t nw = ((size_t)n_in + 63) / 64;
     const uint64_t last = LAST_WORD_MASK(n_in);
     int32_t ord[BWD_ROWS] __attribute__((aligned(32)));
-    int32_t rows[BWD_ROWS + 8];
+    int32_t ks[BWD_ROWS + 8];
     uint32_t rm[BWD_ROWS] __attribute__((aligned(32)));
+    __m256 dyb[BWD_ROWS * 12];
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int k0 = 0; k0 < a->M; k0 += BWD_ROWS) {
         int nk = a->M - k0 < BWD_ROWS ? a->M - k0 : BWD_ROWS;
-        for (int k = 0; k < nk; k++)
-            ord[k] = lif_bwd_w_row(a, k0 + k);
+        for (int k = 0; k < nk; k++) {
+            int r = lif_bwd_w_row(a, k0 + k);
+            ord[k] = r;
+            const float *dy = a->dy + (size_t)r * lddy;
+#pragma GCC unroll 12
+            for (int o = 0; o < O; o++)
+                dyb[(size_t)k * O + o] = _mm256_broadcast_ss(dy + o);
+        }
         for (int k = nk; k < BWD_ROWS; k++)
             ord[k] = 0;
         for (size_t w0 = 0; w0 < nw; w0 += 4) { /* 32 chunks: words w0 .. w0+3 */
             size_t nwb = nw - w0 < 4 ? nw - w0 : 4;
+            /* the block's words in one masked load, the last word of the
+             * row cut at n_in (no stores to reload: that stalled) */
+            __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)nwb),
+                                               _mm256_setr_epi64x(0, 1, 2, 3));
+            __m256i cut = _mm256_set1_epi64x(-1);
+            if (w0 + nwb == nw)
+                cut = _mm256_blendv_epi8(cut, _mm256_set1_epi64x((long long)last),
+                                         _mm256_cmpeq_epi64(_mm256_set1_epi64x((long long)(nwb - 1)),
+                                                            _mm256_setr_epi64x(0, 1, 2, 3)));
             for (int k = 0; k < nk; k++) {
-                uint64_t wv[4] = {0, 0, 0, 0};
                 const uint64_t *x = a->x + (size_t)ord[k] * a->ldx + w0;
-                for (size_t j = 0; j < nwb; j++)
-                    wv[j] = w0 + j + 1 < nw ? x[j] : x[j] & last;
-                __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)wv);
+                __m256i v = _mm256_and_si256(_mm256_maskload_epi64((const long long *)(const void *)x, lanes), cut);
                 rm[k] = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
             }
             for (int k = nk; k < BWD_ROWS; k++)
@@ -817,13 +838,13 @@ bwd_w_skip(const lif_linear_bwd_w_args *a, size_t lddy, int O)
                     __m256i hit = _mm256_cmpeq_epi32(
                         _mm256_and_si256(_mm256_load_si256((const __m256i *)(const void *)(rm + k)), bit), bit);
                     unsigned f = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(hit));
-                    __m256i idx = _mm256_load_si256((const __m256i *)(const void *)(ord + k));
+                    __m256i idx = _mm256_add_epi32(iota, _mm256_set1_epi32(k));
                     __m256i p = _mm256_load_si256((const __m256i *)(const void *)PERM8[f]);
-                    _mm256_storeu_si256((__m256i *)(void *)(rows + n), _mm256_permutevar8x32_epi32(idx, p));
+                    _mm256_storeu_si256((__m256i *)(void *)(ks + n), _mm256_permutevar8x32_epi32(idx, p));
                     n += __builtin_popcount(f);
                 }
                 if (n)
-                    bwd_w_skip_chunk(a, lddy, c, rows, n, O);
+                    bwd_w_skip_chunk(a, c, ks, n, ord, dyb, O);
             }
         }
     }
