@@ -323,17 +323,17 @@ static double nonzero_chunks(const scen *s, int width)
     return n;
 }
 
-/* Σ over samples and blocks of 16 steps of the inputs that fired in the
- * block (rows [T][B]). */
-static double active_inputs(const scen *s)
+/* Σ over samples and blocks of `steps` steps of the inputs that fired in
+ * the block (rows [T][B]). */
+static double active_inputs(const scen *s, int steps)
 {
     double n = 0;
     size_t nw = ((size_t)s->n_in + 63) / 64;
     for (int b = 0; b < s->B; b++)
-        for (int t0 = 0; t0 < s->T; t0 += 16)
+        for (int t0 = 0; t0 < s->T; t0 += steps)
             for (size_t w = 0; w < nw; w++) {
                 uint64_t any = 0;
-                for (int t = t0; t < t0 + 16 && t < s->T; t++)
+                for (int t = t0; t < t0 + steps && t < s->T; t++)
                     any |= s->x[((size_t)t * s->B + b) * s->ldx + w];
                 if ((w + 1) * 64 > (size_t)s->n_in)
                     any &= ~0ull >> ((w + 1) * 64 - (size_t)s->n_in);
@@ -362,7 +362,9 @@ static double linear_adds(const scen *s, const lif_kernel_i *k)
     if (strcmp(v, "avx2_event") == 0)
         return (double)s->bits_in * ((s->n_out + 7) / 8);
     if (strcmp(v, "avx512_time") == 0)
-        return active_inputs(s) * nout;
+        return active_inputs(s, 16) * nout;
+    if (strcmp(v, "avx2_time") == 0)
+        return active_inputs(s, 8) * nout;
     return 0;
 }
 

@@ -371,6 +371,10 @@ static void test_ranking(void)
                 snprintf(want, sizeof want, "%s/simd/avx512_skip", op);
             else if (time_fwd)
                 snprintf(want, sizeof want, "%s/simd/avx512_time", op);
+            else if (isa == LIF_ISA_AVX2 && !wide && lin[o] == LIF_OP_LINEAR_FWD)
+                snprintf(want, sizeof want, "%s/simd/avx2_time", op); /* AVX2 time lanes */
+            else if (isa == LIF_ISA_AVX2 && !wide && lin[o] == LIF_OP_LINEAR_BWD_W)
+                snprintf(want, sizeof want, "%s/simd/avx2_skip", op); /* above event-driven */
             else
                 snprintf(want, sizeof want, "%s/simd/%s_event", op, best);
             CHECK(n > 0 && strcmp(kname(c[0].kernel), want) == 0,
@@ -419,8 +423,8 @@ static void test_ranking(void)
         }
     }
 
-    /* AVX2 as the effective ISA: event (lowest densities), else table
-     * (n_out <= 16), else dense */
+    /* AVX2 as the effective ISA: time lanes (narrow, low densities), event
+     * (wide, low densities), else table (n_out <= 16), else dense */
     if (isa != LIF_ISA_AVX2) {
         skipped("AVX2 forward order in this process", "the effective ISA is not AVX2 (a child "
                 "with LIF_MAX_CPU_ISA=avx2 covers it)");
@@ -431,7 +435,8 @@ static void test_ranking(void)
         float density;
         const char *want;
     } order[] = {
-        {10, 0.01f, "linear_fwd/simd/avx2_event"},  {10, 0.2f, "linear_fwd/simd/avx2_table"},
+        {10, 0.01f, "linear_fwd/simd/avx2_time"},   {10, 0.05f, "linear_fwd/simd/avx2_time"},
+        {10, 0.1f, "linear_fwd/simd/avx2_table"},   {10, 0.2f, "linear_fwd/simd/avx2_table"},
         {10, 0.0f, "linear_fwd/simd/avx2_table"},   {10, 0.9f, "linear_fwd/simd/avx2_table"},
         {16, 0.9f, "linear_fwd/simd/avx2_table"},   {17, 0.9f, "linear_fwd/simd/avx2"},
         {400, 0.01f, "linear_fwd/simd/avx2_event"}, {400, 0.9f, "linear_fwd/simd/avx2"},

@@ -129,6 +129,11 @@ lif_status lif_linear_fwd_simd_avx512_time(const lif_ctx *ctx, const lif_linear_
 size_t lif_linear_fwd_time_workspace(const lif_problem *p);
 int lif_simd_supports_time_avx512(const lif_problem *p, const char **why);
 int lif_simd_supports_narrow_avx512(const lif_problem *p, const char **why);
+/* Narrow layers, AVX2: 8 time steps of a sample in the lanes, bitwise the
+ * scalar kernel's sums. */
+lif_status lif_linear_fwd_simd_avx2_time(const lif_ctx *ctx, const lif_linear_fwd_args *a);
+size_t lif_linear_fwd_time_avx2_workspace(const lif_problem *p);
+int lif_simd_supports_time_avx2(const lif_problem *p, const char **why);
 /* Narrow layers (n_out <= 16), AVX2: per-chunk tables of partial sums of
  * Wᵀ rows (workspace), one lookup per 5 inputs (13 chunks a 64-bit word)
  * at any density. */
