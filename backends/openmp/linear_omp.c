@@ -220,7 +220,19 @@ lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args 
     long gran = s->wide ? 16 : 1;
     /* Wide layers: up to LIF_OMP_PARTS_PER_THREAD parts a thread for
      * balance; narrow ones: one part a thread (every part reads all of x). */
-    if (!s->wide && a->n_in > 64 &&
+    /* The dense AVX-512 kernel sums 5 outputs a pass: where the outputs
+     * split into equal runs of whole passes, an output cut balances
+     * exactly, where whole words of inputs leave 7 against 6 of 13
+     * (784 -> 10, 2 threads: 0.190 against 0.207 ms a batch, lif_kernels
+     * LIF_BENCH_THREADS=2, density 0.29; 0.345 on one thread). The AVX2
+     * dense kernel's passes (4, 3, 3) do not split so (0.61 against 0.57
+     * ms), and the skip kernel would list every chunk's rows in each part. */
+    int out_cut = 0;
+    if (!s->wide && strcmp(s->k->backend, "simd") == 0 && strcmp(s->k->variant, "avx512") == 0) {
+        lif_omp_split t = lif_omp_split_work(s, ctx->nthreads, units, MIN_BWD_W, a->n_out);
+        out_cut = t.threads > 1 && a->n_out % (5 * t.threads) == 0;
+    }
+    if (!s->wide && a->n_in > 64 && !out_cut &&
         s->slice - s->extra_off >= (size_t)a->n_out * (size_t)a->n_in * sizeof(float)) {
         lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_BWD_W,
                                               (a->n_in + 63) / 64);
@@ -230,6 +242,8 @@ lif_status lif_linear_bwd_w_omp(const lif_ctx *ctx, const lif_linear_bwd_w_args 
             return lif_omp_run_parts(ctx, s, sp, bwd_w_in_part, &u, "linear_bwd_w");
         }
     }
+    if (out_cut)
+        gran = 5;
     lif_omp_split sp = lif_omp_split_work(s, ctx->nthreads, units, MIN_BWD_W,
                                           (a->n_out + gran - 1) / gran);
     if (!s->wide)
