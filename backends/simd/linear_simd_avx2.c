@@ -981,11 +981,8 @@ time_pass(const lif_linear_fwd_args *a, size_t ldy, const uint8_t *m0, const uin
         for (int o = 0; o < O; o++)
             _mm256_store_ps(tile + TW * o, acc[j][o]);
         int ntj = nt - TW * j < TW ? nt - TW * j : TW;
-        for (int t = 0; t < ntj; t++) {
-            float *y = a->y + ((size_t)(t0 + TW * j + t) * step + b) * ldy + o0;
-            for (int o = 0; o < O; o++)
-                y[o] = tile[TW * o + t];
-        }
+        lif_tile_to_rows(tile, TW, O, ntj, a->y + ((size_t)(t0 + TW * j) * step + b) * ldy + o0,
+                         (size_t)step * ldy);
     }
 }
 

@@ -196,11 +196,8 @@ time_block(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, int32_t *ev, f
         for (int o = 0; o < O; o++)
             _mm512_store_ps(tile + TL * o, acc[j][o]);
         int ntj = nt - TL * j < TL ? nt - TL * j : TL;
-        for (int t = 0; t < ntj; t++) {
-            float *y = a->y + ((size_t)(t0 + TL * j + t) * step + b) * ldy;
-            for (int o = 0; o < O; o++)
-                y[o] = tile[TL * o + t];
-        }
+        lif_tile_to_rows(tile, TL, O, ntj, a->y + ((size_t)(t0 + TL * j) * step + b) * ldy,
+                         (size_t)step * ldy);
     }
 }
 

@@ -153,4 +153,16 @@ lif_status lif_linear_bwd_x_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_x
 lif_status lif_linear_bwd_x_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd_x_args *a);
 size_t lif_linear_simd_event_workspace(const lif_problem *p);
 
+/* The time-lanes forwards' output: tile[stride·o + t] (output o of step t,
+ * o < O, t < nt) to the rows y0 + t·row_stride (plain C, any ISA). */
+static inline void lif_tile_to_rows(const float *tile, int stride, int O, int nt, float *y0,
+                                    size_t row_stride)
+{
+    for (int t = 0; t < nt; t++) {
+        float *y = y0 + (size_t)t * row_stride;
+        for (int o = 0; o < O; o++)
+            y[o] = tile[stride * o + t];
+    }
+}
+
 #endif
