@@ -17,13 +17,24 @@
  * larger: split at the reference shape (64k units, 2 threads), it took
  * 0.079 ms against 0.069 ms on one thread (Intel Xeon kind, 2026-12-02,
  * LIF_BENCH_THREADS=1|2 bench/lif_kernels): the recurrence streams H and
- * V, and the halves contend for what one thread has alone. */
+ * V, and the halves contend for what one thread has alone. Since then the
+ * LIF forward got 4x faster (its spike bits from the compares), and on one
+ * thread it read every sample's input current, half of it written by the
+ * other thread's linear forward: split by the same samples (16k units a
+ * part, with lif_bwd and the spike counts), a training step at 2 threads
+ * ran 1-2 % faster (AMD Zen 5 guest, 2026-12-03, lif bench --threads 1,2
+ * alternated 4x: 1.78-1.83x one thread against 1.75-1.80x on Fashion-MNIST;
+ * 150-152k against 147-150k images/s at MNIST density), inference 1-3 %
+ * faster. In a spell where the host made traffic between the vCPUs slow
+ * (two threads at 1.26-1.31x), training still gained 1-2 % and inference
+ * lost 2.5 % (three more joins a pass). */
 #include "openmp.h"
 
 #define MIN_ENCODE 262144.0      /* ~35 us */
-#define MIN_LIF_FWD 65536.0      /* ~70 us: the reference shape (64k) stays on one thread */
-#define MIN_LIF_BWD 32768.0      /* ~8 us here, ~20 us in a training step (cold caches) */
-#define MIN_SPIKE_COUNT 262144.0 /* ~25 us */
+#define MIN_LIF_FWD 16384.0      /* ~4 us (see below): the reference shape (64k) splits */
+#define MIN_LIF_BWD 16384.0      /* ~4 us here */
+#define MIN_SPIKE_COUNT 16384.0  /* ~1.5 us, but it reads the spikes lif_fwd wrote on
+                                  * the same threads */
 
 typedef struct cut {
     const void *a;          /* the op's arguments */
