@@ -63,10 +63,6 @@ typedef struct {
     uint32_t slot[GMAX + 1];   /* its word's row in the staging block: word - w0 */
 } groups;
 
-/* A group's constants, broadcast once for all its units (a broadcast load
- * issues about once a cycle; a unit used nine) */
-typedef struct { __m256i b, c, e, f, thr[4], shift; } gvec;
-
 /* Round keys, pre-broadcast (memory operands of vpxor): round r uses key +
  * r·W (Random123's bumpkey); the last round's also carry the compare bias. */
 typedef struct { __m256i k0[10], k1[10]; } keys;
@@ -100,7 +96,7 @@ static void group_state(groups *gr, int n, uint32_t g, uint32_t lo1, uint32_t do
  * st + slot·TSUP + (t - ts), lane l = step t+l. Two units of one batch may
  * share a slot; each load-or-store sees the previous one's store. */
 static inline __attribute__((always_inline)) void
-run_units(const groups *gr, const gvec *gv, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
+run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
           __m256i ta, const keys *rk, uint64_t *st)
 {
     const __m256i iota = _mm256_set_epi64x(3, 2, 1, 0);
@@ -112,13 +108,13 @@ run_units(const groups *gr, const gvec *gv, const int gi[UNITS], const uint32_t 
         __m256i y0 = _mm256_xor_si256(_mm256_add_epi64(_mm256_set1_epi64x(tt[k]), iota), ta);
         __m256i q = _mm256_mul_epu32(y0, m0);
         __m256i z2 = _mm256_xor_si256(_mm256_srli_epi64(q, 32),
-                                      gv[gi[k]].b);
+                                      _mm256_set1_epi64x((long long)gr->b[gi[k]]));
         __m256i p = _mm256_mul_epu32(z2, m1);
         s[k].x[0] = _mm256_xor_si256(_mm256_srli_epi64(p, 32),
-                                     gv[gi[k]].c);
+                                     _mm256_set1_epi64x((long long)gr->c[gi[k]]));
         s[k].x[1] = p;
-        s[k].x[2] = _mm256_xor_si256(q, gv[gi[k]].e);
-        s[k].x[3] = gv[gi[k]].f;
+        s[k].x[2] = _mm256_xor_si256(q, _mm256_set1_epi64x((long long)gr->e[gi[k]]));
+        s[k].x[3] = _mm256_set1_epi64x((long long)gr->f[gi[k]]);
     }
     /* Random123's philox4x32round:
      *   (hi0, lo0) = M0·x0, (hi1, lo1) = M1·x2,
@@ -141,7 +137,7 @@ run_units(const groups *gr, const gvec *gv, const int gi[UNITS], const uint32_t 
     const __m256i bias = _mm256_set1_epi64x(0x80008000);
 #pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
-        const __m256i *thr = gv[gi[k]].thr;
+        const uint64_t *thr = gr->thr[gi[k]];
         /* words 1 and 3 (products) still need the bias */
         __m256i x[4] = {s[k].x[0], _mm256_xor_si256(s[k].x[1], bias), s[k].x[2],
                         _mm256_xor_si256(s[k].x[3], bias)};
@@ -150,13 +146,13 @@ run_units(const groups *gr, const gvec *gv, const int gi[UNITS], const uint32_t 
         __m256i v = _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
-            __m256i f = _mm256_cmpgt_epi16(thr[j], x[j]);
+            __m256i f = _mm256_cmpgt_epi16(_mm256_set1_epi64x((long long)thr[j]), x[j]);
             __m256i bit = _mm256_set1_epi64x((long long)(1ull << 2 * j | 1ull << (2 * j + 1 + 16)));
             v = _mm256_or_si256(v, _mm256_and_si256(f, bit));
         }
         /* (slot 0 | slot 1) & 0xff, then to the group's byte of the word */
         v = _mm256_and_si256(_mm256_or_si256(v, _mm256_srli_epi64(v, 16)), _mm256_set1_epi64x(0xff));
-        v = _mm256_sllv_epi64(v, gv[gi[k]].shift);
+        v = _mm256_sllv_epi64(v, _mm256_set1_epi64x((long long)gr->shift[gi[k]]));
         __m256i *dst = (__m256i *)(st + (size_t)gr->slot[gi[k]] * TSUP + (tt[k] - ts));
         _mm256_store_si256(dst, _mm256_or_si256(_mm256_load_si256(dst), v));
     }
@@ -182,7 +178,6 @@ lif_status lif_encode_simd_avx2(const lif_ctx *ctx, const lif_encode_args *a)
     /* staging block: word w0+i, step ts+t at st[i·TSUP + t] */
     uint64_t st[WB * TSUP] __attribute__((aligned(32)));
     groups gr __attribute__((aligned(32)));
-    gvec gv[GMAX + 1];
     for (int b = 0; b < a->B; b++) {
         const uint8_t *px = a->pixels + (size_t)b * n_in;
         /* round 0's M1·id: a = hi ^ k0 for the units, lo for group_state */
@@ -227,15 +222,6 @@ lif_status lif_encode_simd_avx2(const lif_ctx *ctx, const lif_encode_args *a)
             group_state(&gr, ng, 0, (uint32_t)p1, a->domain, a->key);
             gr.slot[ng] = 0, gr.shift[ng] = 0;
             gr.thr[ng][0] = gr.thr[ng][1] = gr.thr[ng][2] = gr.thr[ng][3] = NEVER4;
-            for (int g = 0; g <= ng; g++) {
-                gv[g].b = _mm256_set1_epi64x((long long)gr.b[g]);
-                gv[g].c = _mm256_set1_epi64x((long long)gr.c[g]);
-                gv[g].e = _mm256_set1_epi64x((long long)gr.e[g]);
-                gv[g].f = _mm256_set1_epi64x((long long)gr.f[g]);
-                for (int j = 0; j < 4; j++)
-                    gv[g].thr[j] = _mm256_set1_epi64x((long long)gr.thr[g][j]);
-                gv[g].shift = _mm256_set1_epi64x((long long)gr.shift[g]);
-            }
 
             for (int ts = 0; ts < a->Tc; ts += TSUP) {
                 int nt = a->Tc - ts < TSUP ? a->Tc - ts : TSUP;
@@ -254,14 +240,14 @@ lif_status lif_encode_simd_avx2(const lif_ctx *ctx, const lif_encode_args *a)
                         gi[nu] = g;
                         tt[nu] = t0 + (uint32_t)(tb * LANES);
                         if (++nu == UNITS) {
-                            run_units(&gr, gv, gi, tt, t0, ta, &rk, st);
+                            run_units(&gr, gi, tt, t0, ta, &rk, st);
                             nu = 0;
                         }
                     }
                 if (nu) {
                     for (int k = nu; k < UNITS; k++)
                         gi[k] = ng, tt[k] = t0; /* the dummy group: ORs zeros */
-                    run_units(&gr, gv, gi, tt, t0, ta, &rk, st);
+                    run_units(&gr, gi, tt, t0, ta, &rk, st);
                 }
                 /* out: each step's row piece (words w0..w0+nwb-1) in one go */
                 for (int t = 0; t < nt; t++) {
