@@ -897,11 +897,12 @@ lif_status lif_linear_bwd_w_simd_avx2_skip(const lif_ctx *ctx, const lif_linear_
 enum { TW = 8, TOB = 5 }; /* steps per vector, outputs per pass */
 
 /* Workspace: the step bits of two windows (a byte per input, whole words),
- * the list of inputs that fired (16 ints of slack) and a 16-step tile. */
+ * the list of inputs that fired (16 ints of slack) and a tile of 8 steps x
+ * 5 outputs (64-byte aligned). */
 size_t lif_linear_fwd_time_avx2_workspace(const lif_problem *p)
 {
     size_t n = ((size_t)p->n_in + 63) / 64 * 64;
-    return 2 * n + (n + 16) * sizeof(int32_t) + TOB * 2 * TW * sizeof(float) + 64;
+    return 2 * n + (n + 16) * sizeof(int32_t) + TOB * TW * sizeof(float) + 64;
 }
 
 int lif_simd_supports_time_avx2(const lif_problem *p, const char **why)
@@ -988,7 +989,7 @@ time_pass(const lif_linear_fwd_args *a, size_t ldy, const uint8_t *m0, const uin
 
 /* Sample b, steps t0 .. t0+nt-1 (nt <= 8·NB) in NB (1 or 2) windows. */
 static inline __attribute__((always_inline)) void
-time_block2(const lif_linear_fwd_args *a, size_t ldy, uint8_t *m, int32_t *ev, float *tile,
+time_block(const lif_linear_fwd_args *a, size_t ldy, uint8_t *m, int32_t *ev, float *tile,
             int b, int t0, int nt, int NB)
 {
     const int n_in = a->n_in, n_out = a->n_out, step = a->step;
@@ -1027,41 +1028,36 @@ lif_status lif_linear_fwd_simd_avx2_time(const lif_ctx *ctx, const lif_linear_fw
 {
     size_t ldy = a->ldy ? a->ldy : (size_t)a->n_out;
     const int n_in = a->n_in, n_out = a->n_out;
+    const size_t n = ((size_t)n_in + 63) / 64 * 64;
+    char *ws = lif_ctx_ws(ctx, 0);
+    int32_t *ev = (int32_t *)(void *)(ws + 2 * n);
     if (a->step <= 0 || a->M % a->step != 0) {
         /* rows alone, the same order: from the bias, + W[o][i] per input
          * that fired, in increasing i */
-        const size_t nw = ((size_t)n_in + 63) / 64;
         for (int r = 0; r < a->M; r++) {
-            const uint64_t *x = a->x + (size_t)r * a->ldx;
+            int ne = lif_linear_simd_events(a->x + (size_t)r * a->ldx, n / 64, ev);
+            while (ne > 0 && ev[ne - 1] >= n_in)
+                ne--; /* no input past n_in */
             float *y = a->y + (size_t)r * ldy;
             for (int o = 0; o < n_out; o++) {
+                const float *wo = a->w + (size_t)o * n_in;
                 float s = a->b ? a->b[o] : 0.0f;
-                for (size_t w = 0; w < nw; w++) {
-                    uint64_t bits = x[w];
-                    if (w + 1 == nw)
-                        bits &= LAST_WORD_MASK(n_in);
-                    while (bits) {
-                        s += a->w[(size_t)o * n_in + 64 * w + (size_t)__builtin_ctzll(bits)];
-                        bits &= bits - 1;
-                    }
-                }
+                for (int e = 0; e < ne; e++)
+                    s += wo[ev[e]];
                 y[o] = s;
             }
         }
         return LIF_OK;
     }
-    const size_t n = ((size_t)n_in + 63) / 64 * 64;
-    char *ws = lif_ctx_ws(ctx, 0);
     uint8_t *m = (uint8_t *)ws;
-    int32_t *ev = (int32_t *)(void *)(ws + 2 * n);
     float *tile = (float *)(void *)(((uintptr_t)(ev + n + 16) + 63) & ~(uintptr_t)63);
     int B = a->nb > 0 && a->nb < a->step ? a->nb : a->step, Tc = a->M / a->step;
     for (int b = 0; b < B; b++) {
         int t0 = 0;
         for (; Tc - t0 > TW; t0 += 2 * TW)
-            time_block2(a, ldy, m, ev, tile, b, t0, Tc - t0 < 2 * TW ? Tc - t0 : 2 * TW, 2);
+            time_block(a, ldy, m, ev, tile, b, t0, Tc - t0 < 2 * TW ? Tc - t0 : 2 * TW, 2);
         if (t0 < Tc)
-            time_block2(a, ldy, m, ev, tile, b, t0, Tc - t0, 1);
+            time_block(a, ldy, m, ev, tile, b, t0, Tc - t0, 1);
     }
     return LIF_OK;
 }

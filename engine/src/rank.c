@@ -33,8 +33,8 @@
  *   (against the table) ~0.03, interpolated.
  * - forward, AVX2 time-lanes (narrow layers, 2026-12-03): 0.143 / 0.365 /
  *   0.69 / 1.13 ms at density 0.02 / 0.13 / 0.29 / 0.50 against the table
- *   kernel's 0.164 / 0.298 / 0.42 / 0.51 and event-driven 0.157 at 0.02:
- *   lif bench (whole steps, synthetic images) at 0.01 / 0.03 / 0.06 / 0.10:
+ *   kernel's 0.164 / 0.298 / 0.42 / 0.51 and event-driven 0.157 at 0.02;
+ *   in lif bench (whole steps, synthetic images) at 0.01 / 0.03 / 0.06 / 0.10:
  *   inference 213k / 145k / 105k / 77k images/s, against the event-driven
  *   kernel's 185k / 119k / 79k / 58k and the table's 183k / 130k / 101k /
  *   79k: first below ~0.08, and above the event-driven kernel for narrow
