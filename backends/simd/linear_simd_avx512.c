@@ -6,9 +6,10 @@
  *   fwd    y[r][o] = b[o] + dot(x[r], W[o]): 2 rows x 8 outputs of zmm
  *          accumulators over chunks of 16 inputs, reduced at the end.
  *   bwd_w  dW[o][i..i+63] += dY[r][o] for the rows whose bit i is set: 5
- *          outputs x 4 chunks (one 64-bit word) of accumulators kept across
- *          all M rows; per element the sum runs in row order from dW's old
- *          value, the scalar kernel's order, so results are bitwise equal.
+ *          outputs x 4 chunks (one 64-bit word) of accumulators over a
+ *          block of rows that stays in L1, from and back to dW; per element
+ *          the sum runs in row order from dW's old value, the scalar
+ *          kernel's order, so results are bitwise equal.
  * Event-driven kernels only touch the inputs that fired:
  *   fwd    adds rows of Wᵀ (workspace, rows padded to 16 floats) to a
  *          register accumulator initialised with the bias. Narrow layers
@@ -469,9 +470,44 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
 
 /* --------------------------------------------------- dense weight gradient */
 
-/* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+63 (word wd of every row). */
+/* The rows of the sum go in blocks (at most a step, so the order stays
+ * steps last to first) whose spike rows and dY rows fit in BWD_W_L1
+ * bytes; every word and output block of a block reads them from L1, and
+ * the rows BWD_W_AHEAD blocks on are fetched meanwhile. Before, each
+ * (word, output block) pass went over all M rows: 26 passes over 0.9 MB at
+ * the reference shape, more than the L2, and half of it written by the
+ * other core at two threads. Measured (AMD Zen 5 guest, 2026-12-03,
+ * 784 -> 10, T 100, b 64): lif train's weight gradient 0.373 -> 0.356 ms a
+ * call on one thread, 0.282-0.298 -> 0.265-0.278 at two in a spell of slow
+ * traffic between the vCPUs; lif bench --threads 2 alternated 3x: 1-4 %
+ * faster training; one thread the same. On hot data (lif_kernels, the
+ * same batch again and again) it is 5-7 % slower: the blocks' starts and
+ * ends. */
+#define BWD_W_L1 32768
+#define BWD_W_AHEAD 2
+
+/* Rows [r0, r1) of block k of the sum order: steps of st rows last to
+ * first, nbs blocks of rb rows a step, first to last. */
+static inline void bwd_w_rows(int M, int st, int rb, int nbs, int k, int *r0, int *r1)
+{
+    int s0 = M - st - k / nbs * st, b0 = s0 + k % nbs * rb;
+    *r0 = b0;
+    *r1 = b0 + rb < s0 + st ? b0 + rb : s0 + st;
+}
+
+/* Every cache line of [p, p + bytes) towards L1. */
+static inline void prefetch_bytes(const void *p, size_t bytes)
+{
+    const char *c = (const char *)((uintptr_t)p & ~(uintptr_t)63), *e = (const char *)p + bytes;
+    for (; c < e; c += 64)
+        _mm_prefetch(c, _MM_HINT_T0);
+}
+
+/* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+63 (word wd) of rows
+ * r0 .. r1-1, in row order, from and back to dW. */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd)
+bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd, int r0,
+            int r1)
 {
     __m512 acc[5][4];
     int i0 = (int)wd * 64;
@@ -488,9 +524,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
                                               a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c);
     const uint64_t *x = a->x + wd;
     const float *dy = a->dy + o0;
-    int st = a->step > 0 ? a->step : a->M;
-    for (int s0 = a->M - st; s0 >= 0; s0 -= st) /* steps last to first */
-    for (int r = s0; r < s0 + st; r++) {
+    for (int r = r0; r < r1; r++) {
         const uint16_t *kb = (const uint16_t *)(const void *)(x + (size_t)r * a->ldx);
         /* no early skip of empty rows: at low density it mispredicts */
         __m512 g[5];
@@ -534,16 +568,33 @@ lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd
     (void)ctx;
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     size_t nw = ((size_t)a->n_in + 63) / 64;
-    for (size_t wd = 0; wd < nw; wd++) {
-        int o = 0;
-        for (; o + 5 <= a->n_out; o += 5)
-            bwd_w_block(a, lddy, o, 5, wd);
-        switch (a->n_out - o) {
-        case 4: bwd_w_block(a, lddy, o, 4, wd); break;
-        case 3: bwd_w_block(a, lddy, o, 3, wd); break;
-        case 2: bwd_w_block(a, lddy, o, 2, wd); break;
-        case 1: bwd_w_block(a, lddy, o, 1, wd); break;
-        default: break;
+    int st = a->step > 0 ? a->step : a->M;
+    /* dY rows count (and are fetched) only where a row is a line or less */
+    size_t dyrow = lddy <= 16 ? lddy * sizeof(float) : 0, xrow = a->ldx * sizeof(uint64_t);
+    size_t fit = BWD_W_L1 / (xrow + dyrow);
+    int rb = fit < 16 ? 16 : fit > (size_t)st ? st : (int)fit;
+    int nbs = (st + rb - 1) / rb, nblk = a->M / st * nbs;
+    for (int k = 0; k < nblk; k++) {
+        int r0, r1;
+        bwd_w_rows(a->M, st, rb, nbs, k, &r0, &r1);
+        if (k + BWD_W_AHEAD < nblk) {
+            int p0, p1;
+            bwd_w_rows(a->M, st, rb, nbs, k + BWD_W_AHEAD, &p0, &p1);
+            prefetch_bytes(a->x + (size_t)p0 * a->ldx, (size_t)(p1 - p0) * xrow);
+            if (dyrow)
+                prefetch_bytes(a->dy + (size_t)p0 * lddy, (size_t)(p1 - p0) * dyrow);
+        }
+        for (size_t wd = 0; wd < nw; wd++) {
+            int o = 0;
+            for (; o + 5 <= a->n_out; o += 5)
+                bwd_w_block(a, lddy, o, 5, wd, r0, r1);
+            switch (a->n_out - o) {
+            case 4: bwd_w_block(a, lddy, o, 4, wd, r0, r1); break;
+            case 3: bwd_w_block(a, lddy, o, 3, wd, r0, r1); break;
+            case 2: bwd_w_block(a, lddy, o, 2, wd, r0, r1); break;
+            case 1: bwd_w_block(a, lddy, o, 1, wd, r0, r1); break;
+            default: break;
+            }
         }
     }
     if (a->db)
