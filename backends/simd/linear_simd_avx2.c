@@ -6,7 +6,8 @@
  *   fwd    y[r][o] = b[o] + dot(x[r], W[o]): 2 rows x 5 outputs of ymm
  *          accumulators over chunks of 8 inputs, reduced at the end.
  *   bwd_w  dW[o][i..i+23] += dY[r][o] x[r][i..]: 4 outputs x 3 chunks of
- *          accumulators kept across all M rows; per element the sum runs
+ *          accumulators over a block of rows that stays in L1
+ *          (linear_simd.h), from and back to dW; per element the sum runs
  *          in row order from dW's old value (the scalar order: bitwise).
  * Event-driven kernels only touch the inputs that fired (see the AVX-512
  * file): forward adds rows of Wᵀ (workspace, rows padded to 16 floats) to
@@ -521,13 +522,14 @@ lif_status lif_linear_fwd_simd_avx2_table(const lif_ctx *ctx, const lif_linear_f
 
 /* --------------------------------------------------- dense weight gradient */
 
-/* Outputs o0..o0+O-1 x inputs 8c0 .. 8(c0+C)-1 (bytes c0..c0+C-1 of every
- * row, all in word c0/8): C·O accumulators, C ≤ 3 and C·O ≤ 12, so that
+/* Outputs o0..o0+O-1 x inputs 8c0 .. 8(c0+C)-1 (bytes c0..c0+C-1 of rows
+ * r0 .. r1-1, all in word c0/8): C·O accumulators, C ≤ 3 and C·O ≤ 12, so that
  * with the C input chunks and one broadcast they fit the 16 ymm registers.
  * Per row: C table loads and O broadcasts feed C·O FMAs (3 x 4: 7 loads for
  * 12 FMAs; the former 2 chunks x 5 outputs took 7 for 10). */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, int C)
+bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, int C, int r0,
+            int r1)
 {
     __m256 acc[12];
     int n_in = a->n_in, i0 = 8 * c0;
@@ -542,11 +544,9 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
             acc[o * C + c] = _mm256_maskload_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c]);
     int sh = 8 * (c0 & 7);
     size_t ldx = a->ldx;
-    int st = a->step > 0 ? a->step : a->M;
-    for (int s0 = a->M - st; s0 >= 0; s0 -= st) { /* steps last to first */
-    const uint64_t *x = a->x + (c0 >> 3) + (size_t)s0 * ldx;
-    const float *dy = a->dy + o0 + (size_t)s0 * lddy;
-    for (int r = st; r > 0; r--, x += ldx, dy += lddy) {
+    const uint64_t *x = a->x + (c0 >> 3) + (size_t)r0 * ldx;
+    const float *dy = a->dy + o0 + (size_t)r0 * lddy;
+    for (int r = r1 - r0; r > 0; r--, x += ldx, dy += lddy) {
         uint64_t bits = *x >> sh;
         /* no early skip of empty rows: at low density it mispredicts */
         __m256 xc[3];
@@ -561,7 +561,6 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
                 acc[o * C + c] = _mm256_fmadd_ps(xc[c], g, acc[o * C + c]);
         }
     }
-    }
 #pragma GCC unroll 12
     for (int o = 0; o < O; o++)
 #pragma GCC unroll 3
@@ -571,7 +570,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
 
 /* All outputs for chunks c0 .. c0+C-1, in blocks of at most 12 / C. */
 static inline __attribute__((always_inline)) void
-bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C)
+bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C, int r0, int r1)
 {
     int omax = 12 / C, n_out = a->n_out;
     /* n blocks of near-equal size (10 outputs at C = 3: 4, 3, 3) */
@@ -581,7 +580,7 @@ bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C)
         if ((n_out - o) % (nb - k))
             O++;
         switch (O) {
-#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, lddy, o, n, c0, C); break;
+#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, lddy, o, n, c0, C, r0, r1); break;
         BWD_CASE(1) BWD_CASE(2) BWD_CASE(3) BWD_CASE(4) BWD_CASE(5) BWD_CASE(6)
         BWD_CASE(7) BWD_CASE(8) BWD_CASE(9) BWD_CASE(10) BWD_CASE(11) BWD_CASE(12)
 #undef BWD_CASE
@@ -612,16 +611,23 @@ lif_status lif_linear_bwd_w_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_w
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     /* bytes of each word in groups of 3, 3, 2 (a group stays in one word) */
     int nc = (a->n_in + 7) / 8;
-    for (int c0 = 0; c0 < nc;) {
-        int left = nc - c0, inword = 8 - (c0 & 7);
-        int C = left < inword ? left : inword;
-        C = C > 3 ? 3 : C;
-        switch (C) {
-        case 3: bwd_w_chunks(a, lddy, c0, 3); break;
-        case 2: bwd_w_chunks(a, lddy, c0, 2); break;
-        default: bwd_w_chunks(a, lddy, c0, 1); break;
+    int st = a->step > 0 ? a->step : a->M;
+    int rb = lif_bwd_w_block_rows(a->ldx, lddy, st);
+    int nbs = (st + rb - 1) / rb, nblk = a->M / st * nbs;
+    for (int k = 0; k < nblk; k++) {
+        int r0, r1;
+        lif_bwd_w_block(a, lddy, st, rb, nbs, k, &r0, &r1);
+        for (int c0 = 0; c0 < nc;) {
+            int left = nc - c0, inword = 8 - (c0 & 7);
+            int C = left < inword ? left : inword;
+            C = C > 3 ? 3 : C;
+            switch (C) {
+            case 3: bwd_w_chunks(a, lddy, c0, 3, r0, r1); break;
+            case 2: bwd_w_chunks(a, lddy, c0, 2, r0, r1); break;
+            default: bwd_w_chunks(a, lddy, c0, 1, r0, r1); break;
+            }
+            c0 += C;
         }
-        c0 += C;
     }
     if (a->db)
         bias_grad(a->dy, lddy, a->M, a->step, a->n_out, a->db);

@@ -470,39 +470,6 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
 
 /* --------------------------------------------------- dense weight gradient */
 
-/* The rows of the sum go in blocks (at most a step, so the order stays
- * steps last to first) whose spike rows and dY rows fit in BWD_W_L1
- * bytes; every word and output block of a block reads them from L1, and
- * the rows BWD_W_AHEAD blocks on are fetched meanwhile. Before, each
- * (word, output block) pass went over all M rows: 26 passes over 0.9 MB at
- * the reference shape, more than the L2, and half of it written by the
- * other core at two threads. Measured (AMD Zen 5 guest, 2026-12-03,
- * 784 -> 10, T 100, b 64): lif train's weight gradient 0.373 -> 0.356 ms a
- * call on one thread, 0.282-0.298 -> 0.265-0.278 at two in a spell of slow
- * traffic between the vCPUs; lif bench --threads 2 alternated 3x: 1-4 %
- * faster training; one thread the same. On hot data (lif_kernels, the
- * same batch again and again) it is 5-7 % slower: the blocks' starts and
- * ends. */
-#define BWD_W_L1 32768
-#define BWD_W_AHEAD 2
-
-/* Rows [r0, r1) of block k of the sum order: steps of st rows last to
- * first, nbs blocks of rb rows a step, first to last. */
-static inline void bwd_w_rows(int M, int st, int rb, int nbs, int k, int *r0, int *r1)
-{
-    int s0 = M - st - k / nbs * st, b0 = s0 + k % nbs * rb;
-    *r0 = b0;
-    *r1 = b0 + rb < s0 + st ? b0 + rb : s0 + st;
-}
-
-/* Every cache line of [p, p + bytes) towards L1. */
-static inline void prefetch_bytes(const void *p, size_t bytes)
-{
-    const char *c = (const char *)((uintptr_t)p & ~(uintptr_t)63), *e = (const char *)p + bytes;
-    for (; c < e; c += 64)
-        _mm_prefetch(c, _MM_HINT_T0);
-}
-
 /* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+63 (word wd) of rows
  * r0 .. r1-1, in row order, from and back to dW. */
 static inline __attribute__((always_inline)) void
@@ -569,21 +536,11 @@ lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     size_t nw = ((size_t)a->n_in + 63) / 64;
     int st = a->step > 0 ? a->step : a->M;
-    /* dY rows count (and are fetched) only where a row is a line or less */
-    size_t dyrow = lddy <= 16 ? lddy * sizeof(float) : 0, xrow = a->ldx * sizeof(uint64_t);
-    size_t fit = BWD_W_L1 / (xrow + dyrow);
-    int rb = fit < 16 ? 16 : fit > (size_t)st ? st : (int)fit;
+    int rb = lif_bwd_w_block_rows(a->ldx, lddy, st);
     int nbs = (st + rb - 1) / rb, nblk = a->M / st * nbs;
     for (int k = 0; k < nblk; k++) {
         int r0, r1;
-        bwd_w_rows(a->M, st, rb, nbs, k, &r0, &r1);
-        if (k + BWD_W_AHEAD < nblk) {
-            int p0, p1;
-            bwd_w_rows(a->M, st, rb, nbs, k + BWD_W_AHEAD, &p0, &p1);
-            prefetch_bytes(a->x + (size_t)p0 * a->ldx, (size_t)(p1 - p0) * xrow);
-            if (dyrow)
-                prefetch_bytes(a->dy + (size_t)p0 * lddy, (size_t)(p1 - p0) * dyrow);
-        }
+        lif_bwd_w_block(a, lddy, st, rb, nbs, k, &r0, &r1);
         for (size_t wd = 0; wd < nw; wd++) {
             int o = 0;
             for (; o + 5 <= a->n_out; o += 5)
