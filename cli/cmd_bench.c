@@ -323,6 +323,7 @@ typedef struct machine {
     int n_at;               /* the scaling test at each thread count measured */
     int at_threads[MAX_COUNTS];
     double at_scale[MAX_COUNTS];
+    double rt_ns;           /* a cache line's round trip between two threads (0: not run) */
 } machine;
 
 /* The machine's FMA throughput on n threads over one thread's (NAN: not
@@ -557,6 +558,9 @@ int cmd_bench(int argc, char **argv)
                 want[nwant++] = c.counts[k];
     }
     measure_scaling(&m, want, nwant);
+    if (m.scale_threads > 1 && m.cpu->logical_cpus > 1 &&
+        lif_roofline_line_round_trip(0.05, &m.rt_ns) != LIF_OK)
+        m.rt_ns = 0;
 
     /* nets and plans; each row runs a training step and an inference pass
      * (lif_measure_e2e_task), after one untimed call of each */
@@ -720,6 +724,7 @@ int cmd_bench(int argc, char **argv)
         rm->scaling_at[k].threads = m.at_threads[k];
         rm->scaling_at[k].scaling = m.at_scale[k];
     }
+    rm->line_round_trip_ns = m.rt_ns;
     rep.config = (lif_measure_config){.T = c.T, .batch = c.B, .n_in = c.n_in, .n_out = c.n_out,
                                       .hidden = c.hidden, .reps = c.reps, .batches = c.batches,
                                       .threads = c.threads, .n_thread_counts = c.ncounts,
@@ -753,6 +758,8 @@ int cmd_bench(int argc, char **argv)
             printf(" — they do not scale: these logical CPUs share about %.0f core%s (a VM's vCPUs or "
                    "SMT siblings), so more threads will not make lif faster here",
                    m.scale < 1.5 ? 1.0 : floor(m.scale + 0.5), m.scale < 1.5 ? "" : "s");
+        if (m.rt_ns > 0)
+            printf("; a cache line goes from one to another and back in %.0f ns", m.rt_ns);
         printf("\n");
     }
     char x1[16], fx1[16];

@@ -389,6 +389,13 @@ static void check_lif_bench_threads(void)
                   rep.machine.scaling_at[0].scaling > 0,
               "the machine's scaling at 2 threads is not in the file (%d entries)",
               rep.machine.n_scalings);
+        /* a line's round trip between two threads: at least a cache's
+         * latency (> 5 ns), and below a time slice where there are two
+         * logical CPUs to spin on */
+        double rt = rep.machine.line_round_trip_ns;
+        CHECK(rep.machine.logical_cpus < 2 || (rt > 5 && rt < 1e5),
+              "the cache line round trip between two threads is %g ns (%d logical CPUs)", rt,
+              rep.machine.logical_cpus);
         for (int i = 0; i < rep.n_backends; i++) {
             const lif_measure_backend *b = &rep.backends[i];
             int serial = !lif_measure_threaded(b->name);

@@ -26,6 +26,7 @@
 #define _DEFAULT_SOURCE /* flock */
 
 #include "lif/ckpt.h"
+#include "lif/cpu.h"
 #include "lif/data.h"
 #include "lif/measure.h"
 #include "lif/net.h"
@@ -1886,6 +1887,9 @@ static void test_bench_threads(void)
           "no threads, x1 and FMA x1 columns: %s\n%s", r.cmd, r.out);
     CHECK(has_line_starting(r.out, "threads: 2 together deliver "),
           "the machine's scaling at 2 threads is not shown: %s\n%s", r.cmd, r.out);
+    CHECK(lif_cpu_get()->logical_cpus < 2 ||
+              strstr(r.out, "; a cache line goes from one to another and back in "),
+          "the cache line's round trip between two threads is not shown: %s\n%s", r.cmd, r.out);
     int rows = 0;
     for (size_t i = 0; i < nb; i++) {
         const char *why, *name = bs[i]->name;

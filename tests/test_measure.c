@@ -346,6 +346,7 @@ static void fill_report(lif_measure_report *r)
     r->machine.scaling_at[0].scaling = 0.76938472876788067;
     r->machine.scaling_at[1].threads = 4;
     r->machine.scaling_at[1].scaling = 1.0;
+    r->machine.line_round_trip_ns = 171.29384716;
     r->config = (lif_measure_config){.T = 100, .batch = 64, .n_in = 784, .n_out = 10,
                                      .hidden = 400, .reps = 3, .batches = 10, .threads = 1,
                                      .n_thread_counts = 3, .thread_counts = {1, 2, 4},
@@ -401,6 +402,9 @@ static void check_same_report(const lif_measure_report *a, const lif_measure_rep
         same_at = ma->scaling_at[i].threads == mb->scaling_at[i].threads &&
                   same_num(ma->scaling_at[i].scaling, mb->scaling_at[i].scaling);
     CHECK(same_at, "machine scaling_at: %d entries, %d read back", ma->n_scalings, mb->n_scalings);
+    CHECK(same_num(ma->line_round_trip_ns, mb->line_round_trip_ns),
+          "machine line_round_trip_ns: %g, %g read back", ma->line_round_trip_ns,
+          mb->line_round_trip_ns);
     const lif_measure_config *ca = &a->config, *cb = &b->config;
     CHECK(ca->T == cb->T && ca->batch == cb->batch && ca->n_in == cb->n_in &&
               ca->n_out == cb->n_out && ca->hidden == cb->hidden && ca->reps == cb->reps &&

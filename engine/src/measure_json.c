@@ -142,6 +142,8 @@ static json_t *report_obj(const lif_measure_report *r)
             ok = 0;
     }
     put(m, "scaling_at", at, &ok);
+    if (mm->line_round_trip_ns > 0)
+        put(m, "line_round_trip_ns", jnum(mm->line_round_trip_ns), &ok);
     put(root, "machine", m, &ok);
 
     const lif_measure_config *cc = &r->config;
@@ -479,6 +481,10 @@ static lif_status from_json(const char *file, const json_t *root, lif_measure_re
         mm->scaling_at[0].threads = mm->scaling_threads;
         mm->scaling_at[0].scaling = mm->scaling;
     }
+    mm->line_round_trip_ns = 0;
+    if (has(m, "line_round_trip_ns") &&
+        (st = get_num(&dm, m, "line_round_trip_ns", &mm->line_round_trip_ns)) != LIF_OK)
+        return st;
 
     rd dc = {file, "config."};
     lif_measure_config *cc = &r->config;

@@ -376,3 +376,73 @@ fail:
     free(tid);
     return st;
 }
+
+typedef struct rt_job {
+    _Alignas(64) atomic_long turn;  /* even: the first thread's, odd: the second's */
+    char pad[64 - sizeof(atomic_long)];
+    atomic_int go;                  /* 1: start, -1: give up */
+    long rounds;                    /* what the first thread decided to run (-1: not yet) */
+} rt_job;
+
+/* The second thread: answers every even value of turn with the next odd
+ * one until the first thread's last round. */
+static void *rt_thread(void *arg)
+{
+    rt_job *j = arg;
+    while (atomic_load(&j->go) == 0)
+        sched_yield();
+    if (atomic_load(&j->go) < 0)
+        return NULL;
+    for (long k = 0;; k += 2) {
+        long v;
+        while ((v = atomic_load_explicit(&j->turn, memory_order_acquire)) != k)
+            if (v < 0)
+                return NULL;
+        atomic_store_explicit(&j->turn, k + 1, memory_order_release);
+    }
+}
+
+lif_status lif_roofline_line_round_trip(double seconds, double *ns)
+{
+    if (seconds <= 0)
+        seconds = 0.05;
+    rt_job *j = aligned_alloc(64, sizeof *j);
+    if (!j)
+        return lif_error(LIF_ERR_NOMEM, "roofline: out of memory");
+    atomic_init(&j->turn, 0);
+    atomic_init(&j->go, 0);
+    pthread_t tid;
+    int e = pthread_create(&tid, NULL, rt_thread, j);
+    if (e) {
+        free(j);
+        return lif_error(LIF_ERR_INTERNAL, "roofline: cannot start a second thread (%s)",
+                         strerror(e));
+    }
+    atomic_store(&j->go, 1);
+    /* rounds in batches of 256 until the time is up; the first batch warms up */
+    long k = 0, counted = 0;
+    double t0 = 0, end = 0;
+    for (int batch = 0;; batch++) {
+        if (batch == 1) {
+            t0 = lif_now();
+            end = t0 + seconds;
+            counted = 0;
+        }
+        for (int r = 0; r < 256; r++, k += 2) {
+            while (atomic_load_explicit(&j->turn, memory_order_acquire) != k + 1)
+                ;
+            atomic_store_explicit(&j->turn, k + 2, memory_order_release);
+        }
+        counted += 256;
+        if (batch >= 1 && lif_now() >= end)
+            break;
+    }
+    double dt = lif_now() - t0;
+    while (atomic_load_explicit(&j->turn, memory_order_acquire) != k + 1)
+        ;
+    atomic_store_explicit(&j->turn, -1, memory_order_release);
+    pthread_join(tid, NULL);
+    free(j);
+    *ns = dt / (double)counted * 1e9;
+    return LIF_OK;
+}

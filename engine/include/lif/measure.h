@@ -202,6 +202,9 @@ typedef struct lif_measure_machine {
     } scaling_at[LIF_MEASURE_MAX_THREAD_COUNTS];
                                 /* files without it read back {scaling_threads,
                                    scaling} (none when scaling_threads is 0) */
+    double line_round_trip_ns;  /* a cache line between two threads and back
+                                   (lif_roofline_line_round_trip); 0: not measured
+                                   (one logical CPU, or a file without it) */
 } lif_measure_machine;
 
 typedef struct lif_measure_config {

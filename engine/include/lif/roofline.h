@@ -8,7 +8,8 @@
  * ISA has it, else a portable 128-bit loop of multiplies and adds) and
  * memory bandwidth (copying buffers far larger than the caches). A third
  * figure runs the FMA loop on several threads at once, to tell whether the
- * logical CPUs are real cores (a VM's vCPUs or SMT siblings may share one). */
+ * logical CPUs are real cores (a VM's vCPUs or SMT siblings may share one),
+ * and a fourth the round trip of a cache line between two threads. */
 #ifndef LIF_ROOFLINE_H
 #define LIF_ROOFLINE_H
 
@@ -44,6 +45,16 @@ lif_status lif_roofline_measure(double seconds, lif_roofline *out);
  * Returns LIF_OK, LIF_ERR_INVALID_ARG (threads < 1), LIF_ERR_INTERNAL
  * (a thread could not start; the detail says why). */
 lif_status lif_roofline_fma_threads(int threads, double seconds, double *gflops);
+
+/* Two threads hand a cache line back and forth (each waits, spinning, for
+ * the other's store) for about `seconds` (0: 0.05 s) and output the mean
+ * time of a round trip in *ns: what a line written on one core and read on
+ * another costs, which sets how much two threads lose on data they share
+ * (a VM's vCPUs on different dies of the host pay several times what two
+ * cores of one die do). The threads are not pinned; with one logical CPU
+ * the result is the scheduler's, not the caches'. Returns LIF_OK or
+ * LIF_ERR_INTERNAL (the second thread could not start). */
+lif_status lif_roofline_line_round_trip(double seconds, double *ns);
 
 #ifdef __cplusplus
 }
