@@ -766,11 +766,24 @@ static void linear_fwd_case(const lif_kernel_i *k, const char *kn, int c, int n_
     }
 }
 
+/* Long chunks, every kernel: the time-lanes forwards group blocks of 16
+ * steps into passes of two or three (an odd count: three first), so these
+ * cover 3 blocks with a 1-step and an 8-step last block, 7 blocks (T 100),
+ * 5 blocks, and widths on both sides of the three-block limit (10). */
+static const struct {
+    int n_in, B, Tc, n_out;
+} LONG[] = {{784, 6, 100, 10}, {100, 5, 40, 7}, {64, 3, 33, 10}, {130, 4, 80, 11},
+            {70, 3, 48, 3}};
+
 static void test_linear_fwd(const lif_kernel_i *k, const char *kn)
 {
     int c = 0;
     FOR_LINEAR_SHAPES(c)
         linear_fwd_case(k, kn, c, NINS[in], BS[ib], TCS[it], NOUTS[io], ex, bias);
+    for (int il = 0; il < LEN(LONG); il++)
+        for (int ex = 1; ex >= 0; ex--, c++)
+            linear_fwd_case(k, kn, c, LONG[il].n_in, LONG[il].B, LONG[il].Tc, LONG[il].n_out, ex,
+                            (il + ex) % 2);
     FOR_BIG_SHAPES(k, c)
         linear_fwd_case(k, kn, c, BIG[ib_].n_in, BIG[ib_].B, BIG[ib_].Tc, BIG[ib_].n_out, ex,
                         (ib_ + ex) % 2);
