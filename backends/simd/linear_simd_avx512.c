@@ -470,23 +470,24 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
 
 /* --------------------------------------------------- dense weight gradient */
 
-/* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+63 (word wd) of rows
+/* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+16*C-1 (the first C chunks
+ * of word wd: 4, or the last word's chunks that hold inputs) of rows
  * r0 .. r1-1, in row order, from and back to dW. */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd, int r0,
-            int r1)
+bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd, int C,
+            int r0, int r1)
 {
     __m512 acc[5][4];
     int i0 = (int)wd * 64;
     __mmask16 valid[4];
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < C; c++) {
         valid[c] = first_lanes(a->n_in - i0 - 16 * c);
     }
 #pragma GCC unroll 5
     for (int o = 0; o < O; o++)
 #pragma GCC unroll 4
-        for (int c = 0; c < 4; c++)
+        for (int c = 0; c < C; c++)
             acc[o][c] = _mm512_maskz_loadu_ps(valid[c],
                                               a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c);
     const uint64_t *x = a->x + wd;
@@ -499,7 +500,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
         for (int o = 0; o < O; o++)
             g[o] = _mm512_set1_ps(dy[(size_t)r * lddy + o]);
 #pragma GCC unroll 4
-        for (int c = 0; c < 4; c++) {
+        for (int c = 0; c < C; c++) {
             __mmask16 k;
             __asm__("kmovw %1, %0" : "=k"(k) : "m"(kb[c])); /* a load, not a shift and a move */
 #pragma GCC unroll 5
@@ -510,9 +511,25 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
 #pragma GCC unroll 5
     for (int o = 0; o < O; o++)
 #pragma GCC unroll 4
-        for (int c = 0; c < 4; c++)
+        for (int c = 0; c < C; c++)
             _mm512_mask_storeu_ps(a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c, valid[c],
                                   acc[o][c]);
+}
+
+/* Every output of word wd's first C chunks, 5 outputs a pass. */
+static inline __attribute__((always_inline)) void
+bwd_w_outputs(const lif_linear_bwd_w_args *a, size_t lddy, size_t wd, int C, int r0, int r1)
+{
+    int o = 0;
+    for (; o + 5 <= a->n_out; o += 5)
+        bwd_w_block(a, lddy, o, 5, wd, C, r0, r1);
+    switch (a->n_out - o) {
+    case 4: bwd_w_block(a, lddy, o, 4, wd, C, r0, r1); break;
+    case 3: bwd_w_block(a, lddy, o, 3, wd, C, r0, r1); break;
+    case 2: bwd_w_block(a, lddy, o, 2, wd, C, r0, r1); break;
+    case 1: bwd_w_block(a, lddy, o, 1, wd, C, r0, r1); break;
+    default: break;
+    }
 }
 
 /* db[o] += Σ_r dY[r][o], in the order of `step` (as the scalar kernel);
@@ -542,15 +559,13 @@ lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd
         int r0, r1;
         lif_bwd_w_block(a, lddy, st, rb, nbs, k, &r0, &r1);
         for (size_t wd = 0; wd < nw; wd++) {
-            int o = 0;
-            for (; o + 5 <= a->n_out; o += 5)
-                bwd_w_block(a, lddy, o, 5, wd, r0, r1);
-            switch (a->n_out - o) {
-            case 4: bwd_w_block(a, lddy, o, 4, wd, r0, r1); break;
-            case 3: bwd_w_block(a, lddy, o, 3, wd, r0, r1); break;
-            case 2: bwd_w_block(a, lddy, o, 2, wd, r0, r1); break;
-            case 1: bwd_w_block(a, lddy, o, 1, wd, r0, r1); break;
-            default: break;
+            /* the last word: only its chunks that hold inputs (784: 1 of 4) */
+            int left = a->n_in - (int)wd * 64, C = left >= 64 ? 4 : (left + 15) / 16;
+            switch (C) {
+            case 4: bwd_w_outputs(a, lddy, wd, 4, r0, r1); break;
+            case 3: bwd_w_outputs(a, lddy, wd, 3, r0, r1); break;
+            case 2: bwd_w_outputs(a, lddy, wd, 2, r0, r1); break;
+            default: bwd_w_outputs(a, lddy, wd, 1, r0, r1); break;
             }
         }
     }
