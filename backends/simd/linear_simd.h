@@ -51,63 +51,99 @@ static inline void lif_linear_simd_fold(const float *gt, size_t s, int n_in, int
 }
 
 /* The dense weight gradients' row blocks. The rows of the sum go in
- * blocks (at most a step, so the order stays steps last to first) whose
- * spike rows and dY rows fit in LIF_BWD_W_L1 bytes; every word (or byte
- * group) and output block of a block reads them from L1, and the rows
- * LIF_BWD_W_AHEAD blocks on are fetched meanwhile. Before, each pass (a
- * word or byte group, an output block) went over all M rows: 26 (AVX-512)
- * or 99 (AVX2) passes over 0.9 MB at the reference shape, more than the
- * L2, and half of it written by the other core at two threads. Measured
- * (AMD Zen 5 guest, 2026-12-03, 784 -> 10, T 100, b 64), AVX-512: lif
- * train's weight gradient 0.373 -> 0.356 ms a call on one thread,
+ * blocks whose spike rows and dY rows fit in LIF_BWD_W_L1 bytes: whole
+ * steps where a step fits (their rows in the sum's order, steps last to
+ * first), else pieces of a step; every word (or byte group) and output
+ * block of a block reads them from L1, and the rows LIF_BWD_W_AHEAD blocks
+ * on are fetched meanwhile. Before, each pass (a word or byte group, an
+ * output block) went over all M rows: 26 (AVX-512) or 99 (AVX2) passes
+ * over 0.9 MB at the reference shape, more than the L2, and half of it
+ * written by the other core at two threads. Measured (AMD Zen 5 guest,
+ * 2026-12-03, 784 -> 10, T 100, b 64), with blocks of one step: AVX-512,
+ * lif train's weight gradient 0.373 -> 0.356 ms a call on one thread,
  * 0.282-0.298 -> 0.265-0.278 at two threads in a spell of slow traffic
  * between the vCPUs; lif bench --threads 2 alternated 3x: 1-4 % faster
- * training, one thread the same. On hot data (lif_kernels: the same batch
- * again and again) it is 5-7 % slower: the blocks' starts and ends. AVX2
+ * training, one thread the same; on hot data (lif_kernels: the same batch
+ * again and again) 5-7 % slower, the blocks' starts and ends. AVX2
  * (LIF_MAX_CPU_ISA=avx2): lif train's weight gradient 0.97-1.01 -> 0.93-0.94
- * ms a call, lif_kernels the same. */
+ * ms a call, lif_kernels the same. Blocks of whole steps (3 at the
+ * reference shape, against 1): AVX-512 0.342 -> 0.327 ms a call in lif
+ * train (0.36-0.37 before any blocks). */
 #define LIF_BWD_W_L1 32768
 #define LIF_BWD_W_AHEAD 2
 
-/* Rows a block (of a step of st rows): dY rows count only where a row is a
- * line or less (a wide layer's pass reads a few floats of each). */
-static inline int lif_bwd_w_block_rows(size_t ldx, size_t lddy, int st)
+typedef struct lif_bwd_w_blocks {
+    int M, st;      /* rows, rows a step */
+    int spb;        /* whole steps a block (0: pieces of a step) */
+    int rb, nbs;    /* pieces: rows a piece, pieces a step */
+    int n;          /* blocks */
+} lif_bwd_w_blocks;
+
+/* A block: ns steps, rows [r0 - j·st, r1 - j·st) of the j-th (j < ns). */
+typedef struct lif_bwd_w_blk {
+    int r0, r1, ns, st;
+} lif_bwd_w_blk;
+
+static inline lif_bwd_w_blocks lif_bwd_w_plan(const lif_linear_bwd_w_args *a, size_t lddy)
 {
+    lif_bwd_w_blocks p = {.M = a->M, .st = a->step > 0 ? a->step : a->M};
+    /* dY rows count only where a row is a line or less (a wide layer's
+     * pass reads a few floats of each) */
     size_t dyrow = lddy <= 16 ? lddy * sizeof(float) : 0;
-    size_t fit = LIF_BWD_W_L1 / (ldx * sizeof(uint64_t) + dyrow);
-    return fit < 16 ? (st < 16 ? st : 16) : fit > (size_t)st ? st : (int)fit;
+    size_t fit = LIF_BWD_W_L1 / (a->ldx * sizeof(uint64_t) + dyrow);
+    if (fit < 16)
+        fit = 16;
+    int steps = p.M / p.st;
+    if (fit >= (size_t)p.st) {
+        p.spb = (int)(fit / (size_t)p.st);
+        p.n = (steps + p.spb - 1) / p.spb;
+    } else {
+        p.rb = (int)fit;
+        p.nbs = (p.st + p.rb - 1) / p.rb;
+        p.n = steps * p.nbs;
+    }
+    return p;
 }
 
-/* Rows [r0, r1) of block k of the sum order: steps of st rows last to
- * first, nbs blocks of rb rows a step, first to last. */
-static inline void lif_bwd_w_rows(int M, int st, int rb, int nbs, int k, int *r0, int *r1)
+static inline lif_bwd_w_blk lif_bwd_w_rows(const lif_bwd_w_blocks *p, int k)
 {
-    int s0 = M - st - k / nbs * st, b0 = s0 + k % nbs * rb;
-    *r0 = b0;
-    *r1 = b0 + rb < s0 + st ? b0 + rb : s0 + st;
+    lif_bwd_w_blk b = {.st = p->st};
+    if (p->spb) {
+        int steps = p->M / p->st, i0 = k * p->spb;
+        b.r0 = p->M - p->st - i0 * p->st;
+        b.r1 = b.r0 + p->st;
+        b.ns = steps - i0 < p->spb ? steps - i0 : p->spb;
+    } else {
+        int s0 = p->M - p->st - k / p->nbs * p->st;
+        b.r0 = s0 + k % p->nbs * p->rb;
+        b.r1 = b.r0 + p->rb < s0 + p->st ? b.r0 + p->rb : s0 + p->st;
+        b.ns = 1;
+    }
+    return b;
 }
 
-/* Rows [*r0, *r1) of block k (of nbs a step, rb rows each), after
- * prefetching the rows of block k + LIF_BWD_W_AHEAD (of nblk). */
-static inline void lif_bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int st, int rb,
-                                   int nbs, int k, int *r0, int *r1)
+/* Block k, after prefetching the rows of block k + LIF_BWD_W_AHEAD. */
+static inline lif_bwd_w_blk lif_bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy,
+                                            const lif_bwd_w_blocks *p, int k)
 {
-    int nblk = a->M / st * nbs;
-    lif_bwd_w_rows(a->M, st, rb, nbs, k, r0, r1);
-    if (k + LIF_BWD_W_AHEAD < nblk) {
-        int p0, p1;
-        lif_bwd_w_rows(a->M, st, rb, nbs, k + LIF_BWD_W_AHEAD, &p0, &p1);
-        const char *x = (const char *)(a->x + (size_t)p0 * a->ldx);
-        const char *xe = (const char *)(a->x + (size_t)p1 * a->ldx);
-        for (const char *c = (const char *)((uintptr_t)x & ~(uintptr_t)63); c < xe; c += 64)
-            __builtin_prefetch(c, 0, 3);
-        if (lddy <= 16) {
-            const char *d = (const char *)(a->dy + (size_t)p0 * lddy);
-            const char *de = (const char *)(a->dy + (size_t)p1 * lddy);
-            for (const char *c = (const char *)((uintptr_t)d & ~(uintptr_t)63); c < de; c += 64)
+    if (k + LIF_BWD_W_AHEAD < p->n) {
+        lif_bwd_w_blk f = lif_bwd_w_rows(p, k + LIF_BWD_W_AHEAD);
+        for (int j = 0; j < f.ns; j++) {
+            size_t p0 = (size_t)(f.r0 - j * p->st), p1 = (size_t)(f.r1 - j * p->st);
+            const char *x = (const char *)(a->x + p0 * a->ldx);
+            const char *xe = (const char *)(a->x + p1 * a->ldx);
+            for (const char *c = (const char *)((uintptr_t)x & ~(uintptr_t)63); c < xe; c += 64)
                 __builtin_prefetch(c, 0, 3);
+            if (lddy <= 16) {
+                const char *d = (const char *)(a->dy + p0 * lddy);
+                const char *de = (const char *)(a->dy + p1 * lddy);
+                for (const char *c = (const char *)((uintptr_t)d & ~(uintptr_t)63); c < de;
+                     c += 64)
+                    __builtin_prefetch(c, 0, 3);
+            }
         }
     }
+    return lif_bwd_w_rows(p, k);
 }
 
 #endif

@@ -528,8 +528,8 @@ lif_status lif_linear_fwd_simd_avx2_table(const lif_ctx *ctx, const lif_linear_f
  * Per row: C table loads and O broadcasts feed C·O FMAs (3 x 4: 7 loads for
  * 12 FMAs; the former 2 chunks x 5 outputs took 7 for 10). */
 static inline __attribute__((always_inline)) void
-bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, int C, int r0,
-            int r1)
+bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, int C,
+            lif_bwd_w_blk rows)
 {
     __m256 acc[12];
     int n_in = a->n_in, i0 = 8 * c0;
@@ -544,9 +544,11 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
             acc[o * C + c] = _mm256_maskload_ps(a->dw + (size_t)(o0 + o) * n_in + i0 + 8 * c, valid[c]);
     int sh = 8 * (c0 & 7);
     size_t ldx = a->ldx;
+    for (int j = 0; j < rows.ns; j++) {
+    int r0 = rows.r0 - j * rows.st;
     const uint64_t *x = a->x + (c0 >> 3) + (size_t)r0 * ldx;
     const float *dy = a->dy + o0 + (size_t)r0 * lddy;
-    for (int r = r1 - r0; r > 0; r--, x += ldx, dy += lddy) {
+    for (int r = rows.r1 - rows.r0; r > 0; r--, x += ldx, dy += lddy) {
         uint64_t bits = *x >> sh;
         /* no early skip of empty rows: at low density it mispredicts */
         __m256 xc[3];
@@ -561,6 +563,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
                 acc[o * C + c] = _mm256_fmadd_ps(xc[c], g, acc[o * C + c]);
         }
     }
+    }
 #pragma GCC unroll 12
     for (int o = 0; o < O; o++)
 #pragma GCC unroll 3
@@ -570,7 +573,7 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
 
 /* All outputs for chunks c0 .. c0+C-1, in blocks of at most 12 / C. */
 static inline __attribute__((always_inline)) void
-bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C, int r0, int r1)
+bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C, lif_bwd_w_blk rows)
 {
     int omax = 12 / C, n_out = a->n_out;
     /* n blocks of near-equal size (10 outputs at C = 3: 4, 3, 3) */
@@ -580,7 +583,7 @@ bwd_w_chunks(const lif_linear_bwd_w_args *a, size_t lddy, int c0, int C, int r0,
         if ((n_out - o) % (nb - k))
             O++;
         switch (O) {
-#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, lddy, o, n, c0, C, r0, r1); break;
+#define BWD_CASE(n) case n: if ((n) * C <= 12) bwd_w_block(a, lddy, o, n, c0, C, rows); break;
         BWD_CASE(1) BWD_CASE(2) BWD_CASE(3) BWD_CASE(4) BWD_CASE(5) BWD_CASE(6)
         BWD_CASE(7) BWD_CASE(8) BWD_CASE(9) BWD_CASE(10) BWD_CASE(11) BWD_CASE(12)
 #undef BWD_CASE
@@ -611,20 +614,17 @@ lif_status lif_linear_bwd_w_simd_avx2(const lif_ctx *ctx, const lif_linear_bwd_w
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     /* bytes of each word in groups of 3, 3, 2 (a group stays in one word) */
     int nc = (a->n_in + 7) / 8;
-    int st = a->step > 0 ? a->step : a->M;
-    int rb = lif_bwd_w_block_rows(a->ldx, lddy, st);
-    int nbs = (st + rb - 1) / rb, nblk = a->M / st * nbs;
-    for (int k = 0; k < nblk; k++) {
-        int r0, r1;
-        lif_bwd_w_block(a, lddy, st, rb, nbs, k, &r0, &r1);
+    lif_bwd_w_blocks bp = lif_bwd_w_plan(a, lddy);
+    for (int k = 0; k < bp.n; k++) {
+        lif_bwd_w_blk rows = lif_bwd_w_block(a, lddy, &bp, k);
         for (int c0 = 0; c0 < nc;) {
             int left = nc - c0, inword = 8 - (c0 & 7);
             int C = left < inword ? left : inword;
             C = C > 3 ? 3 : C;
             switch (C) {
-            case 3: bwd_w_chunks(a, lddy, c0, 3, r0, r1); break;
-            case 2: bwd_w_chunks(a, lddy, c0, 2, r0, r1); break;
-            default: bwd_w_chunks(a, lddy, c0, 1, r0, r1); break;
+            case 3: bwd_w_chunks(a, lddy, c0, 3, rows); break;
+            case 2: bwd_w_chunks(a, lddy, c0, 2, rows); break;
+            default: bwd_w_chunks(a, lddy, c0, 1, rows); break;
             }
             c0 += C;
         }

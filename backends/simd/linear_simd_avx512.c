@@ -475,7 +475,7 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
  * r0 .. r1-1, in row order, from and back to dW. */
 static inline __attribute__((always_inline)) void
 bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd, int C,
-            int r0, int r1)
+            lif_bwd_w_blk rows)
 {
     __m512 acc[5][4];
     int i0 = (int)wd * 64;
@@ -492,7 +492,8 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
                                               a->dw + (size_t)(o0 + o) * a->n_in + i0 + 16 * c);
     const uint64_t *x = a->x + wd;
     const float *dy = a->dy + o0;
-    for (int r = r0; r < r1; r++) {
+    for (int j = 0; j < rows.ns; j++)
+    for (int r = rows.r0 - j * rows.st; r < rows.r1 - j * rows.st; r++) {
         const uint16_t *kb = (const uint16_t *)(const void *)(x + (size_t)r * a->ldx);
         /* no early skip of empty rows: at low density it mispredicts */
         __m512 g[5];
@@ -518,16 +519,16 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t w
 
 /* Every output of word wd's first C chunks, 5 outputs a pass. */
 static inline __attribute__((always_inline)) void
-bwd_w_outputs(const lif_linear_bwd_w_args *a, size_t lddy, size_t wd, int C, int r0, int r1)
+bwd_w_outputs(const lif_linear_bwd_w_args *a, size_t lddy, size_t wd, int C, lif_bwd_w_blk rows)
 {
     int o = 0;
     for (; o + 5 <= a->n_out; o += 5)
-        bwd_w_block(a, lddy, o, 5, wd, C, r0, r1);
+        bwd_w_block(a, lddy, o, 5, wd, C, rows);
     switch (a->n_out - o) {
-    case 4: bwd_w_block(a, lddy, o, 4, wd, C, r0, r1); break;
-    case 3: bwd_w_block(a, lddy, o, 3, wd, C, r0, r1); break;
-    case 2: bwd_w_block(a, lddy, o, 2, wd, C, r0, r1); break;
-    case 1: bwd_w_block(a, lddy, o, 1, wd, C, r0, r1); break;
+    case 4: bwd_w_block(a, lddy, o, 4, wd, C, rows); break;
+    case 3: bwd_w_block(a, lddy, o, 3, wd, C, rows); break;
+    case 2: bwd_w_block(a, lddy, o, 2, wd, C, rows); break;
+    case 1: bwd_w_block(a, lddy, o, 1, wd, C, rows); break;
     default: break;
     }
 }
@@ -552,20 +553,17 @@ lif_status lif_linear_bwd_w_simd_avx512(const lif_ctx *ctx, const lif_linear_bwd
     (void)ctx;
     size_t lddy = a->lddy ? a->lddy : (size_t)a->n_out;
     size_t nw = ((size_t)a->n_in + 63) / 64;
-    int st = a->step > 0 ? a->step : a->M;
-    int rb = lif_bwd_w_block_rows(a->ldx, lddy, st);
-    int nbs = (st + rb - 1) / rb, nblk = a->M / st * nbs;
-    for (int k = 0; k < nblk; k++) {
-        int r0, r1;
-        lif_bwd_w_block(a, lddy, st, rb, nbs, k, &r0, &r1);
+    lif_bwd_w_blocks bp = lif_bwd_w_plan(a, lddy);
+    for (int k = 0; k < bp.n; k++) {
+        lif_bwd_w_blk rows = lif_bwd_w_block(a, lddy, &bp, k);
         for (size_t wd = 0; wd < nw; wd++) {
             /* the last word: only its chunks that hold inputs (784: 1 of 4) */
             int left = a->n_in - (int)wd * 64, C = left >= 64 ? 4 : (left + 15) / 16;
             switch (C) {
-            case 4: bwd_w_outputs(a, lddy, wd, 4, r0, r1); break;
-            case 3: bwd_w_outputs(a, lddy, wd, 3, r0, r1); break;
-            case 2: bwd_w_outputs(a, lddy, wd, 2, r0, r1); break;
-            default: bwd_w_outputs(a, lddy, wd, 1, r0, r1); break;
+            case 4: bwd_w_outputs(a, lddy, wd, 4, rows); break;
+            case 3: bwd_w_outputs(a, lddy, wd, 3, rows); break;
+            case 2: bwd_w_outputs(a, lddy, wd, 2, rows); break;
+            default: bwd_w_outputs(a, lddy, wd, 1, rows); break;
             }
         }
     }
