@@ -68,14 +68,14 @@ static inline void round8(ph8 *s, __m512i m0, __m512i m1, __m512i k0, __m512i k1
     s->x[3] = p0;
 }
 
-/* Rounds 3..9 of Philox4x32-10 on UNITS states side by side (interleaved
+/* Rounds 3..8 of Philox4x32-10 on UNITS states side by side (interleaved
  * so that the multiplies of one state overlap the others'); rk[r] is round
  * r's key. Rounds 0-2 are mostly the same for every step of a group and
  * are done once per group and image (hoist_group, run_units). */
 static inline void philox_units(ph8 s[UNITS], const uint32_t rk[10][2])
 {
     const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
-    for (int r = 3; r < 10; r++) {
+    for (int r = 3; r < 9; r++) {
         __m512i k0 = _mm512_set1_epi64(rk[r][0]), k1 = _mm512_set1_epi64(rk[r][1]);
         for (int k = 0; k < UNITS; k++)
             round8(&s[k], m0, m1, k0, k1);
@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) void
 run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint32_t ts,
           const __m512i *pt, const uint32_t rk[10][2], uint64_t *st)
 {
-    const __m512i m1 = _mm512_set1_epi64(PHILOX_M1);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
     ph8 s[UNITS];
     /* rounds 0-2 (hoist_group): round 1's p from step_products; round 2
      * from q = M1·x2 */
@@ -162,18 +162,22 @@ run_units(const groups *gr, const int gi[UNITS], const uint32_t tt[UNITS], uint3
         s[k].x[3] = _mm512_set1_epi64((long long)h[3]);
     }
     philox_units(s, rk);
-    /* dword 0 of every qword of a, then of b: {a0, b0, a1, b1, ...} */
-    const __m512i pair = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    const __m512i k90 = _mm512_set1_epi64(rk[9][0]), k91 = _mm512_set1_epi64(rk[9][1]);
 #pragma GCC unroll 8
     for (int k = 0; k < UNITS; k++) {
         int g = gi[k];
+        /* round 9 straight into the output words: qword l of y01 = {x0, x1}
+         * of step l = {hi(p1) ^ x1 ^ k0, lo(p1)}, which is p1 with its
+         * halves swapped and the low one xored (a masked ternlog); y23 the
+         * same of p0 = {x2, x3} (a round and two pairing permutes before) */
+        __m512i p0 = _mm512_mul_epu32(s[k].x[0], m0), p1 = _mm512_mul_epu32(s[k].x[2], m1);
+        __m512i y01 = _mm512_mask_ternarylogic_epi32(_mm512_ror_epi64(p1, 32), 0x5555, s[k].x[1], k90, 0x96);
+        __m512i y23 = _mm512_mask_ternarylogic_epi32(_mm512_ror_epi64(p0, 32), 0x5555, s[k].x[3], k91, 0x96);
         /* qword l of y01 holds step l's draws of inputs 0..3 (x0's two
          * halves, then x1's), y23 those of inputs 4..7; each compare gives
          * a nibble per step, and pdep interleaves the two into one byte per
          * step (bit j = input j of the group): the spike bits of the unit,
          * with the group's 255 pixels added */
-        __m512i y01 = _mm512_permutex2var_epi32(s[k].x[0], pair, s[k].x[1]);
-        __m512i y23 = _mm512_permutex2var_epi32(s[k].x[2], pair, s[k].x[3]);
         uint64_t lo = (uint32_t)_mm512_cmplt_epu16_mask(y01, _mm512_set1_epi64((long long)gr->thr[g][0]));
         uint64_t hi = (uint32_t)_mm512_cmplt_epu16_mask(y23, _mm512_set1_epi64((long long)gr->thr[g][1]));
         uint64_t bits = _pdep_u64(lo, 0x0f0f0f0f0f0f0f0full) | _pdep_u64(hi, 0xf0f0f0f0f0f0f0f0ull);
