@@ -122,6 +122,14 @@ static inline lif_bwd_w_blk lif_bwd_w_rows(const lif_bwd_w_blocks *p, int k)
     return b;
 }
 
+/* Every cache line of [p, e) towards L1. */
+static inline void lif_prefetch_lines(const void *p, const void *e)
+{
+    for (const char *c = (const char *)((uintptr_t)p & ~(uintptr_t)63); c < (const char *)e;
+         c += 64)
+        __builtin_prefetch(c, 0, 3);
+}
+
 /* Block k, after prefetching the rows of block k + LIF_BWD_W_AHEAD. */
 static inline lif_bwd_w_blk lif_bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy,
                                             const lif_bwd_w_blocks *p, int k)
@@ -130,17 +138,9 @@ static inline lif_bwd_w_blk lif_bwd_w_block(const lif_linear_bwd_w_args *a, size
         lif_bwd_w_blk f = lif_bwd_w_rows(p, k + LIF_BWD_W_AHEAD);
         for (int j = 0; j < f.ns; j++) {
             size_t p0 = (size_t)(f.r0 - j * p->st), p1 = (size_t)(f.r1 - j * p->st);
-            const char *x = (const char *)(a->x + p0 * a->ldx);
-            const char *xe = (const char *)(a->x + p1 * a->ldx);
-            for (const char *c = (const char *)((uintptr_t)x & ~(uintptr_t)63); c < xe; c += 64)
-                __builtin_prefetch(c, 0, 3);
-            if (lddy <= 16) {
-                const char *d = (const char *)(a->dy + p0 * lddy);
-                const char *de = (const char *)(a->dy + p1 * lddy);
-                for (const char *c = (const char *)((uintptr_t)d & ~(uintptr_t)63); c < de;
-                     c += 64)
-                    __builtin_prefetch(c, 0, 3);
-            }
+            lif_prefetch_lines(a->x + p0 * a->ldx, a->x + p1 * a->ldx);
+            if (lddy <= 16)
+                lif_prefetch_lines(a->dy + p0 * lddy, a->dy + p1 * lddy);
         }
     }
     return lif_bwd_w_rows(p, k);

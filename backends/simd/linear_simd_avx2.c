@@ -522,8 +522,8 @@ lif_status lif_linear_fwd_simd_avx2_table(const lif_ctx *ctx, const lif_linear_f
 
 /* --------------------------------------------------- dense weight gradient */
 
-/* Outputs o0..o0+O-1 x inputs 8c0 .. 8(c0+C)-1 (bytes c0..c0+C-1 of rows
- * r0 .. r1-1, all in word c0/8): C·O accumulators, C ≤ 3 and C·O ≤ 12, so that
+/* Outputs o0..o0+O-1 x inputs 8c0 .. 8(c0+C)-1 (bytes c0..c0+C-1 of the
+ * rows of block `rows`, all in word c0/8): C·O accumulators, C ≤ 3 and C·O ≤ 12, so that
  * with the C input chunks and one broadcast they fit the 16 ymm registers.
  * Per row: C table loads and O broadcasts feed C·O FMAs (3 x 4: 7 loads for
  * 12 FMAs; the former 2 chunks x 5 outputs took 7 for 10). */

@@ -471,8 +471,8 @@ lif_status lif_linear_fwd_simd_avx512_event(const lif_ctx *ctx, const lif_linear
 /* --------------------------------------------------- dense weight gradient */
 
 /* Outputs o0..o0+O-1 x inputs 64*wd .. 64*wd+16*C-1 (the first C chunks
- * of word wd: 4, or the last word's chunks that hold inputs) of rows
- * r0 .. r1-1, in row order, from and back to dW. */
+ * of word wd: 4, or the last word's chunks that hold inputs) of the rows
+ * of block `rows`, in row order, from and back to dW. */
 static inline __attribute__((always_inline)) void
 bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, size_t wd, int C,
             lif_bwd_w_blk rows)

@@ -237,13 +237,12 @@ time_all(const lif_linear_fwd_args *a, size_t ldy, uint16_t *m, int32_t *ev, flo
     int B = a->nb > 0 && a->nb < a->step ? a->nb : a->step, Tc = a->M / a->step;
     int nblk = (Tc + TL - 1) / TL;
     for (int b = 0; b < B; b++) {
-        int t0 = 0, left = nblk;
-        if (O <= TRIPLE_MAX_OUT && left >= 3 && left % 2 == 1) {
+        int t0 = 0;
+        if (O <= TRIPLE_MAX_OUT && nblk >= 3 && nblk % 2 == 1) {
             /* an odd number of blocks: three in the first pass, then pairs,
              * rather than a last block alone */
             time_block(a, ldy, m, ev, tile, b, t0, Tc - t0 < 3 * TL ? Tc - t0 : 3 * TL, O, 3);
             t0 += 3 * TL;
-            left -= 3;
         }
         if (O <= PAIR_MAX_OUT) /* two blocks at a time: 2·O accumulators */
             for (; Tc - t0 > TL; t0 += 2 * TL)

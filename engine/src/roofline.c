@@ -377,29 +377,33 @@ fail:
     return st;
 }
 
+/* The line the two threads hand back and forth, alone on it. */
 typedef struct rt_job {
-    _Alignas(64) atomic_long turn;  /* even: the first thread's, odd: the second's */
-    char pad[64 - sizeof(atomic_long)];
-    atomic_int go;                  /* 1: start, -1: give up */
-    long rounds;                    /* what the first thread decided to run (-1: not yet) */
+    _Alignas(64) atomic_long turn;  /* even: the first thread's, odd: the second's; -1: stop */
 } rt_job;
 
+/* Waits until turn is `want` (or -1, returned): spinning, and yielding
+ * after a few thousand polls, so that two threads on one busy CPU take
+ * turns by the scheduler instead of spinning out a time slice each. */
+static long rt_wait(rt_job *j, long want)
+{
+    for (unsigned n = 1;; n++) {
+        long v = atomic_load_explicit(&j->turn, memory_order_acquire);
+        if (v == want || v < 0)
+            return v;
+        if (n % 4096 == 0)
+            sched_yield();
+    }
+}
+
 /* The second thread: answers every even value of turn with the next odd
- * one until the first thread's last round. */
+ * one until the first thread stores -1. */
 static void *rt_thread(void *arg)
 {
     rt_job *j = arg;
-    while (atomic_load(&j->go) == 0)
-        sched_yield();
-    if (atomic_load(&j->go) < 0)
-        return NULL;
-    for (long k = 0;; k += 2) {
-        long v;
-        while ((v = atomic_load_explicit(&j->turn, memory_order_acquire)) != k)
-            if (v < 0)
-                return NULL;
+    for (long k = 0; rt_wait(j, k) >= 0; k += 2)
         atomic_store_explicit(&j->turn, k + 1, memory_order_release);
-    }
+    return NULL;
 }
 
 lif_status lif_roofline_line_round_trip(double seconds, double *ns)
@@ -410,7 +414,6 @@ lif_status lif_roofline_line_round_trip(double seconds, double *ns)
     if (!j)
         return lif_error(LIF_ERR_NOMEM, "roofline: out of memory");
     atomic_init(&j->turn, 0);
-    atomic_init(&j->go, 0);
     pthread_t tid;
     int e = pthread_create(&tid, NULL, rt_thread, j);
     if (e) {
@@ -418,7 +421,6 @@ lif_status lif_roofline_line_round_trip(double seconds, double *ns)
         return lif_error(LIF_ERR_INTERNAL, "roofline: cannot start a second thread (%s)",
                          strerror(e));
     }
-    atomic_store(&j->go, 1);
     /* rounds in batches of 256 until the time is up; the first batch warms up */
     long k = 0, counted = 0;
     double t0 = 0, end = 0;
@@ -429,8 +431,7 @@ lif_status lif_roofline_line_round_trip(double seconds, double *ns)
             counted = 0;
         }
         for (int r = 0; r < 256; r++, k += 2) {
-            while (atomic_load_explicit(&j->turn, memory_order_acquire) != k + 1)
-                ;
+            rt_wait(j, k + 1);
             atomic_store_explicit(&j->turn, k + 2, memory_order_release);
         }
         counted += 256;
@@ -438,8 +439,7 @@ lif_status lif_roofline_line_round_trip(double seconds, double *ns)
             break;
     }
     double dt = lif_now() - t0;
-    while (atomic_load_explicit(&j->turn, memory_order_acquire) != k + 1)
-        ;
+    rt_wait(j, k + 1);
     atomic_store_explicit(&j->turn, -1, memory_order_release);
     pthread_join(tid, NULL);
     free(j);

@@ -51,8 +51,10 @@ lif_status lif_roofline_fma_threads(int threads, double seconds, double *gflops)
  * time of a round trip in *ns: what a line written on one core and read on
  * another costs, which sets how much two threads lose on data they share
  * (a VM's vCPUs on different dies of the host pay several times what two
- * cores of one die do). The threads are not pinned; with one logical CPU
- * the result is the scheduler's, not the caches'. Returns LIF_OK or
+ * cores of one die do). The threads are not pinned, and a waiter yields
+ * after a few thousand polls: where both end up on one CPU (one logical
+ * CPU, or the other busy) the result is the scheduler's, not the caches'.
+ * Returns LIF_OK, LIF_ERR_NOMEM or
  * LIF_ERR_INTERNAL (the second thread could not start). */
 lif_status lif_roofline_line_round_trip(double seconds, double *ns);
 
