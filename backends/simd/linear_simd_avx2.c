@@ -9,6 +9,9 @@
  *          accumulators over a block of rows that stays in L1
  *          (linear_simd.h), from and back to dW; per element the sum runs
  *          in row order from dW's old value (the scalar order: bitwise).
+ *          A third of the sums are a lane mask ANDed with dY and an add
+ *          (a second table gives the masks), so that the FP-add pipes take
+ *          part of what the two FMA pipes did alone.
  * Event-driven kernels only touch the inputs that fired (see the AVX-512
  * file): forward adds rows of Wᵀ (workspace, rows padded to 16 floats) to
  * register accumulators started from the bias; the weight gradient adds
@@ -32,6 +35,12 @@
 #define B16_(v) B32_(v), B32_(v + 4), B32_(v + 8), B32_(v + 12)
 #define B64_(v) B16_(v), B16_(v + 16), B16_(v + 32), B16_(v + 48)
 static const float BITS[256][8] __attribute__((aligned(32))) = {
+    B64_(0), B64_(64), B64_(128), B64_(192)};
+#undef B8_
+/* MASKS[v][j] = bit j of v as a lane mask (all ones or zero). */
+#define B8_(v) {-((v) & 1), -((v) >> 1 & 1), -((v) >> 2 & 1), -((v) >> 3 & 1), \
+                -((v) >> 4 & 1), -((v) >> 5 & 1), -((v) >> 6 & 1), -((v) >> 7 & 1)}
+static const int32_t MASKS[256][8] __attribute__((aligned(32))) = {
     B64_(0), B64_(64), B64_(128), B64_(192)};
 
 /* Lane mask (sign bits) of the first n lanes (n <= 0: none, n >= 8: all). */
@@ -527,6 +536,14 @@ lif_status lif_linear_fwd_simd_avx2_table(const lif_ctx *ctx, const lif_linear_f
  * with the C input chunks and one broadcast they fit the 16 ymm registers.
  * Per row: C table loads and O broadcasts feed C·O FMAs (3 x 4: 7 loads for
  * 12 FMAs; the former 2 chunks x 5 outputs took 7 for 10). */
+/* Accumulator k = o·C + c sums by mask, AND and add when MIX_ADD(k), else
+ * by FMA with the 0/1 floats: the same value (x·dY is exactly dY or a zero,
+ * and a zero added leaves a sum that is not -0 unchanged). Zen 5 has two FMA
+ * and two FP-add pipes: at 3 x 4, 8 FMAs and 4 AND + add a row (4 cycles of
+ * the four pipes) against 12 FMAs (6 cycles of two). lif_kernels (AVX2, 784
+ * -> 10, alternated 5x): 1.03-1.05 -> 0.97-0.99 ms; one in two (k % 2) was
+ * slower, one in four no faster. */
+#define MIX_ADD(k) ((k) % 3 == 2)
 static inline __attribute__((always_inline)) void
 bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, int C,
             lif_bwd_w_blk rows)
@@ -551,16 +568,22 @@ bwd_w_block(const lif_linear_bwd_w_args *a, size_t lddy, int o0, int O, int c0, 
     for (int r = rows.r1 - rows.r0; r > 0; r--, x += ldx, dy += lddy) {
         uint64_t bits = *x >> sh;
         /* no early skip of empty rows: at low density it mispredicts */
-        __m256 xc[3];
+        __m256 xc[3], xm[3];
 #pragma GCC unroll 3
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < C; c++) {
             xc[c] = _mm256_load_ps(BITS[bits >> 8 * c & 0xff]);
+            xm[c] = _mm256_load_ps((const float *)MASKS[bits >> 8 * c & 0xff]);
+        }
 #pragma GCC unroll 12
         for (int o = 0; o < O; o++) {
             __m256 g = _mm256_broadcast_ss(dy + o);
 #pragma GCC unroll 3
-            for (int c = 0; c < C; c++)
-                acc[o * C + c] = _mm256_fmadd_ps(xc[c], g, acc[o * C + c]);
+            for (int c = 0; c < C; c++) {
+                if (MIX_ADD(o * C + c))
+                    acc[o * C + c] = _mm256_add_ps(acc[o * C + c], _mm256_and_ps(xm[c], g));
+                else
+                    acc[o * C + c] = _mm256_fmadd_ps(xc[c], g, acc[o * C + c]);
+            }
         }
     }
     }
