@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "philox_bare.h"
 #include "lif/lif.h"
 
 typedef struct shape {
@@ -535,6 +536,49 @@ static void *kernel_setup(const lif_bench_case *bc, lif_bench_work *w, char *why
 
 static int density_matters(lif_op op) { return op != LIF_OP_OPTIM && op != LIF_OP_LOSS; }
 
+/* ---- philox_rounds/ISA: bare Philox rounds, the encoders' floor ---- */
+
+enum { BARE_ROUNDS = 100000 }; /* a call: 4M (AVX-512) or 2M (AVX2) counter-rounds */
+
+typedef struct bare_ctx { int avx512; volatile uint64_t sink; } bare_ctx;
+
+static void *bare_setup(const lif_bench_case *bc, lif_bench_work *w, char *why, size_t size)
+{
+    bare_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(why, size, "setup: out of memory");
+        return NULL;
+    }
+    c->avx512 = bc->iarg[0];
+    w->items = (double)BARE_ROUNDS * lif_bare_philox_counters(c->avx512);
+    w->unit = "counter_rounds/s";
+    w->density = -1;
+    w->model = LIF_BENCH_MODEL_IMULS; /* two products a counter-round */
+    w->model_ops = 2 * w->items;
+    return c;
+}
+
+static void bare_run(void *p)
+{
+    bare_ctx *c = p;
+    c->sink = c->avx512 ? lif_bare_philox_avx512(BARE_ROUNDS) : lif_bare_philox_avx2(BARE_ROUNDS);
+}
+
+static void bare_teardown(void *p) { free(p); }
+
+static void bare_case(lif_bench_case *c, int avx512)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "philox_rounds/%s/units5", avx512 ? "avx512" : "avx2");
+    c->setup = bare_setup;
+    c->run = bare_run;
+    c->teardown = bare_teardown;
+    c->iarg[0] = avx512;
+    const char *why = "";
+    if (!lif_cpu_has(avx512 ? LIF_ISA_AVX512 : LIF_ISA_AVX2, &why))
+        snprintf(c->skip, sizeof c->skip, "%s", why);
+}
+
 int lif_bench_cases(lif_bench_case **out, size_t *n)
 {
     size_t nb, cap = 64, count = 0;
@@ -598,6 +642,14 @@ int lif_bench_cases(lif_bench_case **out, size_t *n)
                 }
             }
     }
+    if (count + 2 > cap) {
+        lif_bench_case *g = realloc(cs, (count + 2) * sizeof *cs);
+        if (!g)
+            goto nomem;
+        cs = g;
+    }
+    bare_case(&cs[count++], 1);
+    bare_case(&cs[count++], 0);
     *out = cs;
     *n = count;
     return 0;

@@ -2,7 +2,8 @@
  *
  *   lif_kernels and lif_e2e (built next to lif, in <dir of lif>/bench/) run
  *   with a tiny time budget and --benchmark_format=json; the output must be
- *   valid JSON with the expected benchmarks and counters.
+ *   valid JSON with the expected benchmarks and counters (the bare Philox
+ *   round loops too: both where the CPU has AVX-512, the AVX2 one on AVX2).
  *   lif bench on a tiny synthetic set prints a well-formed table, writes
  *   JSON that liblif's reader (lif_measure_report_read) takes back with the
  *   configuration asked for, --compare of a file with itself prints ratios
@@ -529,6 +530,9 @@ int main(void)
         check_gbench(kernels, "^lif_fwd/scalar/ref/T100_b64_n784x10_d0.13", "sample_steps", 1);
         check_gbench(kernels, "^linear_fwd/scalar/ref/T100_b64_n784x10_d0.29", "syn_events", 1);
         check_gbench(e2e, "^(train_step|infer)/scalar/.*_d0.29", "images", 2);
+        /* bare Philox rounds: run where the CPU has the ISA, else skipped */
+        check_gbench(kernels, "^philox_rounds/", "counter_rounds",
+                     lif_cpu_has(LIF_ISA_AVX512, NULL) ? 2 : lif_cpu_has(LIF_ISA_AVX2, NULL) ? 1 : 0);
     }
     int rc = test_finish("test_bench");
     if (rc == 0 && !have) {
