@@ -12,12 +12,13 @@
 
 #include "philox_bare.h"
 
+enum { UNITS = 5 }; /* as the encoders: five states in flight */
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #define M0 0xD2511F53u
 #define M1 0xCD9E8D57u
-enum { UNITS = 5 }; /* as the encoders: five states in flight */
 
 __attribute__((target("avx512f")))
 uint64_t lif_bare_philox_avx512(long rounds)
